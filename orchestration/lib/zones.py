@@ -1,0 +1,62 @@
+"""The Parquet zones (raw, quarantine, audit): Hive-partitioned by extract date and written
+to a temporary directory first, then renamed into place, so a rerun replaces a partition
+whole — never duplicates, never leaves half a partition behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+
+def partition_dir(zone_table_dir: Path, extract_date: dt.date) -> Path:
+    return zone_table_dir / f"extract_date={extract_date.isoformat()}"
+
+
+def replace_partition(zone_table_dir: Path, extract_date: dt.date, frame: pl.DataFrame,
+                      filename: str = "part-0.parquet") -> Path:
+    """Write ``frame`` as the whole content of one partition, atomically per directory."""
+    target = partition_dir(zone_table_dir, extract_date)
+    zone_table_dir.mkdir(parents=True, exist_ok=True)
+    tmp = zone_table_dir / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    frame.write_parquet(tmp / filename, statistics=True)
+    old = None
+    if target.exists():
+        old = zone_table_dir / f".old-{uuid.uuid4().hex}"
+        target.rename(old)
+    tmp.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target / filename
+
+
+def append_to_partition(zone_table_dir: Path, extract_date: dt.date, frame: pl.DataFrame,
+                        filename: str) -> Path:
+    """Add one file to a partition (audit history: one file per run)."""
+    target = partition_dir(zone_table_dir, extract_date)
+    target.mkdir(parents=True, exist_ok=True)
+    tmp = target / f".tmp-{uuid.uuid4().hex}.parquet"
+    frame.write_parquet(tmp)
+    final = target / filename
+    tmp.rename(final)
+    return final
+
+
+def read_zone(zone_table_dir: Path) -> pl.DataFrame:
+    """Read every partition of a zone table, with its ``extract_date`` (empty frame if none)."""
+    files = sorted(zone_table_dir.glob("extract_date=*/*.parquet")) if zone_table_dir.exists() else []
+    if not files:
+        return pl.DataFrame()
+    con = duckdb.connect()
+    try:
+        return con.sql(
+            "select * from read_parquet($files, hive_partitioning = true, union_by_name = true)",
+            params={"files": [str(f) for f in files]},
+        ).pl()
+    finally:
+        con.close()

@@ -1,0 +1,251 @@
+"""The building blocks every extract schema is made of.
+
+An extract is described once, as an :class:`ExtractSpec`: where its files land, how they are
+delimited, and for every column the landing header, the raw-zone name, the type and the rules a
+valid value obeys. From that one description we derive
+
+* the pandera schema that validates a batch of landed rows (``spec.schema``),
+* the casts that turn validated strings into typed raw-zone columns (``spec.casts()``),
+* the documentation (``docs/contracts.md`` is the prose twin; tests keep them in step).
+
+Validation runs on the rows *as landed* (all strings) so that a malformed value is reported
+with the value the source system sent. pandera validates the schema of each row; business rules
+that need other tables (e.g. "this practice exists") are dbt tests or reference checks.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandera.polars as pa
+import polars as pl
+
+# ---------------------------------------------------------------------------------------------
+# Value rules, as vectorised polars expressions. Each returns True for a valid *non-null* value;
+# nulls are handled by the column's ``nullable`` flag, so every rule must let nulls through.
+# ---------------------------------------------------------------------------------------------
+
+RuleFn = Callable[[pl.Expr], pl.Expr]
+
+
+def nhs_number_valid(c: pl.Expr) -> pl.Expr:
+    """NHS number Modulus 11: weights 10..2 on digits 1-9; check = 11 - (sum mod 11);
+    11 -> 0; 10 -> the number is invalid. Vectorised twin of ``estate.nhs_number``."""
+    digits = [c.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(10)]
+    total = sum(d * (10 - i) for i, d in enumerate(digits[:9]))
+    check = 11 - total % 11
+    check = pl.when(check == 11).then(0).otherwise(check)
+    return c.str.contains(r"^\d{10}$") & (check != 10) & (check == digits[9])
+
+
+def matches(pattern: str) -> RuleFn:
+    return lambda c: c.str.contains(pattern)
+
+
+def one_of(values: Sequence[str]) -> RuleFn:
+    allowed = pl.Series(list(values), dtype=pl.Utf8)
+    return lambda c: c.is_in(allowed)
+
+
+def _parsed(c: pl.Expr, dtype: str, fmt: str | None) -> pl.Expr:
+    if dtype == "date":
+        return c.str.to_date(fmt, strict=False)
+    if dtype == "datetime":
+        return c.str.to_datetime(fmt, strict=False, time_unit="us")
+    if dtype == "month":
+        return c.str.to_date(fmt, strict=False)
+    if dtype in ("int", "bigint"):
+        return c.str.strip_chars().cast(pl.Int64, strict=False)
+    if dtype == "float":
+        return c.str.strip_chars().cast(pl.Float64, strict=False)
+    return c
+
+
+# Events before 1900 or in the future are impossible; "future" is judged against the day the
+# pipeline runs, which is what a source system's clock is compared with in practice.
+MIN_DATE = "1900-01-01"
+
+
+@dataclass(frozen=True)
+class Col:
+    """One landed column.
+
+    header: the header text in the landing file (official layouts keep the publisher's text).
+    raw: the raw-zone column name. Identifier columns become ``person_id``.
+    dtype: str | date | datetime | month | int | bigint | float (raw-zone type).
+    fmt: strptime format for date/datetime/month columns.
+    rules: named value rules [(check_name, rule)], applied to non-null values.
+    identifier: a direct patient identifier (NHS number): validated, then pseudonymised;
+        the raw value is never written anywhere.
+    value_map: label -> code (Likert labels to scores); the rule "one of the labels" is implied.
+    """
+
+    header: str
+    raw: str
+    dtype: str = "str"
+    fmt: str | None = None
+    nullable: bool = False
+    rules: tuple[tuple[str, RuleFn], ...] = ()
+    identifier: bool = False
+    value_map: dict[str, int] | None = None
+    required: bool = True
+    past_only: bool = False
+
+    def all_rules(self) -> list[tuple[str, RuleFn]]:
+        rules = list(self.rules)
+        if self.identifier:
+            rules.insert(0, ("nhs_number_modulus11", nhs_number_valid))
+        if self.value_map is not None:
+            rules.append(("allowed_label", one_of(list(self.value_map))))
+        if self.dtype in ("date", "datetime", "month", "int", "bigint", "float"):
+            dtype, fmt = self.dtype, self.fmt
+
+            def parses(c: pl.Expr, dtype: str = dtype, fmt: str | None = fmt) -> pl.Expr:
+                return _parsed(c, dtype, fmt).is_not_null()
+
+            rules.append((f"{'date' if dtype in ('date', 'datetime', 'month') else 'number'}_parse", parses))
+        if self.dtype in ("date", "datetime", "month"):
+            dtype, fmt, past_only = self.dtype, self.fmt, self.past_only
+
+            def in_range(c: pl.Expr, dtype: str = dtype, fmt: str | None = fmt) -> pl.Expr:
+                d = _parsed(c, dtype, fmt)
+                if dtype == "datetime":
+                    d = d.dt.date()
+                ok = d >= pl.lit(MIN_DATE).str.to_date()
+                if past_only:
+                    ok = ok & (d <= pl.lit(_dt.date.today()))
+                return ok | d.is_null()  # an unparseable value is reported by *_parse alone
+
+            rules.append(("date_range", in_range))
+        return rules
+
+    def cast(self) -> pl.Expr:
+        c = pl.col(self.raw)
+        if self.value_map is not None:
+            return c.replace_strict(self.value_map, default=None, return_dtype=pl.Int32).alias(self.raw)
+        out = _parsed(c, self.dtype, self.fmt)
+        if self.dtype == "int":
+            out = out.cast(pl.Int32)
+        return out.alias(self.raw)
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule across columns of one row (e.g. discharge on or after admission)."""
+
+    name: str
+    columns: tuple[str, ...]
+    rule: Callable[[], pl.Expr]  # returns True for valid rows; must let nulls through
+
+
+@dataclass(frozen=True)
+class ExtractSpec:
+    """Everything the pipeline needs to know about one extract type."""
+
+    table: str  # raw-zone table name
+    source: str  # landing folder: data/landing/<source>/<extract_date>/
+    pattern: str  # file-name regex within the extract-date folder
+    columns: tuple[Col, ...]
+    description: str
+    delimiter: str = ","
+    key: tuple[str, ...] = ()  # source key, unique within a file (raw names)
+    row_rules: tuple[RowRule, ...] = ()
+    practice_column: str | None = None  # raw column checked against known practice codes
+    fuzzy_headers: bool = False  # survey tools: match question text loosely
+    quarantine_rate_warn: float = 0.05
+    cadence: str = "monthly"
+    file_regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "file_regex", re.compile(self.pattern))
+
+    # -- header handling ------------------------------------------------------------------
+    def header_map(self) -> dict[str, str]:
+        return {normalise_header(c.header, self.fuzzy_headers): c.raw for c in self.columns}
+
+    @property
+    def required_raw(self) -> list[str]:
+        return [c.raw for c in self.columns if c.required]
+
+    @property
+    def identifier_columns(self) -> list[str]:
+        return [c.raw for c in self.columns if c.identifier]
+
+    # -- validation -----------------------------------------------------------------------
+    @property
+    def schema(self) -> pa.DataFrameSchema:
+        return build_pandera_schema(self)
+
+    def casts(self) -> list[pl.Expr]:
+        return [c.cast() for c in self.columns]
+
+
+def normalise_header(text: str, fuzzy: bool = False) -> str:
+    """Headers as compared: BOM and surrounding whitespace removed; for survey tools also
+    case, punctuation, curly quotes and repeated spaces ignored (exports drift in all of them)."""
+    text = text.replace("\ufeff", "").strip()
+    if not fuzzy:
+        return text
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
+    text = re.sub(r"[^0-9a-z]+", " ", text.lower())
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _column_check(name: str, rule: RuleFn) -> pa.Check:
+    def check(data: pa.PolarsData) -> pl.LazyFrame:
+        c = pl.col(data.key)
+        return data.lazyframe.select(rule(c).fill_null(True) | c.is_null())
+
+    return pa.Check(check, name=name)
+
+
+def _row_check(rule: RowRule) -> pa.Check:
+    def check(data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(rule.rule().fill_null(True).alias(rule.name))
+
+    return pa.Check(check, name=rule.name)
+
+
+def build_pandera_schema(spec: ExtractSpec) -> pa.DataFrameSchema:
+    columns = {
+        c.raw: pa.Column(
+            pl.Utf8,
+            checks=[_column_check(n, r) for n, r in c.all_rules()],
+            nullable=c.nullable,
+            required=c.required,
+        )
+        for c in spec.columns
+    }
+    return pa.DataFrameSchema(
+        columns,
+        checks=[_row_check(r) for r in spec.row_rules],
+        name=spec.table,
+        strict=False,  # unknown extra columns are recorded by the file contract, not fatal
+    )
+
+
+# Common rule sets, named once so that every extract says the same thing the same way.
+PRACTICE_CODE = (("ods_practice_code", matches(r"^[A-Z][0-9]{5}$")),)
+PCN_CODE = (("ods_pcn_code", matches(r"^(U[0-9]{5}|U)$")),)
+SNOMED_ID = (("snomed_concept_id", matches(r"^[1-9][0-9]{5,17}$")),)
+LSOA_CODE = (("lsoa_code", matches(r"^E01[0-9]{6}$")),)
+
+
+def nhs_number(header: str) -> Col:
+    return Col(header, "person_id", identifier=True)
+
+
+def parsed_date(column: str, fmt: str, dtype: str = "date") -> pl.Expr:
+    d = _parsed(pl.col(column), dtype, fmt)
+    return d.dt.date() if dtype == "datetime" else d
+
+
+def not_before(later: str, later_fmt: str, earlier: str, earlier_fmt: str, name: str) -> RowRule:
+    def rule() -> pl.Expr:
+        return parsed_date(later, later_fmt) >= parsed_date(earlier, earlier_fmt)
+
+    return RowRule(name=name, columns=(later, earlier), rule=rule)

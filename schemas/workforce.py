@@ -1,0 +1,37 @@
+"""NHS Digital "Primary Care Network Workforce" individual-level CSV, in the publisher's
+own layout, so the real monthly file can be dropped into the landing area unchanged."""
+
+from schemas._base import PCN_CODE, Col, ExtractSpec, matches, one_of
+
+SPLW_ROLES = ("Social Prescribing Link Workers",
+              "Social Prescribing Link Workers (Mental Health Practitioners)")
+
+pcn_individual = ExtractSpec(
+    table="workforce_pcn_individual",
+    source="workforce",
+    pattern=r"(?i)^.*individual.level.*\.csv$",
+    description="PCN workforce census: one row per staff member × role (NWRS Staff) or contracted service line.",
+    cadence="monthly",
+    quarantine_rate_warn=0.01,
+    columns=(
+        Col("Data_source", "data_source", rules=(("allowed_data_source", one_of(("NWRS Staff", "NWRS contracted services"))),)),
+        Col("CENSUS_YEAR", "census_year", dtype="int"),
+        Col("CENSUS_MONTH", "census_month", dtype="int", rules=(("month_number", matches(r"^(0?[1-9]|1[0-2])$")),)),
+        Col("PCN_CODE", "pcn_code", rules=PCN_CODE),
+        Col("PCN_NAME", "pcn_name", nullable=True),
+        Col("SUB_ICB_CODE", "sub_icb_code", nullable=True),
+        Col("SUB_ICB_NAME", "sub_icb_name", nullable=True),
+        Col("ICB_CODE", "icb_code", nullable=True),
+        Col("ICB_NAME", "icb_name", nullable=True),
+        Col("COMM_REGION_CODE", "comm_region_code", nullable=True),
+        Col("COMM_REGION_NAME", "comm_region_name", nullable=True),
+        Col("STAFF_GROUP", "staff_group", nullable=True),
+        Col("STAFF_ROLE", "staff_role"),
+        Col("DETAILED_STAFF_ROLE", "detailed_staff_role", nullable=True),
+        Col("FTE", "fte", dtype="float"),
+        # A staff pseudonym assigned by NHS Digital, not a patient identifier: kept as is.
+        Col("UNIQUE_IDENTIFIER", "unique_identifier", nullable=True),
+    ),
+)
+
+EXTRACTS = (pcn_individual,)

@@ -1,0 +1,24 @@
+with source as (
+    select * from {{ source('acute', 'acute_ae_attendances') }}
+),
+
+ranked as (
+    select
+        source.*,
+        row_number() over (
+            partition by attendance_identifier
+            order by extract_date desc, _row_number desc
+        ) as extract_rank
+    from source
+)
+
+select
+    cast(attendance_identifier as {{ dbt.type_string() }}) as attendance_id,
+    cast(person_id as {{ dbt.type_string() }}) as person_id,
+    cast(gp_practice_code as {{ dbt.type_string() }}) as practice_code,
+    cast(arrival_date as date) as arrival_date,
+    cast(department_type as {{ dbt.type_string() }}) as department_type,
+    coalesce(upper(trim(admitted)) = 'Y', false) as is_admitted,
+    cast(extract_date as date) as extract_date
+from ranked
+where extract_rank = 1

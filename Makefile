@@ -1,0 +1,65 @@
+# The README's commands. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TIER   ?= demo
+SEED   ?= 42
+export SP_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: help run pipeline demo-data test test-fast lint format ui docs manifest clean
+
+help:
+	@echo "make run        set up, generate the demo estate, run the whole nightly pipeline"
+	@echo "make test       set up and run the whole test suite"
+	@echo "make pipeline   run the pipeline on whatever is already in data/landing"
+	@echo "make demo-data  (re)generate the synthetic estate (TIER=tiny|demo|icb|national SEED=42)"
+	@echo "make ui         open the Dagster UI on http://127.0.0.1:3000"
+	@echo "make lint       ruff + sqlfluff"
+	@echo "make docs       dbt docs site"
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+venv: $(BIN)/.installed
+
+# dagster-dbt loads the dbt manifest at import time; build it whenever models change.
+manifest: venv
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
+
+demo-data: venv
+	$(BIN)/python -m estate generate --tier $(TIER) --seed $(SEED) --out $(SP_DATA_DIR) --force
+
+pipeline: manifest
+	$(BIN)/python -m orchestration.run
+
+run: venv demo-data pipeline
+
+test: manifest
+	$(BIN)/python -m pytest
+
+test-fast: manifest
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models --templater dbt
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+ui: manifest
+	@mkdir -p $(DAGSTER_HOME) && test -f $(DAGSTER_HOME)/dagster.yaml || cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+docs: manifest
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --project-dir .
+	@echo "dbt docs: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir ."
+
+clean:
+	rm -rf data .dagster_home dbt_project/target

@@ -1,0 +1,77 @@
+"""The end-of-run summary printed by `make run` / `make pipeline`: what was read, loaded and
+quarantined per source, which marts were built, which checks passed, and where to look next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from orchestration.lib.checks import latest_audit
+from orchestration.lib.publish import PUBLISHED_FILE
+from orchestration.lib.settings import Settings
+from schemas import EXTRACTS
+
+
+def _check_outcomes(result: Any) -> tuple[int, int, int, list[str]]:
+    passed = failed = warned = 0
+    failures = []
+    for event in result.all_events:
+        if event.event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            continue
+        ev = event.event_specific_data
+        if ev.passed:
+            passed += 1
+        elif ev.severity == dg.AssetCheckSeverity.WARN:
+            warned += 1
+            failures.append(f"WARN  {ev.asset_key.to_user_string()}:{ev.check_name}")
+        else:
+            failed += 1
+            failures.append(f"ERROR {ev.asset_key.to_user_string()}:{ev.check_name}")
+    return passed, warned, failed, failures
+
+
+def print_summary(settings: Settings, result: Any, elapsed: float, dagster_home: Path) -> None:
+    rows = []
+    for table, spec in EXTRACTS.items():
+        audit = latest_audit(table)
+        if audit.is_empty():
+            continue
+        rows.append({"source": spec.source, "table": table, "files": audit.height,
+                     "read": int(audit["rows_read"].sum()), "loaded": int(audit["rows_loaded"].sum()),
+                     "quarantined": int(audit["rows_quarantined"].sum())})
+    materialised = {
+        e.asset_key.path[-1]
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key is not None
+    }
+    marts = sorted(m for m in materialised if m.startswith(("fct_", "dim_")))
+    passed, warned, failed, failures = _check_outcomes(result)
+
+    print()
+    print("=" * 78)
+    print(f"Nightly pipeline {'SUCCEEDED' if result.success else 'FAILED'} in {elapsed:.0f}s (run {result.run_id})")
+    print("=" * 78)
+    if rows:
+        with pl.Config(tbl_rows=60, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
+                       tbl_formatting="ASCII_MARKDOWN", thousands_separator=","):
+            print(pl.DataFrame(rows))
+        total = pl.DataFrame(rows).select(pl.col("read", "loaded", "quarantined").sum()).row(0)
+        print(f"All sources: {total[0]:,} rows read = {total[1]:,} loaded + {total[2]:,} quarantined")
+    print(f"\nMarts built: {len(marts)} — {', '.join(marts) if marts else 'none'}")
+    print(f"Checks: {passed} passed, {warned} warnings, {failed} failed")
+    for line in failures[:20]:
+        print(f"  {line}")
+    published = settings.published / PUBLISHED_FILE
+    print(f"""
+Where to look next
+  Published marts (for analysts and BI tools): {published}
+      duckdb -readonly {published}
+      or: .venv/bin/python -c "import duckdb; print(duckdb.connect('{published}', read_only=True).sql('select * from fct_workforce_pcn_month limit 5'))"
+      example: select pcn_code, month, splw_headcount, splw_fte from fct_workforce_pcn_month order by month desc limit 10;
+  Warehouse (dbt's alone, do not hold it open): {settings.warehouse}
+  Raw / quarantine / audit zones (Parquet):    {settings.raw}, {settings.quarantine}, {settings.audit}
+  Dagster UI with this run and the lineage:    make ui   (then http://127.0.0.1:3000; DAGSTER_HOME={dagster_home})
+""")

@@ -48,7 +48,7 @@ def matches(pattern: str) -> RuleFn:
 
 def one_of(values: Sequence[str]) -> RuleFn:
     allowed = pl.Series(list(values), dtype=pl.Utf8)
-    return lambda c: c.is_in(allowed)
+    return lambda c: c.is_in(allowed.implode())
 
 
 def _parsed(c: pl.Expr, dtype: str, fmt: str | None) -> pl.Expr:

@@ -12,3 +12,8 @@
 {% macro week_start(date_expr) %}
     cast({{ dbt.date_trunc('week', date_expr) }} as date)
 {% endmacro %}
+
+{#- Integer date part (extract is portable across DuckDB, PostgreSQL and Spark). -#}
+{% macro date_part_int(datepart, date_expr) %}
+    cast(extract({{ datepart }} from {{ date_expr }}) as integer)
+{% endmacro %}

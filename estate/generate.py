@@ -152,6 +152,7 @@ class Estate:
         self.ppl: People = build_people(self.rng, t, self.orgs, self.start, self.end_excl,
                                         self.nhs_prefix)
         self.nhs_str = self.ppl.nhs.astype(str)
+        self.nhs_s = pl.Series("nhs", self.nhs_str)
         self.ref_stats = draw_referrals(self.rng, self.ppl, self.orgs, self.months,
                                         self.end_excl, day(QI_DATE), STEP_MULT)
         self.cms = cmsmod.build_cms(self.rng, self.ppl, self.orgs.prac_code, self.end_excl,
@@ -217,7 +218,7 @@ class Estate:
             }).sort(["prac", "day", "minute", "person"])
             ap = ap.with_columns(id=pl.int_range(pl.len(), dtype=pl.Int64) + appt_id + 1)
             appt_id += n
-            ap = ap.with_columns(nhs=pl.Series(self.nhs_str).gather(ap["person"]))
+            ap = ap.with_columns(nhs=self.nhs_s.gather(ap["person"]))
             self._write_gp_appointments(mi, ext, ap, emis_p)
             # ---- coded events: ordinary codes at attended appointments + SP codes
             att = ap.filter(pl.col("status") == 0).select("prac", "person", "day")
@@ -240,7 +241,7 @@ class Estate:
             means = [float(c[2]) if c[2] is not None else float("nan") for c in SNOMED] + [float("nan")] * 5
             sds = [float(c[3]) if c[3] is not None else 0.0 for c in SNOMED] + [0.0] * 5
             ev = ev.with_columns(
-                nhs=pl.Series(self.nhs_str).gather(ev["person"]),
+                nhs=self.nhs_s.gather(ev["person"]),
                 snomed=_lab("code", codes), term=_lab("code", terms),
                 value=pl.Series(np.round(np.array(means)[ev["code"].to_numpy()]
                                          + ev["z"].to_numpy() * np.array(sds)[ev["code"].to_numpy()], 1)),
@@ -368,7 +369,7 @@ class Estate:
         p, o, rng = self.ppl, self.orgs, self.rng
         ym = to_date(self.bounds[mi]).strftime("%Y%m")
         base = f"acute/{iso(ext)}"
-        nhs_s = pl.Series(self.nhs_str)
+        nhs_s = self.nhs_s
         prac_s = pl.Series(o.prac_code)
 
         def frame(who: np.ndarray, d: np.ndarray) -> pl.DataFrame:
@@ -461,7 +462,7 @@ class Estate:
                              "re": p.reg_end, "birth": p.birth, "sex": p.sex, "eth": p.eth,
                              "lsoa": p.lsoa}).sort(["prac", "rs", "person"])
         base = base.with_columns(
-            nhs=pl.Series(self.nhs_str).gather(base["person"]),
+            nhs=self.nhs_s.gather(base["person"]),
             lsoa_code=_lab("lsoa", o.lsoa_code),
             eth_desc=_lab("eth", [e[1] for e in ETHNICITY]),
             eth_code=_lab("eth", [e[0] for e in ETHNICITY]))
@@ -633,7 +634,7 @@ class Estate:
         rel = f"case_management/{iso(ext)}/cms_export_{ymd(ext)}.json"
         p = self.w.landing / rel
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        p.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         self.w.files["cms_json"] = 1
         self.extracts["case_management"] = [iso(ext)]
 

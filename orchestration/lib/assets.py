@@ -2,14 +2,34 @@
 
 
 import dagster as dg
+from sqlalchemy import exc as sa_exc
 
 from orchestration.lib.ingest import PartitionResult, ingest_files, landing_dates
 from orchestration.lib.settings import load_settings
 from schemas._base import ExtractSpec
 
-# Transient faults (a file still being copied, a locked database) heal on retry; data errors
-# do not, and are quarantined rather than raised.
-TRANSIENT_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+# Transient faults (a locked file, a source database that is briefly unavailable) heal on
+# retry, with exponential backoff. Data errors never raise (they are quarantined), and a
+# programming error must fail at once rather than wait through the retries.
+RETRY_DELAYS = (10, 30, 90)
+_TRANSIENT_MARKERS = ("locked", "unable to open", "could not connect", "connection refused",
+                      "timeout", "timed out", "temporarily unavailable", "server closed")
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (BlockingIOError, TimeoutError, ConnectionError, InterruptedError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or any(m in str(exc.orig).lower() for m in _TRANSIENT_MARKERS)
+    return isinstance(exc, OSError) and any(m in str(exc).lower() for m in _TRANSIENT_MARKERS)
+
+
+def retry_if_transient(context: dg.AssetExecutionContext, exc: BaseException) -> None:
+    """Re-raise ``exc`` as a Dagster retry request when it is transient."""
+    attempt = context.retry_number
+    if is_transient(exc) and attempt < len(RETRY_DELAYS):
+        context.log.warning(f"transient fault ({type(exc).__name__}); retry {attempt + 1} in {RETRY_DELAYS[attempt]}s")
+        raise dg.RetryRequested(max_retries=len(RETRY_DELAYS), seconds_to_wait=RETRY_DELAYS[attempt]) from exc
 PRACTICE_MAPPING = dg.AssetKey(["raw", "ref_practice_mapping"])
 
 
@@ -45,13 +65,15 @@ def build_ingest_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
         f"validated by `schemas` ({spec.table}), written to `data/raw/{spec.table}/`.",
         deps=deps,
         kinds={"polars", "parquet"},
-        retry_policy=TRANSIENT_RETRY,
         metadata={"landing_pattern": spec.pattern, "cadence": spec.cadence},
     )
     def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = load_settings()
-        dates = landing_dates(settings, spec)
-        results = ingest_files(settings, spec, dates, context.run_id)
+        try:
+            results = ingest_files(settings, spec, landing_dates(settings, spec), context.run_id)
+        except Exception as exc:
+            retry_if_transient(context, exc)
+            raise
         meta = summarise(results)
         context.log.info(
             f"{spec.table}: {meta['files']} file(s) in {meta['partitions_loaded']} new/changed "

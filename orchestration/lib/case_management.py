@@ -23,6 +23,10 @@ from schemas._base import ExtractSpec
 from schemas.case_management import DB_TABLES
 
 
+def spec_header(spec: ExtractSpec, raw: str) -> str:
+    return next(c.header for c in spec.columns if c.raw == raw)
+
+
 def high_water_mark(settings: Settings, spec: ExtractSpec) -> dt.datetime | None:
     raw = zones.read_zone(settings.raw / spec.table)
     if raw.is_empty() or raw["last_modified"].null_count() == raw.height:
@@ -58,12 +62,13 @@ def pull_database(settings: Settings, run_id: str, engine: sa.Engine | None = No
     results = []
     with engine.connect() as conn:
         for table, spec in DB_TABLES.items():
-            cols = [sa.column(c.raw) for c in spec.columns]
+            # Select by the database's own column names; conform_columns renames them.
+            cols = [sa.column(c.header) for c in spec.columns]
             query = sa.select(*cols).select_from(sa.table(table))
             hwm = high_water_mark(settings, spec)
             if hwm is not None:
                 query = query.where(sa.column("last_modified") > hwm.strftime("%Y-%m-%d %H:%M:%S"))
-            query = query.order_by(*[sa.column(k) for k in spec.key])
+            query = query.order_by(*[sa.column(spec_header(spec, k)) for k in spec.key])
             frame = pl.read_database(query, conn, infer_schema_length=None)
             if frame.is_empty():
                 continue

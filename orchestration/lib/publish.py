@@ -61,7 +61,7 @@ def publish_duckdb(settings: Settings, marts: list[Mart], run_id: str) -> dict[s
         published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         for mart in marts:
             # Identifiers come from the dbt manifest, not from data; values are never formatted in.
-            table = src.sql(f"select * from {_quote(mart.schema)}.{_quote(mart.name)}").arrow()
+            table = src.sql(f"select * from {_quote(mart.schema)}.{_quote(mart.name)}").to_arrow_table()
             dst.register("incoming", table)
             dst.execute(f"create table {_quote(mart.name)} as select * from incoming")
             dst.unregister("incoming")

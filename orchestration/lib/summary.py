@@ -15,6 +15,11 @@ from orchestration.lib.settings import Settings
 from schemas import EXTRACTS
 
 
+# Link-worker posts per PCN in the latest census month: the workforce question in one line.
+EXAMPLE_SQL = ("select pcn_code, census_month, splw_headcount, splw_fte, has_link_worker "
+               "from fct_workforce_pcn_month order by census_month desc, pcn_code limit 10")
+
+
 def _check_outcomes(result: Any) -> tuple[int, int, int, list[str]]:
     passed = failed = warned = 0
     failures = []
@@ -69,8 +74,8 @@ def print_summary(settings: Settings, result: Any, elapsed: float, dagster_home:
 Where to look next
   Published marts (for analysts and BI tools): {published}
       duckdb -readonly {published}
-      or: .venv/bin/python -c "import duckdb; print(duckdb.connect('{published}', read_only=True).sql('select * from fct_workforce_pcn_month limit 5'))"
-      example: select pcn_code, month, splw_headcount, splw_fte from fct_workforce_pcn_month order by month desc limit 10;
+      or: .venv/bin/python -c "import duckdb; print(duckdb.connect('{published}', read_only=True).sql('{EXAMPLE_SQL}'))"
+      example: {EXAMPLE_SQL};
   Warehouse (dbt's alone, do not hold it open): {settings.warehouse}
   Raw / quarantine / audit zones (Parquet):    {settings.raw}, {settings.quarantine}, {settings.audit}
   Dagster UI with this run and the lineage:    make ui   (then http://127.0.0.1:3000; DAGSTER_HOME={dagster_home})

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from orchestration.lib.assets import PRACTICE_MAPPING, TRANSIENT_RETRY, raw_key, summarise
+from orchestration.lib.assets import PRACTICE_MAPPING, raw_key, retry_if_transient, summarise
 from orchestration.lib.case_management import load_json_exports, pull_database
 from orchestration.lib.checks import ingest_checks
 from orchestration.lib.settings import load_settings
@@ -16,16 +16,19 @@ from schemas import case_management
                      deps=[PRACTICE_MAPPING] if spec.practice_column else [], kinds={"sqlalchemy", "parquet"})
         for spec in case_management.EXTRACTS
     ],
-    retry_policy=TRANSIENT_RETRY,
     description="Pull from the case-management reporting database (SP_CMS_URL) since the last "
     "high-water mark, or read its JSON export when SP_CMS_SOURCE=json.",
 )
 def case_management_pull(context: dg.AssetExecutionContext):  # noqa: ANN201 - generator of results
     settings = load_settings()
-    if settings.cms_source == "json":
-        results = load_json_exports(settings, context.run_id)
-    else:
-        results = pull_database(settings, context.run_id)
+    try:
+        if settings.cms_source == "json":
+            results = load_json_exports(settings, context.run_id)
+        else:
+            results = pull_database(settings, context.run_id)
+    except Exception as exc:
+        retry_if_transient(context, exc)
+        raise
     for spec in case_management.EXTRACTS:
         mine = [r for r in results if r.table == spec.table]
         yield dg.MaterializeResult(asset_key=raw_key(spec.table), metadata=summarise(mine))

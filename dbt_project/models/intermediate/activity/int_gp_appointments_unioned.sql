@@ -7,11 +7,27 @@ systmone as (
 )
 
 select
-    appointment_id, source_system, source_appointment_id, practice_code, person_id,
-    appointment_date, appointment_status, appointment_mode, hcp_type, national_category
+    appointment_id,
+    source_system,
+    source_appointment_id,
+    practice_code,
+    person_id,
+    appointment_date,
+    appointment_status,
+    appointment_mode,
+    hcp_type,
+    national_category
 from emis
 union all
 select
-    appointment_id, source_system, source_appointment_id, practice_code, person_id,
-    appointment_date, appointment_status, appointment_mode, hcp_type, national_category
+    appointment_id,
+    source_system,
+    source_appointment_id,
+    practice_code,
+    person_id,
+    appointment_date,
+    appointment_status,
+    appointment_mode,
+    hcp_type,
+    national_category
 from systmone

@@ -7,11 +7,25 @@ systmone as (
 )
 
 select
-    event_id, source_system, source_event_id, practice_code, person_id, event_date,
-    snomed_code, term, numeric_value
+    event_id,
+    source_system,
+    source_event_id,
+    practice_code,
+    person_id,
+    event_date,
+    snomed_code,
+    term,
+    numeric_value
 from emis
 union all
 select
-    event_id, source_system, source_event_id, practice_code, person_id, event_date,
-    snomed_code, term, numeric_value
+    event_id,
+    source_system,
+    source_event_id,
+    practice_code,
+    person_id,
+    event_date,
+    snomed_code,
+    term,
+    numeric_value
 from systmone

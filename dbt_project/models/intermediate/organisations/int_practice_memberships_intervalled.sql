@@ -10,14 +10,15 @@ last_snapshot as (
 
 flagged as (
     select
-        snapshots.*,
+        *,
         case
             when
                 lag(pcn_code) over (partition by practice_code order by snapshot_date) = pcn_code
                 and lag(sub_icb_code) over (
                     partition by practice_code order by snapshot_date
                 ) = sub_icb_code
-                and lag(icb_code) over (partition by practice_code order by snapshot_date) = icb_code
+                and lag(icb_code) over (partition by practice_code order by snapshot_date)
+                = icb_code
                 then 0
             else 1
         end as is_new_interval
@@ -26,7 +27,7 @@ flagged as (
 
 numbered as (
     select
-        flagged.*,
+        *,
         sum(is_new_interval) over (
             partition by practice_code
             order by snapshot_date
@@ -69,12 +70,12 @@ interval_attributes as (
 
 bounded as (
     select
-        intervals.practice_code,
-        intervals.interval_number,
-        intervals.first_snapshot_date as valid_from,
-        intervals.last_snapshot_date,
-        lead(intervals.first_snapshot_date) over (
-            partition by intervals.practice_code order by intervals.interval_number
+        practice_code,
+        interval_number,
+        first_snapshot_date as valid_from,
+        last_snapshot_date,
+        lead(first_snapshot_date) over (
+            partition by practice_code order by interval_number
         ) as next_valid_from
     from intervals
 )

@@ -9,7 +9,10 @@ with cms_scores as (
 ),
 
 cms_referrals as (
-    select referral_id, person_id from {{ ref('stg_case_management__referrals') }}
+    select
+        referral_id,
+        person_id
+    from {{ ref('stg_case_management__referrals') }}
 ),
 
 survey as (
@@ -25,7 +28,11 @@ candidates as (
 ),
 
 episodes as (
-    select episode_id, person_id, referral_date from {{ ref('int_referral_episodes_merged') }}
+    select
+        episode_id,
+        person_id,
+        referral_date
+    from {{ ref('int_referral_episodes_merged') }}
 ),
 
 observations as (
@@ -56,7 +63,7 @@ observations as (
     from survey
     where
         {% for i in range(1, 8) -%}
-        swemwbs_{{ i }} is not null{% if not loop.last %} and {% endif %}
+            swemwbs_{{ i }} is not null{% if not loop.last %} and {% endif %}
         {%- endfor %}
     union all
     select
@@ -71,18 +78,18 @@ observations as (
     from survey
     where ucla3_1 is not null and ucla3_2 is not null and ucla3_3 is not null
     {%- for item in ons4 %}
-    union all
-    select
-        {{ dbt.concat(["'survey-'", 'response_id', "'-" ~ item | upper ~ "'"]) }} as score_id,
-        'survey' as source_system,
-        referral_id,
-        person_id,
-        '{{ item | upper }}' as measure_code,
-        timepoint,
-        submitted_date as recorded_date,
-        {{ item }} as raw_score
-    from survey
-    where {{ item }} is not null
+        union all
+        select
+            {{ dbt.concat(["'survey-'", 'response_id', "'-" ~ item | upper ~ "'"]) }} as score_id,
+            'survey' as source_system,
+            referral_id,
+            person_id,
+            '{{ item | upper }}' as measure_code,
+            timepoint,
+            submitted_date as recorded_date,
+            {{ item }} as raw_score
+        from survey
+        where {{ item }} is not null
     {%- endfor %}
 ),
 
@@ -130,13 +137,20 @@ by_person as (
             valid.person_id = episodes.person_id
             and episodes.referral_date
             <= {{ add_to_date('day', var('referral_dedup_days'), 'valid.recorded_date') }}
-    where valid.score_id not in (select score_id from by_referral)
+    where valid.score_id not in (select by_referral.score_id from by_referral)
 ),
 
 attached as (
-    select score_id, episode_id from by_referral
+    select
+        score_id,
+        episode_id
+    from by_referral
     union all
-    select score_id, episode_id from by_person where episode_rank = 1
+    select
+        score_id,
+        episode_id
+    from by_person
+    where episode_rank = 1
 )
 
 select

@@ -14,14 +14,14 @@ imd as (
 
 ranked as (
     select
-        registrations.*,
+        *,
         row_number() over (
             partition by person_id
             order by
                 registered_date desc,
                 snapshot_date desc,
                 case when deregistered_date is null then 0 else 1 end,
-                registration_id
+                registration_id asc
         ) as recency_rank,
         min(registered_date) over (partition by person_id) as first_registered_date,
         count(*) over (partition by person_id) as registration_count
@@ -36,7 +36,6 @@ select
     ranked.birth_month,
     ranked.sex,
     ranked.ethnicity_2001_code,
-    coalesce(ethnicity.ethnicity_group_2021, 'Not stated') as ethnicity_group_2021,
     ranked.lsoa_code,
     imd.imd_decile,
     imd.imd_quintile,
@@ -44,8 +43,9 @@ select
     ranked.registered_date,
     ranked.deregistered_date,
     ranked.snapshot_date,
-    ranked.deregistered_date is null as is_currently_registered,
-    ranked.registration_count
+    ranked.registration_count,
+    coalesce(ethnicity.ethnicity_group_2021, 'Not stated') as ethnicity_group_2021,
+    ranked.deregistered_date is null as is_currently_registered
 from ranked
 left join ethnicity
     on ranked.ethnicity_2001_code = ethnicity.ethnicity_2001_code

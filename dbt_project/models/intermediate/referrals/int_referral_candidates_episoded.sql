@@ -6,7 +6,7 @@ with candidates as (
 
 lagged as (
     select
-        candidates.*,
+        *,
         lag(referral_date) over (
             partition by person_id
             order by referral_date, source_priority, candidate_id
@@ -16,7 +16,7 @@ lagged as (
 
 flagged as (
     select
-        lagged.*,
+        *,
         case
             when previous_referral_date is null then 1
             when {{ dbt.datediff('previous_referral_date', 'referral_date', 'day') }}
@@ -28,7 +28,7 @@ flagged as (
 
 numbered as (
     select
-        flagged.*,
+        *,
         sum(is_episode_start) over (
             partition by person_id
             order by referral_date, source_priority, candidate_id

@@ -10,7 +10,7 @@ cms as (
 
 ranked as (
     select
-        candidates.*,
+        *,
         row_number() over (
             partition by episode_id
             order by source_priority, referral_date, candidate_id
@@ -39,13 +39,17 @@ episodes as (
 ),
 
 preferred as (
-    select episode_id, practice_code
+    select
+        episode_id,
+        practice_code
     from ranked
     where preference_rank = 1
 ),
 
 first_cms as (
-    select episode_id, source_record_id as cms_referral_id
+    select
+        episode_id,
+        source_record_id as cms_referral_id
     from ranked
     where source_system = 'cms' and source_rank = 1
 )
@@ -56,11 +60,6 @@ select
     episodes.episode_number,
     preferred.practice_code,
     episodes.referral_date,
-    case
-        when episodes.has_cms = 1 and episodes.has_gp = 1 then 'cms+gp'
-        when episodes.has_cms = 1 then 'cms'
-        else 'gp'
-    end as source_systems,
     episodes.cms_referral_count,
     episodes.gp_referral_code_count,
     episodes.gp_coded_date,
@@ -72,7 +71,12 @@ select
     cms.first_contact_date,
     cms.sessions,
     cms.discharge_date,
-    cms.discharge_reason
+    cms.discharge_reason,
+    case
+        when episodes.has_cms = 1 and episodes.has_gp = 1 then 'cms+gp'
+        when episodes.has_cms = 1 then 'cms'
+        else 'gp'
+    end as source_systems
 from episodes
 inner join preferred
     on episodes.episode_id = preferred.episode_id

@@ -19,7 +19,9 @@ registrations as (
 ),
 
 gp_attended as (
-    select person_id, activity_date
+    select
+        person_id,
+        activity_date
     from {{ ref('int_activity_events_unioned') }}
     where activity_code = 'gp_appointment'
 ),
@@ -51,8 +53,8 @@ referred_prior_use as (
     left join gp_attended
         on
             index_referrals.person_id = gp_attended.person_id
-            and gp_attended.activity_date >= index_referrals.pre_window_start
-            and gp_attended.activity_date < index_referrals.index_date
+            and index_referrals.pre_window_start <= gp_attended.activity_date
+            and index_referrals.index_date > gp_attended.activity_date
     group by index_referrals.match_set_id
 ),
 
@@ -74,10 +76,10 @@ pool as (
     inner join registrations
         on
             referred.practice_code = registrations.practice_code
-            and registrations.registered_date <= referred.index_date
+            and referred.index_date >= registrations.registered_date
             and (
                 registrations.deregistered_date is null
-                or registrations.deregistered_date > referred.index_date
+                or referred.index_date < registrations.deregistered_date
             )
     inner join people
         on
@@ -93,18 +95,18 @@ pool as (
 
 thinned as (
     select
-        pool.match_set_id,
-        pool.person_id
+        match_set_id,
+        person_id
     from (
         select
-            pool.*,
+            *,
             row_number() over (
-                partition by pool.match_set_id
+                partition by match_set_id
                 order by {{ dbt.hash(dbt.concat(['pool.match_set_id', 'pool.person_id'])) }}
             ) as candidate_rank
         from pool
     ) as pool
-    where pool.candidate_rank <= {{ var('comparison_candidates_per_referred', 50) }}
+    where candidate_rank <= {{ var('comparison_candidates_per_referred', 50) }}
 ),
 
 candidate_prior_use as (
@@ -118,8 +120,8 @@ candidate_prior_use as (
     left join gp_attended
         on
             thinned.person_id = gp_attended.person_id
-            and gp_attended.activity_date >= referred.pre_window_start
-            and gp_attended.activity_date < referred.index_date
+            and referred.pre_window_start <= gp_attended.activity_date
+            and referred.index_date > gp_attended.activity_date
     group by thinned.match_set_id, thinned.person_id
 ),
 

@@ -39,15 +39,17 @@ mapped as (
 
 ranked as (
     select
-        mapped.*,
+        *,
         row_number() over (
-            partition by pcn_code order by source_priority, seen_date desc, sub_icb_code
+            partition by pcn_code order by source_priority asc, seen_date desc, sub_icb_code asc
         ) as preference_rank
     from mapped
 ),
 
 current_practices as (
-    select pcn_code, count(*) as current_practices
+    select
+        pcn_code,
+        count(*) as current_practices
     from {{ ref('int_practice_memberships_intervalled') }}
     where is_current
     group by pcn_code
@@ -56,14 +58,14 @@ current_practices as (
 select
     ranked.pcn_code,
     ranked.pcn_name,
-    ranked.pcn_code = 'U' as is_unallocated,
     ranked.sub_icb_code,
     ranked.sub_icb_name,
     ranked.icb_code,
     ranked.icb_name,
     ranked.region_code,
     ranked.region_name,
-    cast(coalesce(current_practices.current_practices, 0) as integer) as current_practices
+    cast(coalesce(current_practices.current_practices, 0) as integer) as current_practices,
+    ranked.pcn_code = 'U' as is_unallocated
 from ranked
 left join current_practices
     on ranked.pcn_code = current_practices.pcn_code

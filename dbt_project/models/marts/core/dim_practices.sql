@@ -10,7 +10,7 @@ memberships as (
 
 latest as (
     select
-        snapshots.*,
+        *,
         row_number() over (partition by practice_code order by snapshot_date desc) as recency_rank,
         min(snapshot_date) over (partition by practice_code) as first_seen_date,
         max(snapshot_date) over (partition by practice_code) as last_seen_date
@@ -19,13 +19,15 @@ latest as (
 
 last_membership as (
     select
-        memberships.*,
+        *,
         row_number() over (partition by practice_code order by valid_from desc) as recency_rank
     from memberships
 ),
 
 membership_counts as (
-    select practice_code, count(*) as membership_intervals
+    select
+        practice_code,
+        count(*) as membership_intervals
     from memberships
     group by practice_code
 )

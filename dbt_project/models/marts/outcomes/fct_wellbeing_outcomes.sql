@@ -6,7 +6,7 @@ with scores as (
 
 ranked as (
     select
-        scores.*,
+        *,
         row_number() over (
             partition by episode_id, measure_code, timepoint
             order by
@@ -18,15 +18,21 @@ ranked as (
 ),
 
 baseline as (
-    select * from ranked where timepoint = 'baseline' and pick_rank = 1
+    select * from ranked
+    where timepoint = 'baseline' and pick_rank = 1
 ),
 
 follow_up as (
-    select * from ranked where timepoint = 'follow_up' and pick_rank = 1
+    select * from ranked
+    where timepoint = 'follow_up' and pick_rank = 1
 ),
 
 keys as (
-    select distinct episode_id, person_id, measure_code from scores
+    select distinct
+        episode_id,
+        person_id,
+        measure_code
+    from scores
 ),
 
 paired as (
@@ -34,13 +40,13 @@ paired as (
         keys.episode_id,
         keys.person_id,
         keys.measure_code,
-        keys.measure_code not in ('ONS4_ANXIETY', 'UCLA3') as higher_is_better,
         baseline.recorded_date as baseline_date,
         baseline.raw_score as baseline_raw_score,
         baseline.score as baseline_score,
         follow_up.recorded_date as follow_up_date,
         follow_up.raw_score as follow_up_raw_score,
         follow_up.score as follow_up_score,
+        keys.measure_code not in ('ONS4_ANXIETY', 'UCLA3') as higher_is_better,
         follow_up.score - baseline.score as score_change
     from keys
     left join baseline
@@ -69,14 +75,15 @@ select
     end as meaningful_change_threshold,
     case
         when score_change is null then null
-        when measure_code = 'SWEMWBS' then
-            case
-                when score_change >= {{ var('swemwbs_meaningful_change') }}
-                    then 'meaningful_improvement'
-                when score_change <= -{{ var('swemwbs_meaningful_change') }}
-                    then 'meaningful_deterioration'
-                else 'no_meaningful_change'
-            end
+        when measure_code = 'SWEMWBS'
+            then
+                case
+                    when score_change >= {{ var('swemwbs_meaningful_change') }}
+                        then 'meaningful_improvement'
+                    when score_change <= -{{ var('swemwbs_meaningful_change') }}
+                        then 'meaningful_deterioration'
+                    else 'no_meaningful_change'
+                end
         when (case when higher_is_better then score_change else -score_change end) > 0
             then 'improved'
         when (case when higher_is_better then score_change else -score_change end) < 0

@@ -14,7 +14,10 @@ cohort_people as (
 
 activity as (
     -- filter the big activity table to cohort members first
-    select activity.person_id, activity.activity_date, activity.activity_code
+    select
+        activity.person_id,
+        activity.activity_date,
+        activity.activity_code
     from {{ ref('int_activity_events_unioned') }} as activity
     inner join cohort_people
         on activity.person_id = cohort_people.person_id
@@ -35,31 +38,31 @@ counted as (
     select
         cohort.cohort_member_id,
         {%- for m in measures %}
-        sum(
-            case
-                when
-                    activity.activity_code = '{{ m }}'
-                    and activity.activity_date < cohort.index_date
-                    then 1
-                else 0
-            end
-        ) as {{ m }}_pre,
-        sum(
-            case
-                when
-                    activity.activity_code = '{{ m }}'
-                    and activity.activity_date > cohort.index_date
-                    then 1
-                else 0
-            end
-        ) as {{ m }}_post{% if not loop.last %},{% endif %}
+            sum(
+                case
+                    when
+                        activity.activity_code = '{{ m }}'
+                        and activity.activity_date < cohort.index_date
+                        then 1
+                    else 0
+                end
+            ) as {{ m }}_pre,
+            sum(
+                case
+                    when
+                        activity.activity_code = '{{ m }}'
+                        and activity.activity_date > cohort.index_date
+                        then 1
+                    else 0
+                end
+            ) as {{ m }}_post{% if not loop.last %},{% endif %}
         {%- endfor %}
     from cohort
     left join activity
         on
             cohort.person_id = activity.person_id
-            and activity.activity_date >= cohort.pre_window_start
-            and activity.activity_date <= cohort.post_window_end
+            and cohort.pre_window_start <= activity.activity_date
+            and cohort.post_window_end >= activity.activity_date
     group by cohort.cohort_member_id
 )
 
@@ -81,8 +84,8 @@ select
     cohort.pre_window_start >= coverage.data_start_date as has_full_pre_window,
     cohort.post_window_end <= coverage.data_end_date as has_full_post_window,
     {%- for m in measures %}
-    cast(counted.{{ m }}_pre as integer) as {{ m }}_pre,
-    cast(counted.{{ m }}_post as integer) as {{ m }}_post{% if not loop.last %},{% endif %}
+        cast(counted.{{ m }}_pre as integer) as {{ m }}_pre,
+        cast(counted.{{ m }}_post as integer) as {{ m }}_post{% if not loop.last %},{% endif %}
     {%- endfor %}
 from cohort
 inner join counted

@@ -23,18 +23,18 @@ complete_sets as (
 
 changes as (
     {%- for m in measures %}
-    select
-        people.pcn_code,
-        people.index_quarter,
-        people.cohort,
-        '{{ m }}' as activity_code,
-        cast(people.{{ m }}_post - people.{{ m }}_pre as double) as change
-    from people
-    inner join complete_sets
-        on people.match_set_id = complete_sets.match_set_id
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            people.pcn_code,
+            people.index_quarter,
+            people.cohort,
+            '{{ m }}' as activity_code,
+            cast(people.{{ m }}_post - people.{{ m }}_pre as double) as activity_change
+        from people
+        inner join complete_sets
+            on people.match_set_id = complete_sets.match_set_id
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -45,17 +45,17 @@ summarised as (
         activity_code,
         sum(case when cohort = 'referred' then 1 else 0 end) as referred_people,
         sum(case when cohort = 'comparison' then 1 else 0 end) as comparison_people,
-        avg(case when cohort = 'referred' then change end) as mean_change_referred,
-        avg(case when cohort = 'comparison' then change end) as mean_change_comparison,
-        var_samp(case when cohort = 'referred' then change end) as variance_referred,
-        var_samp(case when cohort = 'comparison' then change end) as variance_comparison
+        avg(case when cohort = 'referred' then activity_change end) as mean_change_referred,
+        avg(case when cohort = 'comparison' then activity_change end) as mean_change_comparison,
+        var_samp(case when cohort = 'referred' then activity_change end) as variance_referred,
+        var_samp(case when cohort = 'comparison' then activity_change end) as variance_comparison
     from changes
     group by pcn_code, index_quarter, activity_code
 ),
 
 estimated as (
     select
-        summarised.*,
+        *,
         mean_change_referred - mean_change_comparison as did_per_person,
         sqrt(
             variance_referred / referred_people + variance_comparison / comparison_people

@@ -11,7 +11,10 @@ pcns as (
 ),
 
 months as (
-    select distinct census_month, census_date from staff
+    select distinct
+        census_month,
+        census_date
+    from staff
 ),
 
 splw as (

@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by attendance_identifier
             order by extract_date desc, _row_number desc
@@ -18,7 +18,7 @@ select
     cast(gp_practice_code as {{ dbt.type_string() }}) as practice_code,
     cast(arrival_date as date) as arrival_date,
     cast(department_type as {{ dbt.type_string() }}) as department_type,
-    coalesce(upper(trim(admitted)) = 'Y', false) as is_admitted,
-    cast(extract_date as date) as extract_date
+    cast(extract_date as date) as extract_date,
+    coalesce(upper(trim(admitted)) = 'Y', false) as is_admitted
 from ranked
 where extract_rank = 1

@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by spell_identifier
             order by extract_date desc, _row_number desc
@@ -32,11 +32,11 @@ select
     admission_date,
     discharge_date,
     admission_method,
+    extract_date,
     case
         when admission_method in ('11', '12', '13') then 'elective'
         when admission_method in ('21', '22', '23', '24', '25', '2A', '2B', '2C', '2D', '28')
             then 'non_elective'
         else 'other'
-    end as admission_type,
-    extract_date
+    end as admission_type
 from typed

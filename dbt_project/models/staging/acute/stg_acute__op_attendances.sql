@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by attendance_identifier
             order by extract_date desc, _row_number desc
@@ -32,8 +32,8 @@ select
     practice_code,
     appointment_date,
     attended_or_dna,
-    coalesce(attended_or_dna in ('5', '6'), false) as is_attended,
-    coalesce(first_attendance = '1', false) as is_first_attendance,
     treatment_function_code,
-    extract_date
+    extract_date,
+    coalesce(attended_or_dna in ('5', '6'), false) as is_attended,
+    coalesce(first_attendance = '1', false) as is_first_attendance
 from typed

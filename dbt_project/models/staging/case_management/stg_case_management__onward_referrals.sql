@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by onward_referral_id
             order by last_modified desc, extract_date desc, _row_number desc

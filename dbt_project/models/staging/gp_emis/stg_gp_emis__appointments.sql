@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by practice_code, appointment_id
             order by extract_date desc, _row_number desc
@@ -13,7 +13,10 @@ ranked as (
 ),
 
 mappings as (
-    select field, source_value, conformed_value
+    select
+        field,
+        source_value,
+        conformed_value
     from {{ ref('gp_code_mappings') }}
     where dialect = 'emis'
 )

@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by practice_code, event_guid
             order by extract_date desc, _row_number desc

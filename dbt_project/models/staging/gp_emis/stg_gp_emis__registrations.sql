@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by practice_code, person_id, registered_date
             order by extract_date desc, _row_number desc
@@ -13,19 +13,23 @@ ranked as (
 ),
 
 sex_map as (
-    select source_value, conformed_value
+    select
+        source_value,
+        conformed_value
     from {{ ref('gp_code_mappings') }}
     where dialect = 'emis' and field = 'sex'
 ),
 
 ethnicity as (
-    select ethnicity_2001_code, ethnicity_2001_description
+    select
+        ethnicity_2001_code,
+        ethnicity_2001_description
     from {{ ref('ethnicity_2001_to_2021') }}
 )
 
 select
-    {{ surrogate_key(["'emis'", 'ranked.practice_code', 'ranked.person_id', 'ranked.registered_date']) }}
-        as registration_id,
+    {{ surrogate_key(["'emis'", 'ranked.practice_code', 'ranked.person_id',
+        'ranked.registered_date']) }} as registration_id,
     'emis' as source_system,
     cast(ranked.practice_code as {{ dbt.type_string() }}) as practice_code,
     cast(ranked.person_id as {{ dbt.type_string() }}) as person_id,

@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by organisation_code, row_identifier
             order by extract_date desc, _row_number desc

@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by organisation_code, person_id, date_registered
             order by extract_date desc, _row_number desc
@@ -13,7 +13,9 @@ ranked as (
 ),
 
 sex_map as (
-    select source_value, conformed_value
+    select
+        source_value,
+        conformed_value
     from {{ ref('gp_code_mappings') }}
     where dialect = 'systmone' and field = 'sex'
 ),

@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by extract_date, org_type, org_code, sex, age_group_5
             order by _row_number desc

@@ -4,7 +4,7 @@ with source as (
 
 ranked as (
     select
-        source.*,
+        *,
         row_number() over (
             partition by response_id
             order by extract_date desc, _row_number desc
@@ -23,14 +23,14 @@ select
         when lower(timepoint) like 'follow%' then 'follow_up'
     end as timepoint,
     {%- for i in range(1, 8) %}
-    {{ safe_cast('swemwbs_' ~ i, 'integer') }} as swemwbs_{{ i }},
+        {{ safe_cast('swemwbs_' ~ i, 'integer') }} as swemwbs_{{ i }},
     {%- endfor %}
     {{ safe_cast('ons4_life_satisfaction', 'integer') }} as ons4_life_satisfaction,
     {{ safe_cast('ons4_worthwhile', 'integer') }} as ons4_worthwhile,
     {{ safe_cast('ons4_happiness', 'integer') }} as ons4_happiness,
     {{ safe_cast('ons4_anxiety', 'integer') }} as ons4_anxiety,
     {%- for i in range(1, 4) %}
-    {{ safe_cast('ucla3_' ~ i, 'integer') }} as ucla3_{{ i }},
+        {{ safe_cast('ucla3_' ~ i, 'integer') }} as ucla3_{{ i }},
     {%- endfor %}
     cast(extract_date as date) as extract_date
 from ranked

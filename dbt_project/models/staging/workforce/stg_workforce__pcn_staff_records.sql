@@ -24,7 +24,7 @@ typed as (
 
 with_month as (
     select
-        typed.*,
+        *,
         cast(
             {{ dbt.concat(["cast(census_year as " ~ dbt.type_string() ~ ")", "'-'",
                 "lpad(cast(census_month_number as " ~ dbt.type_string() ~ "), 2, '0')", "'-01'"]) }}
@@ -47,7 +47,6 @@ select
     with_month.census_month,
     with_month.census_date,
     with_month.data_source,
-    coalesce(with_month.data_source = 'NWRS contracted services', false) as is_contracted_service,
     with_month.pcn_code,
     with_month.pcn_name,
     with_month.sub_icb_code,
@@ -56,15 +55,16 @@ select
     with_month.staff_group,
     with_month.staff_role,
     with_month.detailed_staff_role,
+    with_month.fte,
+    with_month.staff_id,
+    coalesce(with_month.data_source = 'NWRS contracted services', false) as is_contracted_service,
     coalesce(
         with_month.staff_role in (
             'Social Prescribing Link Workers',
             'Social Prescribing Link Workers (Mental Health Practitioners)'
         ),
         false
-    ) as is_splw,
-    with_month.fte,
-    with_month.staff_id
+    ) as is_splw
 from with_month
 inner join latest_extract
     on

@@ -16,8 +16,15 @@ from tqdm import tqdm
 from estate import cms as cmsmod
 from estate.nhs_number import invalid_nhs_numbers, prefix_for
 from estate.orgs import Orgs, build_orgs
-from estate.people import (BIG, DAY_YEAR, ETHNICITY, SEX_REFERRAL_MULT, WINDOW_DAYS, People,
-                           build_people, draw_referrals)
+from estate.people import (
+    DAY_YEAR,
+    ETHNICITY,
+    SEX_REFERRAL_MULT,
+    WINDOW_DAYS,
+    People,
+    build_people,
+    draw_referrals,
+)
 from estate.tiers import QI_DATE, TIERS, Tier
 
 EPOCH = dt.date(1970, 1, 1)

@@ -22,6 +22,17 @@ def tiny_estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """dagster-dbt loads the manifest at import: build it from the models as they are now."""
+    dbt = Path(sys.executable).parent / "dbt"
+    project = ROOT / "dbt_project"
+    env = {**os.environ, "SP_DATA_DIR": os.environ.get("SP_DATA_DIR", str(ROOT / "data"))}
+    subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", str(project), "--project-dir", str(project)],
+                   check=True, cwd=project, env=env)
+    return project / "target" / "manifest.json"
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data directory the pipeline settings point at."""

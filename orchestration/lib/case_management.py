@@ -2,8 +2,11 @@
 incrementally by a high-water mark on ``last_modified``, or read from its JSON export for
 systems that only export files. Both paths feed the same validation as landed CSVs.
 
-Each pull lands in the raw-zone partition named after the date of its newest change, so the
-raw zone holds every version of a record that was pulled; staging keeps the latest per key.
+Incremental by whole days: a pull re-reads every row changed on or after the day of the
+high-water mark (a date prefix compares correctly whatever timestamp format the database
+stores) and writes one raw-zone partition per change day, replacing that day whole. A rerun
+therefore gives identical partitions, and a record changed again later appears in a later
+partition too; staging keeps the latest version per key.
 """
 
 from __future__ import annotations
@@ -48,10 +51,14 @@ def _landed(spec: ExtractSpec, name: str, frame: pl.DataFrame) -> LandedFile:
     return conform_columns(spec, frame, name, digest, "utf-8")
 
 
-def _partition_date(landed: LandedFile) -> dt.date:
-    stamps = landed.frame["last_modified"].str.to_datetime(strict=False) if landed.frame is not None else None
-    newest = stamps.max() if stamps is not None else None
-    return newest.date() if newest is not None else dt.date.today()
+def _by_change_day(frame: pl.DataFrame) -> dict[dt.date, pl.DataFrame]:
+    """Split a pull by the day of last_modified; rows whose timestamp cannot be read go with
+    the newest day (and are quarantined there by the date rule)."""
+    day = pl.col("last_modified").cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    frame = frame.with_columns(day.alias("_day"))
+    newest = frame["_day"].max() or dt.date.today()
+    frame = frame.with_columns(pl.col("_day").fill_null(newest))
+    return {d: part.drop("_day") for (d,), part in frame.group_by("_day", maintain_order=True)}
 
 
 def pull_database(settings: Settings, run_id: str, engine: sa.Engine | None = None) -> list[PartitionResult]:
@@ -67,14 +74,15 @@ def pull_database(settings: Settings, run_id: str, engine: sa.Engine | None = No
             query = sa.select(*cols).select_from(sa.table(table))
             hwm = high_water_mark(settings, spec)
             if hwm is not None:
-                query = query.where(sa.column("last_modified") > hwm.strftime("%Y-%m-%d %H:%M:%S"))
+                query = query.where(sa.column("last_modified") >= hwm.date().isoformat())
             query = query.order_by(*[sa.column(spec_header(spec, k)) for k in spec.key])
             frame = pl.read_database(query, conn, infer_schema_length=None)
             if frame.is_empty():
                 continue
-            landed = _landed(spec, f"cms_reporting.{table}", frame)
-            results.append(load_partition(settings, spec, _partition_date(landed), [landed], run_id,
-                                          known if spec.practice_column else None))
+            for day, part in sorted(_by_change_day(frame).items()):
+                landed = _landed(spec, f"cms_reporting.{table}", part)
+                results.append(load_partition(settings, spec, day, [landed], run_id,
+                                              known if spec.practice_column else None))
     return results
 
 
@@ -85,7 +93,8 @@ def read_json_export(path: Path) -> dict[str, pl.DataFrame]:
     referrals = pl.DataFrame(doc["referrals"], infer_schema_length=None)
     out = {"referrals": referrals.drop([c for c in ("contacts", "onward_referrals", "outcome_measures") if c in referrals.columns])}
     for child in ("contacts", "onward_referrals", "outcome_measures"):
-        if child not in referrals.columns:
+        # absent, or every referral's list empty (polars then types it List(Null)): no rows
+        if child not in referrals.columns or not isinstance(referrals.schema[child].inner, pl.Struct):
             out[child] = pl.DataFrame()
             continue
         out[child] = (referrals.select("referral_id", child).explode(child)
@@ -101,6 +110,8 @@ def load_json_exports(settings: Settings, run_id: str) -> list[PartitionResult]:
         for path in sorted(folder.glob("cms_export_*.json")):
             tables = read_json_export(path)
             for table, spec in DB_TABLES.items():
+                if tables[table].is_empty():
+                    continue
                 landed = _landed(spec, f"{path.name}#{table}", tables[table])
                 results.append(load_partition(settings, spec, dt.date.fromisoformat(folder.name), [landed],
                                               run_id, known if spec.practice_column else None))

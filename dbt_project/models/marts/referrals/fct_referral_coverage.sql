@@ -3,7 +3,10 @@
 -- snapshot, against the 0.8-1.2% band (former IIF target). PCNs aggregate the practices that
 -- were members on the first day of the month.
 with referrals as (
-    select practice_code, referral_month from {{ ref('fct_referrals') }}
+    select
+        practice_code,
+        referral_month
+    from {{ ref('fct_referrals') }}
 ),
 
 population as (

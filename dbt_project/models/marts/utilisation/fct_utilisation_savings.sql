@@ -57,6 +57,8 @@ estimated as (
     select
         *,
         mean_change_referred - mean_change_comparison as did_per_person,
+        -- avoided per referred person = -DiD (written this way to avoid a negative zero)
+        mean_change_comparison - mean_change_referred as avoided_per_person,
         sqrt(
             variance_referred / referred_people + variance_comparison / comparison_people
         ) as did_standard_error
@@ -86,23 +88,24 @@ select
     cast(estimated.did_per_person - 1.96 * estimated.did_standard_error as double) as did_ci_lower,
     cast(estimated.did_per_person + 1.96 * estimated.did_standard_error as double) as did_ci_upper,
     -- avoided = minus the DiD, scaled to the referred people of the cell
-    cast(-estimated.did_per_person * estimated.referred_people as double) as avoided_activity,
+    cast(estimated.avoided_per_person * estimated.referred_people as double) as avoided_activity,
     cast(
-        -(estimated.did_per_person + 1.96 * estimated.did_standard_error)
+        (estimated.avoided_per_person - 1.96 * estimated.did_standard_error)
         * estimated.referred_people as double
     ) as avoided_activity_ci_lower,
     cast(
-        -(estimated.did_per_person - 1.96 * estimated.did_standard_error)
+        (estimated.avoided_per_person + 1.96 * estimated.did_standard_error)
         * estimated.referred_people as double
     ) as avoided_activity_ci_upper,
     costs.unit_cost_gbp,
     costs.price_year,
     coalesce(costs.is_placeholder, true) as is_unit_cost_placeholder,
     cast(
-        -estimated.did_per_person * estimated.referred_people * costs.unit_cost_gbp as double
+        estimated.avoided_per_person * estimated.referred_people * costs.unit_cost_gbp as double
     ) as savings_gbp,
     cast(
-        -estimated.did_per_person * estimated.referred_people * carbon.kgco2e_per_unit as double
+        estimated.avoided_per_person * estimated.referred_people * carbon.kgco2e_per_unit
+        as double
     ) as avoided_kgco2e
 from estimated
 left join costs

@@ -28,19 +28,42 @@ anchors as (
     where target_code = 'national_splw_posts'
 ),
 
-national_line as (
+segments as (
+    select
+        target_month,
+        target_value,
+        next_target_month,
+        next_target_value,
+        cast(
+            {{ dbt.datediff('target_month', 'next_target_month', 'month') }}
+            as double
+        ) as months_in_segment
+    from anchors
+    where next_target_month is not null
+),
+
+month_segments as (
     select
         months.census_month,
-        anchors.target_value
-        + (anchors.next_target_value - anchors.target_value)
-        * {{ dbt.datediff('anchors.target_month', 'months.census_month', 'month') }}
-        / cast({{ dbt.datediff('anchors.target_month', 'anchors.next_target_month', 'month') }}
-            as double) as national_target
+        segments.target_value,
+        segments.next_target_value,
+        segments.months_in_segment,
+        {{ dbt.datediff('segments.target_month', 'months.census_month', 'month') }}
+            as months_elapsed
     from (select distinct census_month from icb_months) as months
-    inner join anchors
+    inner join segments
         on
-            months.census_month >= anchors.target_month
-            and months.census_month < anchors.next_target_month
+            months.census_month >= segments.target_month
+            and months.census_month < segments.next_target_month
+),
+
+national_line as (
+    select
+        census_month,
+        target_value
+        + (next_target_value - target_value) * months_elapsed / months_in_segment
+            as national_target
+    from month_segments
 ),
 
 icb_population as (

@@ -116,7 +116,7 @@ def test_every_mart_is_built_and_non_empty(run: PipelineRun) -> None:
     assert families <= set(marts), "one mart per family at least"
     with duckdb.connect(str(run.data / "warehouse.duckdb"), read_only=True) as con:
         for mart in marts:
-            assert con.sql(f'select count(*) from "{mart}"').fetchone()[0] > 0, f"{mart} is empty"
+            assert con.execute(f'select count(*) from "{mart}"').fetchone()[0] > 0, f"{mart} is empty"
 
 
 def test_published_file_holds_aggregate_marts_only(run: PipelineRun) -> None:
@@ -147,7 +147,7 @@ def test_no_nhs_number_in_warehouse_zones_published_file(run: PipelineRun) -> No
         empty = con.sql(f"select * from {relation} limit 0")
         text_cols = [c for c, t in zip(empty.columns, empty.types, strict=True) if str(t) == "VARCHAR"]
         for col in text_cols:
-            hits = con.sql(
+            hits = con.execute(
                 f'select count(*) from (select unnest(regexp_extract_all("{col}", \'\\d{{10}}\')) as m from {relation}) '
                 "where m in (select n from inputs)").fetchone()[0]
             if hits:

@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--tier", choices=sorted(TIERS), default="tiny")
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--out", default="data")
-    g.add_argument("--force", action="store_true", help="wipe <out>/landing and <out>/sources first")
+    g.add_argument(
+        "--force", action="store_true", help="wipe <out>/landing and <out>/sources first"
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
 
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for table, n in m["row_counts"].items():
         print(f"{table}: {n:,} rows")
-    print(f"tier={args.tier} seed={args.seed} out={args.out} "
-          f"in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    print(
+        f"tier={args.tier} seed={args.seed} out={args.out} in {time.perf_counter() - t0:.1f}s",
+        file=sys.stderr,
+    )
     return 0

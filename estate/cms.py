@@ -7,14 +7,29 @@ import polars as pl
 
 from estate.people import People
 
-REFERRER = ["GP", "Practice nurse", "Other practice staff", "Self-referral", "VCSE",
-            "Secondary care", "Social care"]
-REFERRER_P = [.45, .10, .10, .15, .08, .06, .06]
-REASONS = ["Loneliness or isolation", "Low mood or anxiety", "Financial", "Housing",
-           "Physical inactivity", "Long-term condition", "Carer support", "Bereavement"]
-REASON_P = np.array([.22, .22, .12, .08, .12, .12, .06, .06])
+REFERRER = [
+    "GP",
+    "Practice nurse",
+    "Other practice staff",
+    "Self-referral",
+    "VCSE",
+    "Secondary care",
+    "Social care",
+]
+REFERRER_P = [0.45, 0.10, 0.10, 0.15, 0.08, 0.06, 0.06]
+REASONS = [
+    "Loneliness or isolation",
+    "Low mood or anxiety",
+    "Financial",
+    "Housing",
+    "Physical inactivity",
+    "Long-term condition",
+    "Carer support",
+    "Bereavement",
+]
+REASON_P = np.array([0.22, 0.22, 0.12, 0.08, 0.12, 0.12, 0.06, 0.06])
 CONTACT_TYPES = ["Face to face", "Telephone", "Video", "Group"]
-CONTACT_P = [.5, .3, .05, .15]
+CONTACT_P = [0.5, 0.3, 0.05, 0.15]
 ACTIVITIES = {
     "Arts and culture": ["Riverside Arts Collective", "Open Studio Project"],
     "Physical activity": ["Walk and Talk Group", "Parkside Gentle Exercise Club"],
@@ -28,29 +43,39 @@ ACTIVITIES = {
 ACT_NAMES = list(ACTIVITIES)
 
 SWEMWBS_Q = [
-    "I've been feeling optimistic about the future", "I've been feeling useful",
-    "I've been feeling relaxed", "I've been dealing with problems well",
-    "I've been thinking clearly", "I've been feeling close to other people",
+    "I've been feeling optimistic about the future",
+    "I've been feeling useful",
+    "I've been feeling relaxed",
+    "I've been dealing with problems well",
+    "I've been thinking clearly",
+    "I've been feeling close to other people",
     "I've been able to make up my own mind about things",
 ]
 SWEMWBS_L = ["None of the time", "Rarely", "Some of the time", "Often", "All of the time"]
 ONS4_Q = [
     ("ONS4_LIFE_SATISFACTION", "Overall, how satisfied are you with your life nowadays?"),
-    ("ONS4_WORTHWHILE", "Overall, to what extent do you feel that the things you do in your "
-                        "life are worthwhile?"),
+    (
+        "ONS4_WORTHWHILE",
+        "Overall, to what extent do you feel that the things you do in your life are worthwhile?",
+    ),
     ("ONS4_HAPPINESS", "Overall, how happy did you feel yesterday?"),
     ("ONS4_ANXIETY", "Overall, how anxious did you feel yesterday?"),
 ]
-UCLA_Q = ["How often do you feel that you lack companionship?", "How often do you feel left out?",
-          "How often do you feel isolated from others?"]
+UCLA_Q = [
+    "How often do you feel that you lack companionship?",
+    "How often do you feel left out?",
+    "How often do you feel isolated from others?",
+]
 UCLA_L = ["Hardly ever", "Some of the time", "Often"]
 
 # planted outcome parameters: (baseline mean, baseline sd, mean change, sd of change)
 SWEMWBS_PARAMS = (19.5, 4.0, 3.0, 4.0)
-ONS4_PARAMS = {"ONS4_LIFE_SATISFACTION": (4.8, 2.0, 1.2, 2.0),
-               "ONS4_WORTHWHILE": (5.2, 2.0, 1.0, 2.0),
-               "ONS4_HAPPINESS": (5.0, 2.2, 1.0, 2.2),
-               "ONS4_ANXIETY": (5.6, 2.3, -1.2, 2.3)}
+ONS4_PARAMS = {
+    "ONS4_LIFE_SATISFACTION": (4.8, 2.0, 1.2, 2.0),
+    "ONS4_WORTHWHILE": (5.2, 2.0, 1.0, 2.0),
+    "ONS4_HAPPINESS": (5.0, 2.2, 1.0, 2.2),
+    "ONS4_ANXIETY": (5.6, 2.3, -1.2, 2.3),
+}
 UCLA_PARAMS = (7.2, 1.4, -1.0, 1.5)
 FOLLOW_UP_RESPONSE = 0.7
 BASELINE_RESPONSE = 0.9
@@ -78,8 +103,9 @@ def _split_sum(rng: np.random.Generator, total: np.ndarray, k: int, lo: int, hi:
     return items
 
 
-def build_cms(rng: np.random.Generator, ppl: People, prac_code: list[str], end_excl: int,
-              nhs_str: np.ndarray) -> dict:
+def build_cms(
+    rng: np.random.Generator, ppl: People, prac_code: list[str], end_excl: int, nhs_str: np.ndarray
+) -> dict:
     """Return polars frames for referrals/contacts/onward/outcomes/survey + SP GP codes."""
     last = end_excl - 1
     idx = np.flatnonzero(ppl.ref_kind == 1)
@@ -87,23 +113,39 @@ def build_cms(rng: np.random.Generator, ppl: People, prac_code: list[str], end_e
     n = idx.size
     rid = np.array([f"SPR{i + 1:07d}" for i in range(n)]) if n else np.array([], dtype=str)
     ref = ppl.ref_day[idx].astype(np.int64)
-    outcome = rng.choice(3, n, p=[.8, .1, .1])  # 0 engaged, 1 declined, 2 did not engage
+    outcome = rng.choice(3, n, p=[0.8, 0.1, 0.1])  # 0 engaged, 1 declined, 2 did not engage
     first = ref + 1 + rng.geometric(1 / 10, n)
     sessions_plan = 1 + rng.poisson(3.5, n)
-    dis_plan = np.where(outcome == 0, first + 14 * sessions_plan + rng.integers(0, 30, n),
-                        np.where(outcome == 1, first, ref + rng.integers(28, 61, n)))
+    dis_plan = np.where(
+        outcome == 0,
+        first + 14 * sessions_plan + rng.integers(0, 30, n),
+        np.where(outcome == 1, first, ref + rng.integers(28, 61, n)),
+    )
     first = np.where(outcome == 2, -1, first)
     first = np.where(first > last, -1, first)
     discharged = dis_plan <= last
-    status = np.where(~discharged, "Open",
-                      np.select([outcome == 0, outcome == 1], ["Discharged", "Declined"],
-                                "Did not engage"))
-    reason = np.where(~discharged, "",
-                      np.select([outcome == 0, outcome == 1],
-                                ["Goals achieved", "Declined"], "Unable to contact"))
-    eng_reason = rng.choice(["Goals achieved", "Connected to community support",
-                             "Moved away", "No longer wishes to engage"], n,
-                            p=[.45, .4, .05, .1])
+    status = np.where(
+        ~discharged,
+        "Open",
+        np.select([outcome == 0, outcome == 1], ["Discharged", "Declined"], "Did not engage"),
+    )
+    reason = np.where(
+        ~discharged,
+        "",
+        np.select(
+            [outcome == 0, outcome == 1], ["Goals achieved", "Declined"], "Unable to contact"
+        ),
+    )
+    eng_reason = rng.choice(
+        [
+            "Goals achieved",
+            "Connected to community support",
+            "Moved away",
+            "No longer wishes to engage",
+        ],
+        n,
+        p=[0.45, 0.4, 0.05, 0.1],
+    )
     reason = np.where(discharged & (outcome == 0), eng_reason, reason)
     # contacts
     n_contacts = np.where(outcome == 0, sessions_plan, np.where(outcome == 1, 1, 0))
@@ -119,16 +161,24 @@ def build_cms(rng: np.random.Generator, ppl: People, prac_code: list[str], end_e
     ctype = rng.choice(len(CONTACT_TYPES), c_ref.size, p=CONTACT_P)
     ctype = np.where(outcome[c_ref] == 1, 1, ctype)
     dur = 5 * rng.integers(3, 19, c_ref.size)
-    contacts = pl.DataFrame({
-        "contact_id": [f"CON{i + 1:08d}" for i in range(c_ref.size)],
-        "referral_id": rid[c_ref] if n else [],
-        "contact_date": _iso(c_day),
-        "contact_type": np.array(CONTACT_TYPES)[ctype] if c_ref.size else [],
-        "duration_minutes": dur.astype(np.int64),
-        "last_modified": _iso(c_day) + "T17:30:00",
-    }, schema={"contact_id": pl.String, "referral_id": pl.String, "contact_date": pl.String,
-               "contact_type": pl.String, "duration_minutes": pl.Int64,
-               "last_modified": pl.String})
+    contacts = pl.DataFrame(
+        {
+            "contact_id": [f"CON{i + 1:08d}" for i in range(c_ref.size)],
+            "referral_id": rid[c_ref] if n else [],
+            "contact_date": _iso(c_day),
+            "contact_type": np.array(CONTACT_TYPES)[ctype] if c_ref.size else [],
+            "duration_minutes": dur.astype(np.int64),
+            "last_modified": _iso(c_day) + "T17:30:00",
+        },
+        schema={
+            "contact_id": pl.String,
+            "referral_id": pl.String,
+            "contact_date": pl.String,
+            "contact_type": pl.String,
+            "duration_minutes": pl.Int64,
+            "last_modified": pl.String,
+        },
+    )
     # onward referrals
     n_on = np.where((outcome == 0) & (sessions >= 2), np.minimum(rng.poisson(1.2, n), 3), 0)
     o_ref = np.repeat(np.arange(n), n_on)
@@ -137,18 +187,28 @@ def build_cms(rng: np.random.Generator, ppl: People, prac_code: list[str], end_e
     o_ref, o_day = o_ref[keep], o_day[keep]
     cat = rng.integers(0, len(ACT_NAMES), o_ref.size)
     org = rng.integers(0, 2, o_ref.size)
-    onward = pl.DataFrame({
-        "onward_referral_id": [f"ONW{i + 1:08d}" for i in range(o_ref.size)],
-        "referral_id": rid[o_ref] if n else [],
-        "onward_referral_date": _iso(o_day),
-        "activity_category": [ACT_NAMES[c] for c in cat],
-        "organisation_name": [ACTIVITIES[ACT_NAMES[c]][g] for c, g in zip(cat, org, strict=True)],
-        "attended": (rng.random(o_ref.size) < 0.7).astype(np.int64),
-        "last_modified": _iso(o_day) + "T17:45:00",
-    }, schema={"onward_referral_id": pl.String, "referral_id": pl.String,
-               "onward_referral_date": pl.String, "activity_category": pl.String,
-               "organisation_name": pl.String, "attended": pl.Int64,
-               "last_modified": pl.String})
+    onward = pl.DataFrame(
+        {
+            "onward_referral_id": [f"ONW{i + 1:08d}" for i in range(o_ref.size)],
+            "referral_id": rid[o_ref] if n else [],
+            "onward_referral_date": _iso(o_day),
+            "activity_category": [ACT_NAMES[c] for c in cat],
+            "organisation_name": [
+                ACTIVITIES[ACT_NAMES[c]][g] for c, g in zip(cat, org, strict=True)
+            ],
+            "attended": (rng.random(o_ref.size) < 0.7).astype(np.int64),
+            "last_modified": _iso(o_day) + "T17:45:00",
+        },
+        schema={
+            "onward_referral_id": pl.String,
+            "referral_id": pl.String,
+            "onward_referral_date": pl.String,
+            "activity_category": pl.String,
+            "organisation_name": pl.String,
+            "attended": pl.Int64,
+            "last_modified": pl.String,
+        },
+    )
     last_onward = np.full(n, -1, dtype=np.int64)
     np.maximum.at(last_onward, o_ref, o_day)
 
@@ -165,7 +225,9 @@ def build_cms(rng: np.random.Generator, ppl: People, prac_code: list[str], end_e
     ons_base, ons_fu = {}, {}
     for code, (m, s, c, cs) in ONS4_PARAMS.items():
         ons_base[code] = np.clip(np.round(rng.normal(m, s, n)), 0, 10).astype(np.int64)
-        ons_fu[code] = np.clip(ons_base[code] + np.round(rng.normal(c, cs, n)).astype(np.int64), 0, 10)
+        ons_fu[code] = np.clip(
+            ons_base[code] + np.round(rng.normal(c, cs, n)).astype(np.int64), 0, 10
+        )
     um, us, uc, ucs = UCLA_PARAMS
     u_base = np.clip(np.round(rng.normal(um, us, n)), 3, 9).astype(np.int64)
     u_fu = np.clip(u_base + np.round(rng.normal(uc, ucs, n)).astype(np.int64), 3, 9)
@@ -187,62 +249,107 @@ def build_cms(rng: np.random.Generator, ppl: People, prac_code: list[str], end_e
     minute = rng.integers(9 * 60, 20 * 60, nr)
     submitted_days = resp_day
     survey = {
-        "response_day": resp_day, "ref": resp_ref, "tp": resp_tp, "minute": minute,
-        "sw_items": sw_items, "u_items": u_items, "incomplete": incomplete,
+        "response_day": resp_day,
+        "ref": resp_ref,
+        "tp": resp_tp,
+        "minute": minute,
+        "sw_items": sw_items,
+        "u_items": u_items,
+        "incomplete": incomplete,
         "blank_item": blank_item,
-        "ons": {k: np.where(resp_tp == 0, ons_base[k][resp_ref], ons_fu[k][resp_ref])
-                for k in ons_base},
+        "ons": {
+            k: np.where(resp_tp == 0, ons_base[k][resp_ref], ons_fu[k][resp_ref]) for k in ons_base
+        },
     }
     # outcome_measures rows (totals for the same responses; incomplete SWEMWBS not recorded)
     om_parts = []
     tp_label = np.where(resp_tp == 0, "baseline", "follow_up")
     rec = _iso(submitted_days) if nr else pl.Series([], dtype=pl.String)
-    base_cols = {"referral_id": rid[resp_ref] if n else np.array([], dtype=str),
-                 "timepoint": tp_label, "recorded_date": rec.to_numpy() if nr else np.array([], dtype=str)}
+    base_cols = {
+        "referral_id": rid[resp_ref] if n else np.array([], dtype=str),
+        "timepoint": tp_label,
+        "recorded_date": rec.to_numpy() if nr else np.array([], dtype=str),
+    }
     seq = np.arange(nr)
-    measures = [("SWEMWBS", sw_sum, ~incomplete)] + \
-        [(k, survey["ons"][k], np.ones(nr, dtype=bool)) for k in ons_base] + \
-        [("UCLA3", u_sum, np.ones(nr, dtype=bool))]
+    measures = (
+        [("SWEMWBS", sw_sum, ~incomplete)]
+        + [(k, survey["ons"][k], np.ones(nr, dtype=bool)) for k in ons_base]
+        + [("UCLA3", u_sum, np.ones(nr, dtype=bool))]
+    )
     for j, (code, score, ok) in enumerate(measures):
-        om_parts.append(pl.DataFrame({
-            "seq": seq[ok] * 10 + j, "referral_id": base_cols["referral_id"][ok],
-            "measure_code": np.full(ok.sum(), code), "timepoint": base_cols["timepoint"][ok],
-            "recorded_date": base_cols["recorded_date"][ok], "score": score[ok].astype(np.int64),
-        }, schema={"seq": pl.Int64, "referral_id": pl.String, "measure_code": pl.String,
-                   "timepoint": pl.String, "recorded_date": pl.String, "score": pl.Int64}))
+        om_parts.append(
+            pl.DataFrame(
+                {
+                    "seq": seq[ok] * 10 + j,
+                    "referral_id": base_cols["referral_id"][ok],
+                    "measure_code": np.full(ok.sum(), code),
+                    "timepoint": base_cols["timepoint"][ok],
+                    "recorded_date": base_cols["recorded_date"][ok],
+                    "score": score[ok].astype(np.int64),
+                },
+                schema={
+                    "seq": pl.Int64,
+                    "referral_id": pl.String,
+                    "measure_code": pl.String,
+                    "timepoint": pl.String,
+                    "recorded_date": pl.String,
+                    "score": pl.Int64,
+                },
+            )
+        )
     om = pl.concat(om_parts).sort("seq")
     om = om.with_columns(
         outcome_id=pl.format("OUT{}", (pl.int_range(pl.len()) + 1).cast(pl.String).str.zfill(8)),
         last_modified=pl.col("recorded_date") + "T18:00:00",
-    ).select("outcome_id", "referral_id", "measure_code", "timepoint", "recorded_date",
-             "score", "last_modified")
+    ).select(
+        "outcome_id",
+        "referral_id",
+        "measure_code",
+        "timepoint",
+        "recorded_date",
+        "score",
+        "last_modified",
+    )
     last_resp = np.full(n, -1, dtype=np.int64)
     np.maximum.at(last_resp, resp_ref, resp_day)
 
     reasons = []
-    nreason = rng.choice([1, 2, 3], n, p=[.5, .35, .15])
+    nreason = rng.choice([1, 2, 3], n, p=[0.5, 0.35, 0.15])
     picks = np.argsort(rng.random((n, len(REASONS))) / REASON_P[None, :] ** 1.0, axis=1)
     for i in range(n):  # joins are string work over n referrals (≈1 % of the list per year)
         reasons.append(";".join(REASONS[k] for k in sorted(picks[i, : nreason[i]])))
     dis = np.where(discharged, dis_plan, -1)
     lm = np.maximum.reduce([ref, first, dis, last_contact, last_onward, last_resp])
-    referrals = pl.DataFrame({
-        "referral_id": rid, "nhs_number": nhs_str[idx] if n else np.array([], dtype=str),
-        "practice_code": np.array(prac_code)[ppl.prac[idx]] if n else np.array([], dtype=str),
-        "referral_date": _iso(ref),
-        "referrer_type": np.array(REFERRER)[rng.choice(len(REFERRER), n, p=REFERRER_P)],
-        "referral_reasons": reasons, "status": status,
-        "first_contact_date": _iso(np.where(first >= 0, first, 0)),
-        "sessions": sessions.astype(np.int64),
-        "discharge_date": _iso(np.where(dis >= 0, dis, 0)),
-        "discharge_reason": reason,
-        "last_modified": _iso(lm) + "T18:00:00",
-    }, schema={"referral_id": pl.String, "nhs_number": pl.String, "practice_code": pl.String,
-               "referral_date": pl.String, "referrer_type": pl.String,
-               "referral_reasons": pl.String, "status": pl.String,
-               "first_contact_date": pl.String, "sessions": pl.Int64,
-               "discharge_date": pl.String, "discharge_reason": pl.String,
-               "last_modified": pl.String})
+    referrals = pl.DataFrame(
+        {
+            "referral_id": rid,
+            "nhs_number": nhs_str[idx] if n else np.array([], dtype=str),
+            "practice_code": np.array(prac_code)[ppl.prac[idx]] if n else np.array([], dtype=str),
+            "referral_date": _iso(ref),
+            "referrer_type": np.array(REFERRER)[rng.choice(len(REFERRER), n, p=REFERRER_P)],
+            "referral_reasons": reasons,
+            "status": status,
+            "first_contact_date": _iso(np.where(first >= 0, first, 0)),
+            "sessions": sessions.astype(np.int64),
+            "discharge_date": _iso(np.where(dis >= 0, dis, 0)),
+            "discharge_reason": reason,
+            "last_modified": _iso(lm) + "T18:00:00",
+        },
+        schema={
+            "referral_id": pl.String,
+            "nhs_number": pl.String,
+            "practice_code": pl.String,
+            "referral_date": pl.String,
+            "referrer_type": pl.String,
+            "referral_reasons": pl.String,
+            "status": pl.String,
+            "first_contact_date": pl.String,
+            "sessions": pl.Int64,
+            "discharge_date": pl.String,
+            "discharge_reason": pl.String,
+            "last_modified": pl.String,
+        },
+    )
     referrals = referrals.with_columns(
         first_contact_date=pl.when(pl.Series(first >= 0)).then("first_contact_date"),
         discharge_date=pl.when(pl.Series(dis >= 0)).then("discharge_date"),
@@ -252,26 +359,58 @@ def build_cms(rng: np.random.Generator, ppl: People, prac_code: list[str], end_e
     # GP social-prescribing codes
     sp_p, sp_d, sp_c = [], [], []
     coded = rng.random(n) < 0.6
-    sp_p.append(idx[coded]); sp_d.append(ref[coded]); sp_c.append(np.zeros(coded.sum(), int))
+    sp_p.append(idx[coded])
+    sp_d.append(ref[coded])
+    sp_c.append(np.zeros(coded.sum(), int))
     off = rng.random(n) < 0.3
-    sp_p.append(idx[off]); sp_d.append(np.maximum(ref[off] - rng.integers(0, 8, off.sum()), 0))
+    sp_p.append(idx[off])
+    sp_d.append(np.maximum(ref[off] - rng.integers(0, 8, off.sum()), 0))
     sp_c.append(np.ones(off.sum(), int))
     dec = (status == "Declined") & (rng.random(n) < 0.5)
-    sp_p.append(idx[dec]); sp_d.append(dis[dec]); sp_c.append(np.full(dec.sum(), 2))
+    sp_p.append(idx[dec])
+    sp_d.append(dis[dec])
+    sp_c.append(np.full(dec.sum(), 2))
     seen = (first >= 0) & (outcome == 0) & (rng.random(n) < 0.3)
-    sp_p.append(idx[seen]); sp_d.append(first[seen]); sp_c.append(np.full(seen.sum(), 3))
+    sp_p.append(idx[seen])
+    sp_d.append(first[seen])
+    sp_c.append(np.full(seen.sum(), 3))
     closed = (status == "Discharged") & (rng.random(n) < 0.2)
-    sp_p.append(idx[closed]); sp_d.append(dis[closed]); sp_c.append(np.full(closed.sum(), 4))
+    sp_p.append(idx[closed])
+    sp_d.append(dis[closed])
+    sp_c.append(np.full(closed.sum(), 4))
     co = np.flatnonzero(ppl.ref_kind == 2)
-    sp_p.append(co); sp_d.append(ppl.ref_day[co].astype(np.int64)); sp_c.append(np.zeros(co.size, int))
-    sp = {"person": np.concatenate(sp_p), "day": np.concatenate(sp_d).astype(np.int64),
-          "code": np.concatenate(sp_c)}
-    stats = {
-        "n_cms": int(n), "n_coded_only": int(co.size), "n_coded_with_cms": int(coded.sum()),
-        "n_responses": int(nr), "n_incomplete": n_incomplete,
-        "sw_sum": sw_sum, "resp_ref": resp_ref, "resp_tp": resp_tp,
-        "ons": survey["ons"], "u_sum": u_sum, "status_counts":
-            {s: int((status == s).sum()) for s in ["Open", "Discharged", "Declined", "Did not engage"]},
+    sp_p.append(co)
+    sp_d.append(ppl.ref_day[co].astype(np.int64))
+    sp_c.append(np.zeros(co.size, int))
+    sp = {
+        "person": np.concatenate(sp_p),
+        "day": np.concatenate(sp_d).astype(np.int64),
+        "code": np.concatenate(sp_c),
     }
-    return {"referrals": referrals, "contacts": contacts, "onward": onward, "outcomes": om,
-            "survey": survey, "sp_codes": sp, "stats": stats, "rid": rid, "ref_idx": idx}
+    stats = {
+        "n_cms": int(n),
+        "n_coded_only": int(co.size),
+        "n_coded_with_cms": int(coded.sum()),
+        "n_responses": int(nr),
+        "n_incomplete": n_incomplete,
+        "sw_sum": sw_sum,
+        "resp_ref": resp_ref,
+        "resp_tp": resp_tp,
+        "ons": survey["ons"],
+        "u_sum": u_sum,
+        "status_counts": {
+            s: int((status == s).sum())
+            for s in ["Open", "Discharged", "Declined", "Did not engage"]
+        },
+    }
+    return {
+        "referrals": referrals,
+        "contacts": contacts,
+        "onward": onward,
+        "outcomes": om,
+        "survey": survey,
+        "sp_codes": sp,
+        "stats": stats,
+        "rid": rid,
+        "ref_idx": idx,
+    }

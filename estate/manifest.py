@@ -77,7 +77,11 @@ def load_manifest(path: str | Path) -> dict:
     """Load a manifest; ``path`` may be the JSON file or the ``landing`` / output directory."""
     p = Path(path)
     if p.is_dir():
-        p = p / "_manifest.json" if (p / "_manifest.json").exists() else p / "landing" / "_manifest.json"
+        p = (
+            p / "_manifest.json"
+            if (p / "_manifest.json").exists()
+            else p / "landing" / "_manifest.json"
+        )
     with p.open(encoding="utf-8") as fh:
         m = json.load(fh)
     if m.get("schema_version") != 1:

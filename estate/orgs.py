@@ -9,13 +9,39 @@ import numpy as np
 from estate.tiers import Tier
 
 _PLACES = [
-    "ALDERBROOK", "BRAMBLEFORD", "CASTLEMERE", "DUNHOLM", "ELMSWORTH", "FAIRLEIGH", "GLENTHORPE",
-    "HARROWDEAN", "IVYBRIDGE VALE", "JUNIPER HILL", "KINGSMEAD", "LARKSTONE", "MARLOWGATE",
-    "NETHERCOTE", "OAKHAVEN", "PENROSE", "QUARRYBANK", "ROWANTREE", "SALTMARSH", "THORNBURY VALE",
-    "UPPERWOOD", "VALEBROOK", "WILLOWBY", "YARROWFIELD",
+    "ALDERBROOK",
+    "BRAMBLEFORD",
+    "CASTLEMERE",
+    "DUNHOLM",
+    "ELMSWORTH",
+    "FAIRLEIGH",
+    "GLENTHORPE",
+    "HARROWDEAN",
+    "IVYBRIDGE VALE",
+    "JUNIPER HILL",
+    "KINGSMEAD",
+    "LARKSTONE",
+    "MARLOWGATE",
+    "NETHERCOTE",
+    "OAKHAVEN",
+    "PENROSE",
+    "QUARRYBANK",
+    "ROWANTREE",
+    "SALTMARSH",
+    "THORNBURY VALE",
+    "UPPERWOOD",
+    "VALEBROOK",
+    "WILLOWBY",
+    "YARROWFIELD",
 ]
-_SUFFIX = ["MEDICAL CENTRE", "SURGERY", "HEALTH CENTRE", "MEDICAL PRACTICE", "FAMILY PRACTICE",
-           "GROUP PRACTICE"]
+_SUFFIX = [
+    "MEDICAL CENTRE",
+    "SURGERY",
+    "HEALTH CENTRE",
+    "MEDICAL PRACTICE",
+    "FAMILY PRACTICE",
+    "GROUP PRACTICE",
+]
 
 
 def _place(i: int) -> str:
@@ -75,8 +101,10 @@ def build_orgs(rng: np.random.Generator, tier: Tier, month_starts: list[int]) ->
     icb_name = [f"NHS {p} Integrated Care Board" for p in icb_place]
     icb_short = [f"NHS {p} ICB" for p in icb_place]
     sub_icb = np.arange(ns) * ni // ns
-    sub_code = [f"99{chr(65 + i % 26)}" if i < 26 else f"9{i // 26 + 8}{chr(65 + i % 26)}"
-                for i in range(ns)]
+    sub_code = [
+        f"99{chr(65 + i % 26)}" if i < 26 else f"9{i // 26 + 8}{chr(65 + i % 26)}"
+        for i in range(ns)
+    ]
     sub_ons = [f"E389{i + 1:05d}" for i in range(ns)]
     sub_name = [f"{icb_short[sub_icb[i]]} - {sub_code[i]}" for i in range(ns)]
     pcn_sub = np.arange(npc) * ns // npc
@@ -89,8 +117,10 @@ def build_orgs(rng: np.random.Generator, tier: Tier, month_starts: list[int]) ->
     prac_pcn = np.arange(npr) * npc // npr
     prac_code = [f"Z{10001 + i}" for i in range(npr)]
     prac_name = [f"{_place(i)} {_SUFFIX[i % len(_SUFFIX)]}" for i in range(npr)]
-    prac_postcode = [f"ZZ{1 + i // 26 % 99} {i % 10}{chr(65 + i % 26)}{chr(65 + (i * 7) % 26)}"
-                     for i in range(npr)]
+    prac_postcode = [
+        f"ZZ{1 + i // 26 % 99} {i % 10}{chr(65 + i % 26)}{chr(65 + (i * 7) % 26)}"
+        for i in range(npr)
+    ]
     emis = np.zeros(npr, dtype=bool)
     emis[rng.permutation(npr)[: round(0.6 * npr)]] = True
     size = rng.lognormal(0, 0.45, npr)
@@ -100,7 +130,11 @@ def build_orgs(rng: np.random.Generator, tier: Tier, month_starts: list[int]) ->
     lw_prac = np.flatnonzero(has_lw[prac_pcn])
     # Mover: a practice in a link-worker PCN that moves to the next link-worker PCN mid-period.
     lw_pcns = np.flatnonzero(has_lw)
-    mover = int(lw_prac[len(lw_prac) // 2 - (len(lw_prac) % 2 == 0)]) if len(lw_prac) > 2 else int(lw_prac[0])
+    mover = (
+        int(lw_prac[len(lw_prac) // 2 - (len(lw_prac) % 2 == 0)])
+        if len(lw_prac) > 2
+        else int(lw_prac[0])
+    )
     from_pcn = prac_pcn[mover]
     mover_to = int(lw_pcns[(np.searchsorted(lw_pcns, from_pcn) + 1) % len(lw_pcns)])
     move_day = int(month_starts[len(month_starts) // 2])
@@ -115,14 +149,46 @@ def build_orgs(rng: np.random.Generator, tier: Tier, month_starts: list[int]) ->
     lad_code = [f"E089{i + 1:05d}" for i in range(n_lad)]
     lad_name = [f"{_place(i + 11).title()}" for i in range(n_lad)]
     lsoa_code = [f"E01{900001 + i:06d}" for i in range(n_lsoa)]
-    lsoa_name = [f"{lad_name[lsoa_lad[i]]} {i % 997 + 1:03d}{chr(65 + i % 5)}" for i in range(n_lsoa)]
+    lsoa_name = [
+        f"{lad_name[lsoa_lad[i]]} {i % 997 + 1:03d}{chr(65 + i % 5)}" for i in range(n_lsoa)
+    ]
     lsoa_dep = 1.0 - rank / 32844.0
     w = np.exp(-(((lsoa_dep[None, :] - dep[:, None]) / 0.15) ** 2)) + 1e-3
     w /= w.sum(axis=1, keepdims=True)
 
     return Orgs(
-        "Y99", "E40000099", "Synthetic Region", icb_code, icb_ons, icb_name, icb_short,
-        sub_code, sub_ons, sub_name, sub_icb, pcn_code, pcn_name, pcn_sub, has_lw,
-        prac_code, prac_name, prac_postcode, prac_pcn, emis, size, dep, step, mover, mover_to,
-        move_day, lsoa_code, lsoa_name, lsoa_lad, lad_code, lad_name, rank, decile, w,
+        "Y99",
+        "E40000099",
+        "Synthetic Region",
+        icb_code,
+        icb_ons,
+        icb_name,
+        icb_short,
+        sub_code,
+        sub_ons,
+        sub_name,
+        sub_icb,
+        pcn_code,
+        pcn_name,
+        pcn_sub,
+        has_lw,
+        prac_code,
+        prac_name,
+        prac_postcode,
+        prac_pcn,
+        emis,
+        size,
+        dep,
+        step,
+        mover,
+        mover_to,
+        move_day,
+        lsoa_code,
+        lsoa_name,
+        lsoa_lad,
+        lad_code,
+        lad_name,
+        rank,
+        decile,
+        w,
     )

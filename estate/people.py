@@ -13,39 +13,197 @@ DAY_YEAR = 365.25
 BIG = np.int32(2**31 - 1)
 
 # England-like age pyramid by 5-year band (0_4 … 95+).
-AGE_P = np.array([5.5, 6.0, 6.0, 5.7, 6.2, 6.8, 7.0, 6.8, 6.4, 6.4, 6.9, 6.7, 5.9, 5.0, 4.8,
-                  3.6, 2.4, 1.4, 0.6, 0.2])
+AGE_P = np.array(
+    [
+        5.5,
+        6.0,
+        6.0,
+        5.7,
+        6.2,
+        6.8,
+        7.0,
+        6.8,
+        6.4,
+        6.4,
+        6.9,
+        6.7,
+        5.9,
+        5.0,
+        4.8,
+        3.6,
+        2.4,
+        1.4,
+        0.6,
+        0.2,
+    ]
+)
 AGE_P = AGE_P / AGE_P.sum()
 SEX_LABELS = ("M", "F", "I", "U")
 SEX_P = np.array([0.495, 0.499, 0.003, 0.003])
 SEX_P = SEX_P / SEX_P.sum()
 # NHS 2001 ethnic categories: (code letter, description)
 ETHNICITY = [
-    ("A", "White - British"), ("B", "White - Irish"), ("C", "White - Any other White background"),
-    ("D", "Mixed - White and Black Caribbean"), ("E", "Mixed - White and Black African"),
-    ("F", "Mixed - White and Asian"), ("G", "Mixed - Any other mixed background"),
-    ("H", "Asian or Asian British - Indian"), ("J", "Asian or Asian British - Pakistani"),
+    ("A", "White - British"),
+    ("B", "White - Irish"),
+    ("C", "White - Any other White background"),
+    ("D", "Mixed - White and Black Caribbean"),
+    ("E", "Mixed - White and Black African"),
+    ("F", "Mixed - White and Asian"),
+    ("G", "Mixed - Any other mixed background"),
+    ("H", "Asian or Asian British - Indian"),
+    ("J", "Asian or Asian British - Pakistani"),
     ("K", "Asian or Asian British - Bangladeshi"),
     ("L", "Asian or Asian British - Any other Asian background"),
-    ("M", "Black or Black British - Caribbean"), ("N", "Black or Black British - African"),
+    ("M", "Black or Black British - Caribbean"),
+    ("N", "Black or Black British - African"),
     ("P", "Black or Black British - Any other Black background"),
-    ("R", "Other Ethnic Groups - Chinese"), ("S", "Other Ethnic Groups - Any other ethnic group"),
+    ("R", "Other Ethnic Groups - Chinese"),
+    ("S", "Other Ethnic Groups - Any other ethnic group"),
     ("Z", "Not stated"),
 ]
-ETH_P = np.array([.70, .01, .06, .008, .005, .007, .006, .03, .02, .01, .015, .01, .02, .005,
-                  .007, .012, .035])
+ETH_P = np.array(
+    [
+        0.70,
+        0.01,
+        0.06,
+        0.008,
+        0.005,
+        0.007,
+        0.006,
+        0.03,
+        0.02,
+        0.01,
+        0.015,
+        0.01,
+        0.02,
+        0.005,
+        0.007,
+        0.012,
+        0.035,
+    ]
+)
 ETH_P = ETH_P / ETH_P.sum()
 
-GP_AGE = np.array([6.0, 3.0, 2.5, 3.0, 3.8, 4.2, 4.4, 4.4, 4.5, 4.7, 5.0, 5.5, 6.2, 7.0, 8.0,
-                   9.5, 11, 12, 12.5, 12.5])
-AE_AGE = np.array([.45, .25, .22, .35, .45, .38, .33, .3, .28, .27, .27, .28, .3, .33, .4, .5,
-                   .65, .8, .9, .9])
-NE_AGE = np.array([.06, .02, .02, .04, .05, .05, .05, .05, .05, .06, .07, .08, .1, .12, .16, .22,
-                   .3, .4, .5, .5])
-EL_AGE = np.array([.03, .02, .02, .03, .04, .05, .06, .07, .08, .1, .12, .15, .18, .22, .26, .28,
-                   .27, .22, .15, .1])
-OP_AGE = np.array([.8, .5, .5, .6, .8, 1.0, 1.1, 1.2, 1.3, 1.5, 1.7, 2.0, 2.3, 2.6, 3.0, 3.3,
-                   3.4, 3.2, 2.8, 2.4])
+GP_AGE = np.array(
+    [
+        6.0,
+        3.0,
+        2.5,
+        3.0,
+        3.8,
+        4.2,
+        4.4,
+        4.4,
+        4.5,
+        4.7,
+        5.0,
+        5.5,
+        6.2,
+        7.0,
+        8.0,
+        9.5,
+        11,
+        12,
+        12.5,
+        12.5,
+    ]
+)
+AE_AGE = np.array(
+    [
+        0.45,
+        0.25,
+        0.22,
+        0.35,
+        0.45,
+        0.38,
+        0.33,
+        0.3,
+        0.28,
+        0.27,
+        0.27,
+        0.28,
+        0.3,
+        0.33,
+        0.4,
+        0.5,
+        0.65,
+        0.8,
+        0.9,
+        0.9,
+    ]
+)
+NE_AGE = np.array(
+    [
+        0.06,
+        0.02,
+        0.02,
+        0.04,
+        0.05,
+        0.05,
+        0.05,
+        0.05,
+        0.05,
+        0.06,
+        0.07,
+        0.08,
+        0.1,
+        0.12,
+        0.16,
+        0.22,
+        0.3,
+        0.4,
+        0.5,
+        0.5,
+    ]
+)
+EL_AGE = np.array(
+    [
+        0.03,
+        0.02,
+        0.02,
+        0.03,
+        0.04,
+        0.05,
+        0.06,
+        0.07,
+        0.08,
+        0.1,
+        0.12,
+        0.15,
+        0.18,
+        0.22,
+        0.26,
+        0.28,
+        0.27,
+        0.22,
+        0.15,
+        0.1,
+    ]
+)
+OP_AGE = np.array(
+    [
+        0.8,
+        0.5,
+        0.5,
+        0.6,
+        0.8,
+        1.0,
+        1.1,
+        1.2,
+        1.3,
+        1.5,
+        1.7,
+        2.0,
+        2.3,
+        2.6,
+        3.0,
+        3.3,
+        3.4,
+        3.2,
+        2.8,
+        2.4,
+    ]
+)
 
 FRAILTY_SHAPE = 2.0
 REFERRAL_FRAILTY_POWER = 1.5
@@ -81,16 +239,21 @@ def _month_first(days: np.ndarray) -> np.ndarray:
     return d.astype(np.int64).astype(np.int32)
 
 
-def build_people(rng: np.random.Generator, tier: Tier, orgs: Orgs, start: int, end_excl: int,
-                 nhs_prefix: str) -> People:
+def build_people(
+    rng: np.random.Generator, tier: Tier, orgs: Orgs, start: int, end_excl: int, nhs_prefix: str
+) -> People:
     from estate.nhs_number import generate_nhs_numbers
 
     years = (end_excl - start) / DAY_YEAR
     n0 = int(orgs.prac_size.sum())
     nj = int(round(n0 * 0.06 * years))
     n = n0 + nj
-    prac = np.concatenate([np.repeat(np.arange(len(orgs.prac_size)), orgs.prac_size),
-                           rng.choice(len(orgs.prac_size), nj, p=orgs.prac_size / n0)]).astype(np.int32)
+    prac = np.concatenate(
+        [
+            np.repeat(np.arange(len(orgs.prac_size)), orgs.prac_size),
+            rng.choice(len(orgs.prac_size), nj, p=orgs.prac_size / n0),
+        ]
+    ).astype(np.int32)
     # registration start
     reg_start = np.empty(n, dtype=np.int32)
     band = rng.choice(20, n, p=AGE_P)
@@ -106,7 +269,9 @@ def build_people(rng: np.random.Generator, tier: Tier, orgs: Orgs, start: int, e
     # deregistrations (moves and deaths)
     age_start = np.maximum((start - birth) / DAY_YEAR, 0)
     hazard = 0.045 + 0.06 * (age_start >= 80)
-    leave = np.maximum(reg_start, start) + (rng.exponential(1.0, n) / hazard * DAY_YEAR).astype(np.int64)
+    leave = np.maximum(reg_start, start) + (rng.exponential(1.0, n) / hazard * DAY_YEAR).astype(
+        np.int64
+    )
     reg_end = np.where(leave < end_excl, leave, BIG).astype(np.int32)
     reg_end = np.where(reg_end <= reg_start, reg_start + 1, reg_end).astype(np.int32)
 
@@ -126,22 +291,45 @@ def build_people(rng: np.random.Generator, tier: Tier, orgs: Orgs, start: int, e
         return (x * mean / x[:n0].mean()).astype(np.float64)
 
     rate_gp = norm(GP_AGE[abands] * np.where(fem, 1.15, 1.0) * dep_mult * frailty, 5.0)
-    f8 = frailty ** 0.8
+    f8 = frailty**0.8
     rate_ae = norm(AE_AGE[abands] * dep_mult * f8, 0.35)
     rate_ne = norm(NE_AGE[abands] * dep_mult * f8, 0.10)
     rate_el = norm(EL_AGE[abands] * f8, 0.12)
     rate_op = norm(OP_AGE[abands] * f8, 1.6)
     nhs = generate_nhs_numbers(rng, n, nhs_prefix)
-    return People(n, prac, nhs, birth.astype(np.int32), sex, eth, lsoa, reg_start, reg_end,
-                  frailty, rate_gp, rate_ae, rate_ne, rate_el, rate_op,
-                  np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=np.int8))
+    return People(
+        n,
+        prac,
+        nhs,
+        birth.astype(np.int32),
+        sex,
+        eth,
+        lsoa,
+        reg_start,
+        reg_end,
+        frailty,
+        rate_gp,
+        rate_ae,
+        rate_ne,
+        rate_el,
+        rate_op,
+        np.full(n, -1, dtype=np.int32),
+        np.zeros(n, dtype=np.int8),
+    )
 
 
-def draw_referrals(rng: np.random.Generator, ppl: People, orgs: Orgs, month_starts: list[int],
-                   end_excl: int, step_day: int, step_mult: float) -> dict:
+def draw_referrals(
+    rng: np.random.Generator,
+    ppl: People,
+    orgs: Orgs,
+    month_starts: list[int],
+    end_excl: int,
+    step_day: int,
+    step_mult: float,
+) -> dict:
     """Monthly referral hazard; fills ppl.ref_day / ppl.ref_kind. Returns exposure stats."""
     lw = orgs.pcn_has_lw[orgs.prac_pcn][ppl.prac]  # no-LW PCN membership is stable
-    base_w = ppl.frailty ** REFERRAL_FRAILTY_POWER * SEX_REFERRAL_MULT[ppl.sex]
+    base_w = ppl.frailty**REFERRAL_FRAILTY_POWER * SEX_REFERRAL_MULT[ppl.sex]
     is_step = np.isin(ppl.prac, orgs.step_practices)
     bounds = list(month_starts) + [end_excl]
     person_months = np.zeros(4)
@@ -150,8 +338,13 @@ def draw_referrals(rng: np.random.Generator, ppl: People, orgs: Orgs, month_star
         adult = (ms - ppl.birth) >= 18 * DAY_YEAR
         reg_now = (ppl.reg_start <= ms) & (ppl.reg_end >= me)
         person_months += np.bincount(ppl.sex[reg_now & lw & adult], minlength=4)
-        elig = (adult & lw & (ppl.ref_kind == 0) & (ppl.reg_start <= ms - WINDOW_DAYS)
-                & (ppl.reg_end >= me + WINDOW_DAYS))
+        elig = (
+            adult
+            & lw
+            & (ppl.ref_kind == 0)
+            & (ppl.reg_start <= ms - WINDOW_DAYS)
+            & (ppl.reg_end >= me + WINDOW_DAYS)
+        )
         listed = int(((ppl.reg_start <= ms) & (ppl.reg_end > ms) & lw).sum())
         target = ANNUAL_COVERAGE / 12 * listed
         idx = np.flatnonzero(elig)

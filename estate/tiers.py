@@ -25,13 +25,27 @@ class Tier:
 
 
 TIERS: dict[str, Tier] = {
-    "tiny": Tier("tiny", dt.date(2023, 3, 1), dt.date(2025, 2, 28), 1, 2, 3, 6, 18_000, 1,
-                 "full", 1),
-    "demo": Tier("demo", dt.date(2023, 3, 1), dt.date(2026, 2, 28), 1, 2, 6, 30, 200_000, 1,
-                 "full", 2),
-    "icb": Tier("icb", dt.date(2021, 11, 1), dt.date(2026, 10, 31), 1, 3, 30, 150, 1_500_000, 2,
-                "delta", 3),
+    "tiny": Tier(
+        "tiny", dt.date(2023, 3, 1), dt.date(2025, 2, 28), 1, 2, 3, 6, 18_000, 1, "full", 1
+    ),
+    "demo": Tier(
+        "demo", dt.date(2023, 3, 1), dt.date(2026, 2, 28), 1, 2, 6, 30, 200_000, 1, "full", 2
+    ),
+    "icb": Tier(
+        "icb", dt.date(2021, 11, 1), dt.date(2026, 10, 31), 1, 3, 30, 150, 1_500_000, 2, "delta", 3
+    ),
     # Time-boxed: one year around the QI date, several ICBs.
-    "national": Tier("national", dt.date(2023, 9, 1), dt.date(2024, 8, 31), 6, 18, 180, 900,
-                     9_000_000, 6, "delta", 4),
+    "national": Tier(
+        "national",
+        dt.date(2023, 9, 1),
+        dt.date(2024, 8, 31),
+        6,
+        18,
+        180,
+        900,
+        9_000_000,
+        6,
+        "delta",
+        4,
+    ),
 }

@@ -32,6 +32,14 @@ nightly_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions.merge(
-    reference, gp_emis, gp_systmone, acute, case_management, survey, workforce, warehouse, publish,
+    reference,
+    gp_emis,
+    gp_systmone,
+    acute,
+    case_management,
+    survey,
+    workforce,
+    warehouse,
+    publish,
     dg.Definitions(jobs=[nightly_job], schedules=[nightly_schedule]),
 )

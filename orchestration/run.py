@@ -33,11 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     home = ensure_dagster_home()
     if settings.pseudo_key_is_dev:
-        print("NOTE: pseudonymising with the DEVELOPMENT key (SP_PSEUDO_KEY is not set). "
-              "Fine for synthetic data; never for real extracts.", file=sys.stderr)
+        print(
+            "NOTE: pseudonymising with the DEVELOPMENT key (SP_PSEUDO_KEY is not set). "
+            "Fine for synthetic data; never for real extracts.",
+            file=sys.stderr,
+        )
     if not settings.landing.exists():
-        print(f"Nothing to do: no landing area at {settings.landing}. "
-              "Drop extracts there, or run `make demo-data` for the synthetic estate.", file=sys.stderr)
+        print(
+            f"Nothing to do: no landing area at {settings.landing}. "
+            "Drop extracts there, or run `make demo-data` for the synthetic estate.",
+            file=sys.stderr,
+        )
         return 2
 
     import dagster as dg  # noqa: PLC0415 - slow import, after the cheap checks above

@@ -107,7 +107,9 @@ class Col:
             def parses(c: pl.Expr, dtype: str = dtype, fmt: str | None = fmt) -> pl.Expr:
                 return _parsed(c, dtype, fmt).is_not_null()
 
-            rules.append((f"{'date' if dtype in ('date', 'datetime', 'month') else 'number'}_parse", parses))
+            rules.append(
+                (f"{'date' if dtype in ('date', 'datetime', 'month') else 'number'}_parse", parses)
+            )
         if self.dtype in ("date", "datetime", "month"):
             dtype, fmt, past_only = self.dtype, self.fmt, self.past_only
 
@@ -126,7 +128,9 @@ class Col:
     def cast(self) -> pl.Expr:
         c = pl.col(self.raw)
         if self.value_map is not None:
-            return c.replace_strict(self.value_map, default=None, return_dtype=pl.Int32).alias(self.raw)
+            return c.replace_strict(self.value_map, default=None, return_dtype=pl.Int32).alias(
+                self.raw
+            )
         out = _parsed(c, self.dtype, self.fmt)
         if self.dtype == "int":
             out = out.cast(pl.Int32)

@@ -16,7 +16,11 @@ ae_attendances = ExtractSpec(
         nhs_number("NHS_NUMBER"),
         Col("GP_PRACTICE_CODE", "gp_practice_code", rules=PRACTICE_CODE),
         Col("ARRIVAL_DATE", "arrival_date", dtype="date", fmt=ISO, past_only=True),
-        Col("DEPARTMENT_TYPE", "department_type", rules=(("allowed_department_type", one_of(("01", "02", "03", "04"))),)),
+        Col(
+            "DEPARTMENT_TYPE",
+            "department_type",
+            rules=(("allowed_department_type", one_of(("01", "02", "03", "04"))),),
+        ),
         Col("ADMITTED", "admitted", rules=(("allowed_flag", one_of(("Y", "N"))),)),
     ),
 )
@@ -34,9 +38,17 @@ apc_admissions = ExtractSpec(
         Col("GP_PRACTICE_CODE", "gp_practice_code", rules=PRACTICE_CODE),
         Col("ADMISSION_DATE", "admission_date", dtype="date", fmt=ISO, past_only=True),
         Col("DISCHARGE_DATE", "discharge_date", dtype="date", fmt=ISO, nullable=True),
-        Col("ADMISSION_METHOD", "admission_method", rules=(("admission_method_code", matches(r"^(1[1-3]|2[1-8]|2A|2B|2C|2D|3[1-2]|8[1-3])$")),)),
+        Col(
+            "ADMISSION_METHOD",
+            "admission_method",
+            rules=(
+                ("admission_method_code", matches(r"^(1[1-3]|2[1-8]|2A|2B|2C|2D|3[1-2]|8[1-3])$")),
+            ),
+        ),
     ),
-    row_rules=(not_before("discharge_date", ISO, "admission_date", ISO, "discharge_after_admission"),),
+    row_rules=(
+        not_before("discharge_date", ISO, "admission_date", ISO, "discharge_after_admission"),
+    ),
 )
 
 op_attendances = ExtractSpec(
@@ -51,9 +63,21 @@ op_attendances = ExtractSpec(
         nhs_number("NHS_NUMBER"),
         Col("GP_PRACTICE_CODE", "gp_practice_code", rules=PRACTICE_CODE),
         Col("APPOINTMENT_DATE", "appointment_date", dtype="date", fmt=ISO),
-        Col("ATTENDED_OR_DNA", "attended_or_dna", rules=(("allowed_attendance_code", one_of(("2", "3", "4", "5", "6", "7"))),)),
-        Col("FIRST_ATTENDANCE", "first_attendance", rules=(("allowed_first_attendance", one_of(("1", "2"))),)),
-        Col("TREATMENT_FUNCTION_CODE", "treatment_function_code", rules=(("treatment_function_code", matches(r"^[0-9]{3}$")),)),
+        Col(
+            "ATTENDED_OR_DNA",
+            "attended_or_dna",
+            rules=(("allowed_attendance_code", one_of(("2", "3", "4", "5", "6", "7"))),),
+        ),
+        Col(
+            "FIRST_ATTENDANCE",
+            "first_attendance",
+            rules=(("allowed_first_attendance", one_of(("1", "2"))),),
+        ),
+        Col(
+            "TREATMENT_FUNCTION_CODE",
+            "treatment_function_code",
+            rules=(("treatment_function_code", matches(r"^[0-9]{3}$")),),
+        ),
     ),
 )
 

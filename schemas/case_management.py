@@ -6,8 +6,15 @@ from schemas._base import PRACTICE_CODE, Col, ExtractSpec, nhs_number, not_befor
 ISO = "%Y-%m-%d"
 TS = None  # ISO timestamps; databases disagree on 'T' vs ' ', so let the parser infer
 
-REFERRER_TYPES = ("GP", "Practice nurse", "Other practice staff", "Self-referral", "VCSE",
-                  "Secondary care", "Social care")
+REFERRER_TYPES = (
+    "GP",
+    "Practice nurse",
+    "Other practice staff",
+    "Self-referral",
+    "VCSE",
+    "Secondary care",
+    "Social care",
+)
 STATUSES = ("Open", "Discharged", "Declined", "Did not engage")
 
 referrals = ExtractSpec(
@@ -23,7 +30,11 @@ referrals = ExtractSpec(
         nhs_number("nhs_number"),
         Col("practice_code", "practice_code", rules=PRACTICE_CODE),
         Col("referral_date", "referral_date", dtype="date", fmt=ISO, past_only=True),
-        Col("referrer_type", "referrer_type", rules=(("allowed_referrer_type", one_of(REFERRER_TYPES)),)),
+        Col(
+            "referrer_type",
+            "referrer_type",
+            rules=(("allowed_referrer_type", one_of(REFERRER_TYPES)),),
+        ),
         Col("referral_reasons", "referral_reasons", nullable=True),
         Col("status", "status", rules=(("allowed_referral_status", one_of(STATUSES)),)),
         Col("first_contact_date", "first_contact_date", dtype="date", fmt=ISO, nullable=True),
@@ -49,8 +60,13 @@ contacts = ExtractSpec(
         Col("contact_id", "contact_id"),
         Col("referral_id", "referral_id"),
         Col("contact_date", "contact_date", dtype="date", fmt=ISO, past_only=True),
-        Col("contact_type", "contact_type", rules=(("allowed_contact_type", one_of(
-            ("Face to face", "Telephone", "Video", "Group"))),)),
+        Col(
+            "contact_type",
+            "contact_type",
+            rules=(
+                ("allowed_contact_type", one_of(("Face to face", "Telephone", "Video", "Group"))),
+            ),
+        ),
         Col("duration_minutes", "duration_minutes", dtype="int", nullable=True),
         Col("last_modified", "last_modified", dtype="datetime", fmt=TS),
     ),
@@ -67,17 +83,47 @@ onward_referrals = ExtractSpec(
         Col("onward_referral_id", "onward_referral_id"),
         Col("referral_id", "referral_id"),
         Col("onward_referral_date", "onward_referral_date", dtype="date", fmt=ISO, past_only=True),
-        Col("activity_category", "activity_category", rules=(("allowed_activity_category", one_of(
-            ("Arts and culture", "Physical activity", "Nature and green", "Befriending",
-             "Advice and advocacy", "Learning and skills", "Volunteering", "Peer support"))),)),
+        Col(
+            "activity_category",
+            "activity_category",
+            rules=(
+                (
+                    "allowed_activity_category",
+                    one_of(
+                        (
+                            "Arts and culture",
+                            "Physical activity",
+                            "Nature and green",
+                            "Befriending",
+                            "Advice and advocacy",
+                            "Learning and skills",
+                            "Volunteering",
+                            "Peer support",
+                        )
+                    ),
+                ),
+            ),
+        ),
         Col("organisation_name", "organisation_name", nullable=True),
-        Col("attended", "attended", dtype="int", nullable=True, rules=(("allowed_flag", one_of(("0", "1"))),)),
+        Col(
+            "attended",
+            "attended",
+            dtype="int",
+            nullable=True,
+            rules=(("allowed_flag", one_of(("0", "1"))),),
+        ),
         Col("last_modified", "last_modified", dtype="datetime", fmt=TS),
     ),
 )
 
-MEASURES = ("SWEMWBS", "ONS4_LIFE_SATISFACTION", "ONS4_WORTHWHILE", "ONS4_HAPPINESS",
-            "ONS4_ANXIETY", "UCLA3")
+MEASURES = (
+    "SWEMWBS",
+    "ONS4_LIFE_SATISFACTION",
+    "ONS4_WORTHWHILE",
+    "ONS4_HAPPINESS",
+    "ONS4_ANXIETY",
+    "UCLA3",
+)
 
 outcome_measures = ExtractSpec(
     table="cms_outcome_measures",
@@ -90,7 +136,11 @@ outcome_measures = ExtractSpec(
         Col("outcome_id", "outcome_id"),
         Col("referral_id", "referral_id"),
         Col("measure_code", "measure_code", rules=(("allowed_measure", one_of(MEASURES)),)),
-        Col("timepoint", "timepoint", rules=(("allowed_timepoint", one_of(("baseline", "follow_up"))),)),
+        Col(
+            "timepoint",
+            "timepoint",
+            rules=(("allowed_timepoint", one_of(("baseline", "follow_up"))),),
+        ),
         Col("recorded_date", "recorded_date", dtype="date", fmt=ISO, past_only=True),
         Col("score", "score", dtype="int", nullable=True),
         Col("last_modified", "last_modified", dtype="datetime", fmt=TS),
@@ -99,5 +149,9 @@ outcome_measures = ExtractSpec(
 
 EXTRACTS = (referrals, contacts, onward_referrals, outcome_measures)
 # The JSON export nests these under each referral; the database holds them as tables.
-DB_TABLES = {"referrals": referrals, "contacts": contacts, "onward_referrals": onward_referrals,
-             "outcome_measures": outcome_measures}
+DB_TABLES = {
+    "referrals": referrals,
+    "contacts": contacts,
+    "onward_referrals": onward_referrals,
+    "outcome_measures": outcome_measures,
+}

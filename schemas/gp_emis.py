@@ -1,7 +1,16 @@
 """GP practice extracts, "EMIS-like" supplier dialect: comma-delimited, dd/mm/yyyy dates,
 Title Case headers. One file per practice per extract per extract date."""
 
-from schemas._base import PRACTICE_CODE, SNOMED_ID, LSOA_CODE, Col, ExtractSpec, nhs_number, not_before, one_of
+from schemas._base import (
+    LSOA_CODE,
+    PRACTICE_CODE,
+    SNOMED_ID,
+    Col,
+    ExtractSpec,
+    nhs_number,
+    not_before,
+    one_of,
+)
 
 DMY = "%d/%m/%Y"
 SEXES = ("Male", "Female", "Indeterminate", "Unknown")
@@ -25,7 +34,9 @@ registrations = ExtractSpec(
         Col("Deregistered Date", "deregistered_date", dtype="date", fmt=DMY, nullable=True),
     ),
     row_rules=(
-        not_before("deregistered_date", DMY, "registered_date", DMY, "deregistered_after_registered"),
+        not_before(
+            "deregistered_date", DMY, "registered_date", DMY, "deregistered_after_registered"
+        ),
     ),
 )
 
@@ -61,12 +72,38 @@ appointments = ExtractSpec(
         Col("Practice Code", "practice_code", rules=PRACTICE_CODE),
         nhs_number("NHS Number"),
         Col("Appointment Date", "appointment_date", dtype="date", fmt=DMY),
-        Col("Status", "status", rules=(("allowed_status", one_of(
-            ("Attended", "Did Not Attend", "Cancelled by Patient", "Cancelled by Practice"))),)),
-        Col("Mode", "mode", rules=(("allowed_mode", one_of(
-            ("Face-to-Face", "Telephone", "Video Conference/Online", "Home Visit"))),)),
-        Col("Clinician Type", "clinician_type", rules=(("allowed_clinician_type", one_of(
-            ("GP", "Nurse", "Other Practice staff"))),)),
+        Col(
+            "Status",
+            "status",
+            rules=(
+                (
+                    "allowed_status",
+                    one_of(
+                        (
+                            "Attended",
+                            "Did Not Attend",
+                            "Cancelled by Patient",
+                            "Cancelled by Practice",
+                        )
+                    ),
+                ),
+            ),
+        ),
+        Col(
+            "Mode",
+            "mode",
+            rules=(
+                (
+                    "allowed_mode",
+                    one_of(("Face-to-Face", "Telephone", "Video Conference/Online", "Home Visit")),
+                ),
+            ),
+        ),
+        Col(
+            "Clinician Type",
+            "clinician_type",
+            rules=(("allowed_clinician_type", one_of(("GP", "Nurse", "Other Practice staff"))),),
+        ),
         Col("National Category", "national_category", nullable=True),
     ),
 )

@@ -1,7 +1,16 @@
 """GP practice extracts, "SystmOne-like" supplier dialect: pipe-delimited, ISO dates,
 CamelCase headers, code letters instead of descriptions."""
 
-from schemas._base import PRACTICE_CODE, SNOMED_ID, LSOA_CODE, Col, ExtractSpec, nhs_number, not_before, one_of
+from schemas._base import (
+    LSOA_CODE,
+    PRACTICE_CODE,
+    SNOMED_ID,
+    Col,
+    ExtractSpec,
+    nhs_number,
+    not_before,
+    one_of,
+)
 
 ISO = "%Y-%m-%d"
 ISO_TS = "%Y-%m-%d %H:%M:%S"
@@ -21,14 +30,20 @@ registrations = ExtractSpec(
         nhs_number("PatientNHSNumber"),
         Col("BirthYearMonth", "birth_month", dtype="month", fmt="%Y%m", past_only=True),
         Col("Gender", "gender", rules=(("allowed_sex", one_of(("M", "F", "I", "U"))),)),
-        Col("EthnicCategoryCode", "ethnic_category_code", nullable=True,
-            rules=(("allowed_ethnic_category", one_of(ETHNIC_CODES)),)),
+        Col(
+            "EthnicCategoryCode",
+            "ethnic_category_code",
+            nullable=True,
+            rules=(("allowed_ethnic_category", one_of(ETHNIC_CODES)),),
+        ),
         Col("LSOA2011", "lsoa_code", nullable=True, rules=LSOA_CODE),
         Col("DateRegistered", "date_registered", dtype="date", fmt=ISO, past_only=True),
         Col("DateDeregistered", "date_deregistered", dtype="date", fmt=ISO, nullable=True),
     ),
     row_rules=(
-        not_before("date_deregistered", ISO, "date_registered", ISO, "deregistered_after_registered"),
+        not_before(
+            "date_deregistered", ISO, "date_registered", ISO, "deregistered_after_registered"
+        ),
     ),
 )
 
@@ -66,12 +81,31 @@ appointments = ExtractSpec(
         Col("OrganisationCode", "organisation_code", rules=PRACTICE_CODE),
         nhs_number("PatientNHSNumber"),
         Col("AppointmentDateTime", "appointment_datetime", dtype="datetime", fmt=ISO_TS),
-        Col("AppointmentStatus", "appointment_status", rules=(("allowed_status", one_of(
-            ("Finished", "DNA", "Cancelled - Patient", "Cancelled - Unit"))),)),
-        Col("DeliveryMechanism", "delivery_mechanism", rules=(("allowed_mode", one_of(
-            ("In Person", "Telephone", "Video", "Home"))),)),
-        Col("StaffType", "staff_type", rules=(("allowed_clinician_type", one_of(
-            ("General Medical Practitioner", "Practice Nurse", "Other"))),)),
+        Col(
+            "AppointmentStatus",
+            "appointment_status",
+            rules=(
+                (
+                    "allowed_status",
+                    one_of(("Finished", "DNA", "Cancelled - Patient", "Cancelled - Unit")),
+                ),
+            ),
+        ),
+        Col(
+            "DeliveryMechanism",
+            "delivery_mechanism",
+            rules=(("allowed_mode", one_of(("In Person", "Telephone", "Video", "Home"))),),
+        ),
+        Col(
+            "StaffType",
+            "staff_type",
+            rules=(
+                (
+                    "allowed_clinician_type",
+                    one_of(("General Medical Practitioner", "Practice Nurse", "Other")),
+                ),
+            ),
+        ),
         Col("NationalSlotCategory", "national_slot_category", nullable=True),
     ),
 )

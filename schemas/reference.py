@@ -43,8 +43,16 @@ registered_patients = ExtractSpec(
     columns=(
         Col("PUBLICATION", "publication"),
         Col("EXTRACT_DATE", "extract_date_published", dtype="date", fmt="%Y-%m-%d"),
-        Col("ORG_TYPE", "org_type", rules=(("allowed_org_type", one_of(
-            ("GP", "PCN", "SUB_ICB_LOCATION_CODE", "ICB", "Comm Region"))),)),
+        Col(
+            "ORG_TYPE",
+            "org_type",
+            rules=(
+                (
+                    "allowed_org_type",
+                    one_of(("GP", "PCN", "SUB_ICB_LOCATION_CODE", "ICB", "Comm Region")),
+                ),
+            ),
+        ),
         Col("ORG_CODE", "org_code"),
         Col("ONS_CODE", "ons_code", nullable=True),
         Col("POSTCODE", "postcode", nullable=True),
@@ -67,10 +75,13 @@ imd_lsoa = ExtractSpec(
         Col("Local Authority District code (2019)", "lad_code", nullable=True),
         Col("Local Authority District name (2019)", "lad_name", nullable=True),
         Col("Index of Multiple Deprivation (IMD) Rank", "imd_rank", dtype="int"),
-        Col("Index of Multiple Deprivation (IMD) Decile", "imd_decile", dtype="int",
-            rules=(("decile_1_to_10", matches(r"^([1-9]|10)$")),)),
+        Col(
+            "Index of Multiple Deprivation (IMD) Decile",
+            "imd_decile",
+            dtype="int",
+            rules=(("decile_1_to_10", matches(r"^([1-9]|10)$")),),
+        ),
     ),
 )
 
 EXTRACTS = (practice_mapping, registered_patients, imd_lsoa)
-

@@ -4,10 +4,21 @@ matched loosely (case, punctuation, curly quotes, spacing) because exports drift
 from schemas._base import PRACTICE_CODE, Col, ExtractSpec, nhs_number, one_of
 
 SUBMITTED = "%d/%m/%Y %H:%M"
-FREQUENCY = {"None of the time": 1, "Rarely": 2, "Some of the time": 3, "Often": 4, "All of the time": 5}
+FREQUENCY = {
+    "None of the time": 1,
+    "Rarely": 2,
+    "Some of the time": 3,
+    "Often": 4,
+    "All of the time": 5,
+}
 UCLA = {"Hardly ever": 1, "Some of the time": 2, "Often": 3}
-AGREEMENT = {"Strongly disagree": 1, "Disagree": 2, "Neither agree nor disagree": 3, "Agree": 4,
-             "Strongly agree": 5}
+AGREEMENT = {
+    "Strongly disagree": 1,
+    "Disagree": 2,
+    "Neither agree nor disagree": 3,
+    "Agree": 4,
+    "Strongly agree": 5,
+}
 ONS4 = {str(i): i for i in range(11)}
 
 SWEMWBS_ITEMS = (
@@ -21,7 +32,10 @@ SWEMWBS_ITEMS = (
 )
 ONS4_ITEMS = (
     ("Overall, how satisfied are you with your life nowadays?", "ons4_life_satisfaction"),
-    ("Overall, to what extent do you feel that the things you do in your life are worthwhile?", "ons4_worthwhile"),
+    (
+        "Overall, to what extent do you feel that the things you do in your life are worthwhile?",
+        "ons4_worthwhile",
+    ),
     ("Overall, how happy did you feel yesterday?", "ons4_happiness"),
     ("Overall, how anxious did you feel yesterday?", "ons4_anxiety"),
 )
@@ -43,7 +57,11 @@ wellbeing_responses = ExtractSpec(
         Col("Submitted", "submitted_at", dtype="datetime", fmt=SUBMITTED, past_only=True),
         Col("Client reference", "referral_id", nullable=True),
         nhs_number("NHS number"),
-        Col("Timepoint", "timepoint", rules=(("allowed_timepoint", one_of(("Baseline", "Follow-up"))),)),
+        Col(
+            "Timepoint",
+            "timepoint",
+            rules=(("allowed_timepoint", one_of(("Baseline", "Follow-up"))),),
+        ),
         # A blank item is an incomplete response: kept, and not scored downstream.
         *(Col(q, code, nullable=True, value_map=FREQUENCY) for q, code in SWEMWBS_ITEMS),
         *(Col(q, code, nullable=True, value_map=ONS4) for q, code in ONS4_ITEMS),
@@ -64,11 +82,35 @@ clinician_training = ExtractSpec(
         Col("Submitted", "submitted_at", dtype="datetime", fmt=SUBMITTED, past_only=True),
         Col("Practice code", "practice_code", rules=PRACTICE_CODE),
         Col("Role", "role", nullable=True),
-        Col("Survey wave", "wave", rules=(("allowed_wave", one_of(("Pre-training", "Post-training"))),)),
-        Col("I understand the role of a social prescribing link worker", "knowledge_role", nullable=True, value_map=AGREEMENT),
-        Col("I know how to refer a patient to the social prescribing service", "knowledge_referral", nullable=True, value_map=AGREEMENT),
-        Col("I am confident identifying patients who would benefit from social prescribing", "confidence_identify", nullable=True, value_map=AGREEMENT),
-        Col("I am confident discussing social prescribing with patients", "confidence_discuss", nullable=True, value_map=AGREEMENT),
+        Col(
+            "Survey wave",
+            "wave",
+            rules=(("allowed_wave", one_of(("Pre-training", "Post-training"))),),
+        ),
+        Col(
+            "I understand the role of a social prescribing link worker",
+            "knowledge_role",
+            nullable=True,
+            value_map=AGREEMENT,
+        ),
+        Col(
+            "I know how to refer a patient to the social prescribing service",
+            "knowledge_referral",
+            nullable=True,
+            value_map=AGREEMENT,
+        ),
+        Col(
+            "I am confident identifying patients who would benefit from social prescribing",
+            "confidence_identify",
+            nullable=True,
+            value_map=AGREEMENT,
+        ),
+        Col(
+            "I am confident discussing social prescribing with patients",
+            "confidence_discuss",
+            nullable=True,
+            value_map=AGREEMENT,
+        ),
         Col("What, if anything, stops you referring patients?", "barriers", nullable=True),
     ),
 )

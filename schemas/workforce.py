@@ -3,8 +3,10 @@ own layout, so the real monthly file can be dropped into the landing area unchan
 
 from schemas._base import PCN_CODE, Col, ExtractSpec, matches, one_of
 
-SPLW_ROLES = ("Social Prescribing Link Workers",
-              "Social Prescribing Link Workers (Mental Health Practitioners)")
+SPLW_ROLES = (
+    "Social Prescribing Link Workers",
+    "Social Prescribing Link Workers (Mental Health Practitioners)",
+)
 
 pcn_individual = ExtractSpec(
     table="workforce_pcn_individual",
@@ -14,9 +16,18 @@ pcn_individual = ExtractSpec(
     cadence="monthly",
     quarantine_rate_warn=0.01,
     columns=(
-        Col("Data_source", "data_source", rules=(("allowed_data_source", one_of(("NWRS Staff", "NWRS contracted services"))),)),
+        Col(
+            "Data_source",
+            "data_source",
+            rules=(("allowed_data_source", one_of(("NWRS Staff", "NWRS contracted services"))),),
+        ),
         Col("CENSUS_YEAR", "census_year", dtype="int"),
-        Col("CENSUS_MONTH", "census_month", dtype="int", rules=(("month_number", matches(r"^(0?[1-9]|1[0-2])$")),)),
+        Col(
+            "CENSUS_MONTH",
+            "census_month",
+            dtype="int",
+            rules=(("month_number", matches(r"^(0?[1-9]|1[0-2])$")),),
+        ),
         Col("PCN_CODE", "pcn_code", rules=PCN_CODE),
         Col("PCN_NAME", "pcn_name", nullable=True),
         Col("SUB_ICB_CODE", "sub_icb_code", nullable=True),

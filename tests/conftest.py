@@ -17,8 +17,24 @@ ROOT = Path(__file__).resolve().parents[1]
 def tiny_estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A freshly generated `tiny` estate (landing area + case-management database)."""
     data = tmp_path_factory.mktemp("tiny") / "data"
-    subprocess.run([sys.executable, "-m", "estate", "generate", "--tier", "tiny", "--seed", "7",
-                    "--out", str(data), "--force"], check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "estate",
+            "generate",
+            "--tier",
+            "tiny",
+            "--seed",
+            "7",
+            "--out",
+            str(data),
+            "--force",
+        ],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
     return data
 
 
@@ -28,8 +44,20 @@ def dbt_manifest() -> Path:
     dbt = Path(sys.executable).parent / "dbt"
     project = ROOT / "dbt_project"
     env = {**os.environ, "SP_DATA_DIR": os.environ.get("SP_DATA_DIR", str(ROOT / "data"))}
-    subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", str(project), "--project-dir", str(project)],
-                   check=True, cwd=project, env=env)
+    subprocess.run(
+        [
+            str(dbt),
+            "parse",
+            "--quiet",
+            "--profiles-dir",
+            str(project),
+            "--project-dir",
+            str(project),
+        ],
+        check=True,
+        cwd=project,
+        env=env,
+    )
     return project / "target" / "manifest.json"
 
 

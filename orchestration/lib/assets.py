@@ -1,6 +1,5 @@
 """Asset factories: one ingest asset per extract type, built from its schema spec."""
 
-
 import dagster as dg
 from sqlalchemy import exc as sa_exc
 
@@ -12,15 +11,25 @@ from schemas._base import ExtractSpec
 # retry, with exponential backoff. Data errors never raise (they are quarantined), and a
 # programming error must fail at once rather than wait through the retries.
 RETRY_DELAYS = (10, 30, 90)
-_TRANSIENT_MARKERS = ("locked", "unable to open", "could not connect", "connection refused",
-                      "timeout", "timed out", "temporarily unavailable", "server closed")
+_TRANSIENT_MARKERS = (
+    "locked",
+    "unable to open",
+    "could not connect",
+    "connection refused",
+    "timeout",
+    "timed out",
+    "temporarily unavailable",
+    "server closed",
+)
 
 
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, (BlockingIOError, TimeoutError, ConnectionError, InterruptedError)):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or any(m in str(exc.orig).lower() for m in _TRANSIENT_MARKERS)
+        return exc.connection_invalidated or any(
+            m in str(exc.orig).lower() for m in _TRANSIENT_MARKERS
+        )
     return isinstance(exc, OSError) and any(m in str(exc).lower() for m in _TRANSIENT_MARKERS)
 
 
@@ -28,8 +37,14 @@ def retry_if_transient(context: dg.AssetExecutionContext, exc: BaseException) ->
     """Re-raise ``exc`` as a Dagster retry request when it is transient."""
     attempt = context.retry_number
     if is_transient(exc) and attempt < len(RETRY_DELAYS):
-        context.log.warning(f"transient fault ({type(exc).__name__}); retry {attempt + 1} in {RETRY_DELAYS[attempt]}s")
-        raise dg.RetryRequested(max_retries=len(RETRY_DELAYS), seconds_to_wait=RETRY_DELAYS[attempt]) from exc
+        context.log.warning(
+            f"transient fault ({type(exc).__name__}); retry {attempt + 1} in {RETRY_DELAYS[attempt]}s"
+        )
+        raise dg.RetryRequested(
+            max_retries=len(RETRY_DELAYS), seconds_to_wait=RETRY_DELAYS[attempt]
+        ) from exc
+
+
 PRACTICE_MAPPING = dg.AssetKey(["raw", "ref_practice_mapping"])
 
 
@@ -56,7 +71,9 @@ def summarise(results: list[PartitionResult]) -> dict[str, dg.MetadataValue | in
 
 
 def build_ingest_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
-    deps = [PRACTICE_MAPPING] if spec.practice_column and spec.table != "ref_practice_mapping" else []
+    deps = (
+        [PRACTICE_MAPPING] if spec.practice_column and spec.table != "ref_practice_mapping" else []
+    )
 
     @dg.asset(
         key=raw_key(spec.table),

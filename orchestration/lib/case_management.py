@@ -20,7 +20,13 @@ import polars as pl
 import sqlalchemy as sa
 
 from orchestration.lib import zones
-from orchestration.lib.ingest import LandedFile, PartitionResult, conform_columns, known_practice_codes, load_partition
+from orchestration.lib.ingest import (
+    LandedFile,
+    PartitionResult,
+    conform_columns,
+    known_practice_codes,
+    load_partition,
+)
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
 from schemas.case_management import DB_TABLES
@@ -39,7 +45,8 @@ def high_water_mark(settings: Settings, spec: ExtractSpec) -> dt.datetime | None
 
 def _as_strings(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
-        pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S") if frame.schema[c] in (pl.Datetime, pl.Datetime("us"))
+        pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S")
+        if frame.schema[c] in (pl.Datetime, pl.Datetime("us"))
         else pl.col(c).cast(pl.Utf8)
         for c in frame.columns
     )
@@ -54,14 +61,18 @@ def _landed(spec: ExtractSpec, name: str, frame: pl.DataFrame) -> LandedFile:
 def _by_change_day(frame: pl.DataFrame) -> dict[dt.date, pl.DataFrame]:
     """Split a pull by the day of last_modified; rows whose timestamp cannot be read go with
     the newest day (and are quarantined there by the date rule)."""
-    day = pl.col("last_modified").cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    day = (
+        pl.col("last_modified").cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    )
     frame = frame.with_columns(day.alias("_day"))
     newest = frame["_day"].max() or dt.date.today()
     frame = frame.with_columns(pl.col("_day").fill_null(newest))
     return {d: part.drop("_day") for (d,), part in frame.group_by("_day", maintain_order=True)}
 
 
-def pull_database(settings: Settings, run_id: str, engine: sa.Engine | None = None) -> list[PartitionResult]:
+def pull_database(
+    settings: Settings, run_id: str, engine: sa.Engine | None = None
+) -> list[PartitionResult]:
     """Pull rows changed since the last pull, table by table. Parameters are bound, never
     formatted into the SQL."""
     engine = engine or sa.create_engine(settings.cms_url)
@@ -81,8 +92,16 @@ def pull_database(settings: Settings, run_id: str, engine: sa.Engine | None = No
                 continue
             for day, part in sorted(_by_change_day(frame).items()):
                 landed = _landed(spec, f"cms_reporting.{table}", part)
-                results.append(load_partition(settings, spec, day, [landed], run_id,
-                                              known if spec.practice_column else None))
+                results.append(
+                    load_partition(
+                        settings,
+                        spec,
+                        day,
+                        [landed],
+                        run_id,
+                        known if spec.practice_column else None,
+                    )
+                )
     return results
 
 
@@ -91,14 +110,28 @@ def read_json_export(path: Path) -> dict[str, pl.DataFrame]:
     measures) into the four database tables, without a Python loop over records."""
     doc = json.loads(path.read_text(encoding="utf-8"))
     referrals = pl.DataFrame(doc["referrals"], infer_schema_length=None)
-    out = {"referrals": referrals.drop([c for c in ("contacts", "onward_referrals", "outcome_measures") if c in referrals.columns])}
+    out = {
+        "referrals": referrals.drop(
+            [
+                c
+                for c in ("contacts", "onward_referrals", "outcome_measures")
+                if c in referrals.columns
+            ]
+        )
+    }
     for child in ("contacts", "onward_referrals", "outcome_measures"):
         # absent, or every referral's list empty (polars then types it List(Null)): no rows
-        if child not in referrals.columns or not isinstance(referrals.schema[child].inner, pl.Struct):
+        if child not in referrals.columns or not isinstance(
+            referrals.schema[child].inner, pl.Struct
+        ):
             out[child] = pl.DataFrame()
             continue
-        out[child] = (referrals.select("referral_id", child).explode(child)
-                      .filter(pl.col(child).is_not_null()).unnest(child))
+        out[child] = (
+            referrals.select("referral_id", child)
+            .explode(child)
+            .filter(pl.col(child).is_not_null())
+            .unnest(child)
+        )
     return out
 
 
@@ -113,6 +146,14 @@ def load_json_exports(settings: Settings, run_id: str) -> list[PartitionResult]:
                 if tables[table].is_empty():
                     continue
                 landed = _landed(spec, f"{path.name}#{table}", tables[table])
-                results.append(load_partition(settings, spec, dt.date.fromisoformat(folder.name), [landed],
-                                              run_id, known if spec.practice_column else None))
+                results.append(
+                    load_partition(
+                        settings,
+                        spec,
+                        dt.date.fromisoformat(folder.name),
+                        [landed],
+                        run_id,
+                        known if spec.practice_column else None,
+                    )
+                )
     return results

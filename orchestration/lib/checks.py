@@ -1,6 +1,5 @@
 """Asset-check factories for the ingest assets, read from the audit and the zones."""
 
-
 import dagster as dg
 import polars as pl
 
@@ -26,11 +25,19 @@ def reconcile(table: str) -> tuple[bool, dict[str, int]]:
     audit = latest_audit(table)
     if audit.is_empty():
         return True, {"files": 0}
-    per_file_ok = audit.filter(pl.col("rows_read") != pl.col("rows_loaded") + pl.col("rows_quarantined")).is_empty()
+    per_file_ok = audit.filter(
+        pl.col("rows_read") != pl.col("rows_loaded") + pl.col("rows_quarantined")
+    ).is_empty()
     raw = zones.read_zone(settings.raw / table)
     quarantine = zones.read_zone(settings.quarantine / table)
     raw_rows = raw.height if not raw.is_empty() else 0
-    q_rows = quarantine.select(pl.struct("extract_date", "_source_file", "_row_number").n_unique()).item() if not quarantine.is_empty() else 0
+    q_rows = (
+        quarantine.select(
+            pl.struct("extract_date", "_source_file", "_row_number").n_unique()
+        ).item()
+        if not quarantine.is_empty()
+        else 0
+    )
     figures = {
         "files": audit.height,
         "rows_read": int(audit["rows_read"].sum()),
@@ -39,13 +46,19 @@ def reconcile(table: str) -> tuple[bool, dict[str, int]]:
         "raw_zone_rows": raw_rows,
         "quarantine_zone_rows": q_rows,
     }
-    ok = per_file_ok and figures["rows_loaded"] == raw_rows and figures["rows_quarantined"] == q_rows
+    ok = (
+        per_file_ok and figures["rows_loaded"] == raw_rows and figures["rows_quarantined"] == q_rows
+    )
     return ok, figures
 
 
 def build_reconciliation_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=raw_key(spec.table), name="rows_reconcile", blocking=True,
-                    description="Every row read is loaded or quarantined, and the zones agree with the audit.")
+    @dg.asset_check(
+        asset=raw_key(spec.table),
+        name="rows_reconcile",
+        blocking=True,
+        description="Every row read is loaded or quarantined, and the zones agree with the audit.",
+    )
     def _check() -> dg.AssetCheckResult:
         ok, figures = reconcile(spec.table)
         return dg.AssetCheckResult(passed=ok, metadata=figures)
@@ -54,8 +67,11 @@ def build_reconciliation_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
 
 
 def build_quarantine_rate_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=raw_key(spec.table), name="quarantine_rate",
-                    description=f"Warns when more than {spec.quarantine_rate_warn:.1%} of rows are quarantined.")
+    @dg.asset_check(
+        asset=raw_key(spec.table),
+        name="quarantine_rate",
+        description=f"Warns when more than {spec.quarantine_rate_warn:.1%} of rows are quarantined.",
+    )
     def _check() -> dg.AssetCheckResult:
         audit = latest_audit(spec.table)
         read = int(audit["rows_read"].sum()) if not audit.is_empty() else 0
@@ -64,8 +80,12 @@ def build_quarantine_rate_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
         return dg.AssetCheckResult(
             passed=rate <= spec.quarantine_rate_warn,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"rows_read": read, "rows_quarantined": quarantined, "rate": round(rate, 5),
-                      "threshold": spec.quarantine_rate_warn},
+            metadata={
+                "rows_read": read,
+                "rows_quarantined": quarantined,
+                "rate": round(rate, 5),
+                "threshold": spec.quarantine_rate_warn,
+            },
         )
 
     return _check

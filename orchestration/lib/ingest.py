@@ -57,7 +57,9 @@ class LandedFile:
     encoding: str
     frame: pl.DataFrame | None  # strings, raw column names; None if unreadable
     rows_read: int
-    problem: tuple[str, str | None, str] | None = None  # (check, column, message): whole file quarantined
+    problem: tuple[str, str | None, str] | None = (
+        None  # (check, column, message): whole file quarantined
+    )
     extra_columns: list[str] = field(default_factory=list)
 
 
@@ -114,18 +116,37 @@ def read_landed_file(spec: ExtractSpec, path: Path) -> LandedFile:
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if not data.strip():
-        return LandedFile(path.name, sha, "n/a", None, 0, ("empty_file", None, f"{path.name}: the file is empty"))
+        return LandedFile(
+            path.name, sha, "n/a", None, 0, ("empty_file", None, f"{path.name}: the file is empty")
+        )
     body, encoding = _decode(data)
     try:
-        frame = pl.read_csv(io.BytesIO(body), separator=spec.delimiter, infer_schema=False,
-                            has_header=True, truncate_ragged_lines=False)
+        frame = pl.read_csv(
+            io.BytesIO(body),
+            separator=spec.delimiter,
+            infer_schema=False,
+            has_header=True,
+            truncate_ragged_lines=False,
+        )
     except Exception as exc:  # polars reports malformed CSV with many exception types
-        return LandedFile(path.name, sha, encoding, None, 0,
-                          ("unreadable_file", None, f"{path.name}: cannot be parsed as CSV ({type(exc).__name__})"))
+        return LandedFile(
+            path.name,
+            sha,
+            encoding,
+            None,
+            0,
+            (
+                "unreadable_file",
+                None,
+                f"{path.name}: cannot be parsed as CSV ({type(exc).__name__})",
+            ),
+        )
     return conform_columns(spec, frame, path.name, sha, encoding)
 
 
-def conform_columns(spec: ExtractSpec, frame: pl.DataFrame, name: str, sha: str, encoding: str) -> LandedFile:
+def conform_columns(
+    spec: ExtractSpec, frame: pl.DataFrame, name: str, sha: str, encoding: str
+) -> LandedFile:
     """Map landed headers to raw names; record unknown extras; flag missing required columns."""
     mapping = spec.header_map()
     renames, extras = {}, []
@@ -142,9 +163,19 @@ def conform_columns(spec: ExtractSpec, frame: pl.DataFrame, name: str, sha: str,
             frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col.raw))
     if missing:
         headers = [c.header for c in spec.columns if c.raw in missing]
-        return LandedFile(name, sha, encoding, frame, frame.height,
-                          ("required_column_missing", ",".join(missing),
-                           f"{name}: required column(s) missing: {', '.join(headers)}"), extras)
+        return LandedFile(
+            name,
+            sha,
+            encoding,
+            frame,
+            frame.height,
+            (
+                "required_column_missing",
+                ",".join(missing),
+                f"{name}: required column(s) missing: {', '.join(headers)}",
+            ),
+            extras,
+        )
     # Empty strings and whitespace-only cells are absent values.
     frame = frame.select([c.raw for c in spec.columns]).with_columns(
         pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
@@ -164,23 +195,40 @@ def _duplicates(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
     one the source meant)."""
     content = [c.raw for c in spec.columns]
     dup = batch.filter(pl.struct(content).is_first_distinct().over("_source_file").not_())
-    out = [dup.select("_rid", pl.lit("duplicate_row").alias("check"), pl.lit(None, pl.Utf8).alias("column"),
-                      pl.lit(None, pl.Utf8).alias("failure_value"))]
+    out = [
+        dup.select(
+            "_rid",
+            pl.lit("duplicate_row").alias("check"),
+            pl.lit(None, pl.Utf8).alias("column"),
+            pl.lit(None, pl.Utf8).alias("failure_value"),
+        )
+    ]
     if spec.key:
         distinct = batch.filter(pl.col("_rid").is_in(dup["_rid"].implode()).not_())
         clash = distinct.filter(pl.len().over(["_source_file", *spec.key]) > 1)
         has_identifier = any(k in spec.identifier_columns for k in spec.key)
-        value = (pl.lit(None, pl.Utf8) if has_identifier
-                 else pl.concat_str([pl.col(k) for k in spec.key], separator="|", ignore_nulls=True))
-        out.append(clash.select("_rid", pl.lit("unique_key").alias("check"),
-                                pl.lit(",".join(spec.key)).alias("column"), value.alias("failure_value")))
+        value = (
+            pl.lit(None, pl.Utf8)
+            if has_identifier
+            else pl.concat_str([pl.col(k) for k in spec.key], separator="|", ignore_nulls=True)
+        )
+        out.append(
+            clash.select(
+                "_rid",
+                pl.lit("unique_key").alias("check"),
+                pl.lit(",".join(spec.key)).alias("column"),
+                value.alias("failure_value"),
+            )
+        )
     return pl.concat(out)
 
 
 def _schema_failures(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
     try:
         spec.schema.validate(batch.select([c.raw for c in spec.columns]), lazy=True)
-        return pl.DataFrame(schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8})
+        return pl.DataFrame(
+            schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8}
+        )
     except SchemaErrors as err:  # never str(err): it embeds failing values, identifiers included
         fc = err.failure_cases
     if fc.filter(pl.col("index").is_null()).height:
@@ -197,50 +245,80 @@ def _schema_failures(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
         .select(
             "_rid",
             pl.col("check").str.replace(r"\(.*$", ""),
-            pl.when(is_row_rule).then(pl.col("check").replace(row_rule_columns)).otherwise(pl.col("column")).alias("column"),
+            pl.when(is_row_rule)
+            .then(pl.col("check").replace(row_rule_columns))
+            .otherwise(pl.col("column"))
+            .alias("column"),
             # Row-level rules report the whole row as JSON: drop it, it may hold identifiers.
-            pl.when(is_row_rule).then(None).otherwise(pl.col("failure_case")).alias("failure_value"),
+            pl.when(is_row_rule)
+            .then(None)
+            .otherwise(pl.col("failure_case"))
+            .alias("failure_value"),
         )
     )
 
 
-def _unknown_practices(spec: ExtractSpec, batch: pl.DataFrame, known: set[str] | None) -> pl.DataFrame:
+def _unknown_practices(
+    spec: ExtractSpec, batch: pl.DataFrame, known: set[str] | None
+) -> pl.DataFrame:
     if spec.practice_column is None or known is None:
-        return pl.DataFrame(schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8})
+        return pl.DataFrame(
+            schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8}
+        )
     col = pl.col(spec.practice_column)
-    bad = batch.filter(col.is_not_null() & col.str.contains(r"^[A-Z][0-9]{5}$") & col.is_in(sorted(known)).not_())
-    return bad.select("_rid", pl.lit("practice_code_known").alias("check"),
-                      pl.lit(spec.practice_column).alias("column"), col.alias("failure_value"))
+    bad = batch.filter(
+        col.is_not_null() & col.str.contains(r"^[A-Z][0-9]{5}$") & col.is_in(sorted(known)).not_()
+    )
+    return bad.select(
+        "_rid",
+        pl.lit("practice_code_known").alias("check"),
+        pl.lit(spec.practice_column).alias("column"),
+        col.alias("failure_value"),
+    )
 
 
-def validate_batch(spec: ExtractSpec, files: list[LandedFile], key: bytes,
-                   known_practices: set[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def validate_batch(
+    spec: ExtractSpec, files: list[LandedFile], key: bytes, known_practices: set[str] | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Validate all readable files of one partition together (pandera has a fixed cost per
     call). Returns (typed raw rows, quarantine rows)."""
     frames = []
     for f in files:
         if f.frame is None or f.frame.height == 0:
             continue
-        frames.append(f.frame.with_columns(
-            pl.lit(f.name).alias("_source_file"),
-            pl.int_range(1, f.frame.height + 1, dtype=pl.Int64).alias("_row_number"),
-        ))
+        frames.append(
+            f.frame.with_columns(
+                pl.lit(f.name).alias("_source_file"),
+                pl.int_range(1, f.frame.height + 1, dtype=pl.Int64).alias("_row_number"),
+            )
+        )
     raw_cols = [c.raw for c in spec.columns]
     if not frames:
-        empty = pl.DataFrame(schema={c: pl.Utf8 for c in raw_cols} | {"_source_file": pl.Utf8, "_row_number": pl.Int64})
+        empty = pl.DataFrame(
+            schema={c: pl.Utf8 for c in raw_cols}
+            | {"_source_file": pl.Utf8, "_row_number": pl.Int64}
+        )
         frames = [empty]
-    batch = pl.concat(frames, how="diagonal").with_row_index("_rid").with_columns(pl.col("_rid").cast(pl.Int64))
+    batch = (
+        pl.concat(frames, how="diagonal")
+        .with_row_index("_rid")
+        .with_columns(pl.col("_rid").cast(pl.Int64))
+    )
 
     whole_file = [
-        (f.name, f.problem) for f in files if f.problem is not None and f.frame is not None and f.frame.height
+        (f.name, f.problem)
+        for f in files
+        if f.problem is not None and f.frame is not None and f.frame.height
     ]
     ok_files = batch.filter(pl.col("_source_file").is_in([n for n, _ in whole_file]).not_())
 
-    failures = pl.concat([
-        _duplicates(spec, ok_files),
-        _schema_failures(spec, ok_files),
-        _unknown_practices(spec, ok_files, known_practices),
-    ])
+    failures = pl.concat(
+        [
+            _duplicates(spec, ok_files),
+            _schema_failures(spec, ok_files),
+            _unknown_practices(spec, ok_files, known_practices),
+        ]
+    )
 
     # Pseudonymise before anything leaves this function.
     for ident in spec.identifier_columns:
@@ -248,26 +326,42 @@ def validate_batch(spec: ExtractSpec, files: list[LandedFile], key: bytes,
         ident_values = batch.select("_rid", pl.col(ident).alias("_pseudo"))
         failures = (
             failures.join(ident_values, on="_rid", how="left")
-            .with_columns(pl.when(pl.col("column") == ident).then(pl.col("_pseudo"))
-                          .otherwise(pl.col("failure_value")).alias("failure_value"))
+            .with_columns(
+                pl.when(pl.col("column") == ident)
+                .then(pl.col("_pseudo"))
+                .otherwise(pl.col("failure_value"))
+                .alias("failure_value")
+            )
             .drop("_pseudo")
         )
 
     file_failures = [
         batch.filter(pl.col("_source_file") == name).select(
-            "_source_file", "_row_number", pl.lit(check).alias("check"),
-            pl.lit(column, pl.Utf8).alias("column"), pl.lit(None, pl.Utf8).alias("failure_value"))
+            "_source_file",
+            "_row_number",
+            pl.lit(check).alias("check"),
+            pl.lit(column, pl.Utf8).alias("column"),
+            pl.lit(None, pl.Utf8).alias("failure_value"),
+        )
         for name, (check, column, _msg) in whole_file
     ]
-    quarantine = pl.concat([
-        failures.join(batch.select("_rid", "_source_file", "_row_number"), on="_rid", how="left")
-        .select(list(QUARANTINE_SCHEMA)),
-        *file_failures,
-    ]).cast(QUARANTINE_SCHEMA).sort(["_source_file", "_row_number", "check"])
+    quarantine = (
+        pl.concat(
+            [
+                failures.join(
+                    batch.select("_rid", "_source_file", "_row_number"), on="_rid", how="left"
+                ).select(list(QUARANTINE_SCHEMA)),
+                *file_failures,
+            ]
+        )
+        .cast(QUARANTINE_SCHEMA)
+        .sort(["_source_file", "_row_number", "check"])
+    )
 
     bad_rids = failures["_rid"].unique().implode()
     good = (
-        ok_files.select("_rid").join(batch, on="_rid", how="left")
+        ok_files.select("_rid")
+        .join(batch, on="_rid", how="left")
         .filter(pl.col("_rid").is_in(bad_rids).not_())
         .with_columns(spec.casts())
         .select([*raw_cols, "_source_file", "_row_number"])
@@ -281,7 +375,9 @@ def validate_batch(spec: ExtractSpec, files: list[LandedFile], key: bytes,
 # ---------------------------------------------------------------------------------------------
 
 
-def previously_loaded(settings: Settings, spec: ExtractSpec, extract_date: dt.date) -> set[tuple[str, str]]:
+def previously_loaded(
+    settings: Settings, spec: ExtractSpec, extract_date: dt.date
+) -> set[tuple[str, str]]:
     """(file, sha256) pairs of the latest run recorded for this partition."""
     part = zones.partition_dir(settings.audit / f"table={spec.table}", extract_date)
     if not part.exists():
@@ -293,9 +389,15 @@ def previously_loaded(settings: Settings, spec: ExtractSpec, extract_date: dt.da
     return set(zip(latest["source_file"], latest["sha256"], strict=True))
 
 
-def load_partition(settings: Settings, spec: ExtractSpec, extract_date: dt.date,
-                   landed: list[LandedFile], run_id: str, known_practices: set[str] | None,
-                   force: bool = False) -> PartitionResult:
+def load_partition(
+    settings: Settings,
+    spec: ExtractSpec,
+    extract_date: dt.date,
+    landed: list[LandedFile],
+    run_id: str,
+    known_practices: set[str] | None,
+    force: bool = False,
+) -> PartitionResult:
     started = dt.datetime.now()
     fingerprint = {(f.name, f.sha256) for f in landed}
     if not force and landed and fingerprint == previously_loaded(settings, spec, extract_date):
@@ -306,7 +408,9 @@ def load_partition(settings: Settings, spec: ExtractSpec, extract_date: dt.date,
     zones.replace_partition(settings.quarantine / spec.table, extract_date, quarantine)
 
     loaded_by_file = dict(good.group_by("_source_file").len().iter_rows())
-    quarantined_by_file = dict(quarantine.group_by("_source_file").agg(pl.col("_row_number").n_unique()).iter_rows())
+    quarantined_by_file = dict(
+        quarantine.group_by("_source_file").agg(pl.col("_row_number").n_unique()).iter_rows()
+    )
     finished = dt.datetime.now()
     audit_rows = []
     for f in landed:
@@ -322,17 +426,35 @@ def load_partition(settings: Settings, spec: ExtractSpec, extract_date: dt.date,
         if f.extra_columns:
             extra = f"unknown extra column(s) ignored: {', '.join(f.extra_columns)}"
             message = f"{message}; {extra}" if message else extra
-        audit_rows.append({
-            "table": spec.table, "source_file": f.name, "sha256": f.sha256, "encoding": f.encoding,
-            "rows_read": f.rows_read, "rows_loaded": loaded, "rows_quarantined": quarantined,
-            "outcome": outcome, "message": message, "run_id": run_id,
-            "started_at": started, "finished_at": finished,
-        })
+        audit_rows.append(
+            {
+                "table": spec.table,
+                "source_file": f.name,
+                "sha256": f.sha256,
+                "encoding": f.encoding,
+                "rows_read": f.rows_read,
+                "rows_loaded": loaded,
+                "rows_quarantined": quarantined,
+                "outcome": outcome,
+                "message": message,
+                "run_id": run_id,
+                "started_at": started,
+                "finished_at": finished,
+            }
+        )
     audit = pl.DataFrame(audit_rows, schema=AUDIT_SCHEMA)
-    zones.append_to_partition(settings.audit / f"table={spec.table}", extract_date, audit,
-                              f"run-{finished:%Y%m%dT%H%M%S%f}-{run_id[:8]}.parquet")
+    zones.append_to_partition(
+        settings.audit / f"table={spec.table}",
+        extract_date,
+        audit,
+        f"run-{finished:%Y%m%dT%H%M%S%f}-{run_id[:8]}.parquet",
+    )
     return PartitionResult(
-        spec.table, extract_date, len(landed), int(audit["rows_read"].sum()), good.height,
+        spec.table,
+        extract_date,
+        len(landed),
+        int(audit["rows_read"].sum()),
+        good.height,
         int(audit["rows_quarantined"].sum()),
         quarantine_by_check=dict(quarantine.group_by("check").len().iter_rows()),
     )
@@ -347,8 +469,13 @@ def known_practice_codes(settings: Settings) -> set[str] | None:
     return set(mapping["practice_code"].unique().to_list())
 
 
-def ingest_files(settings: Settings, spec: ExtractSpec, dates: Iterable[dt.date], run_id: str,
-                 force: bool = False) -> list[PartitionResult]:
+def ingest_files(
+    settings: Settings,
+    spec: ExtractSpec,
+    dates: Iterable[dt.date],
+    run_id: str,
+    force: bool = False,
+) -> list[PartitionResult]:
     known = known_practice_codes(settings) if spec.practice_column else None
     results = []
     for d in dates:

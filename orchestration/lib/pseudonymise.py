@@ -18,16 +18,18 @@ def _pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
-def pseudonymise(frame: pl.DataFrame, column: str, key: bytes, out: str | None = None) -> pl.DataFrame:
+def pseudonymise(
+    frame: pl.DataFrame, column: str, key: bytes, out: str | None = None
+) -> pl.DataFrame:
     """Replace ``column`` (raw identifier) by its keyed hash, in place or into ``out``.
     Nulls stay null."""
     inner, outer = _pads(key)
     con = duckdb.connect()
     try:
-        values = frame.select(pl.col(column).alias("v"))
+        con.register("identifiers", frame.select(pl.col(column).alias("v")).to_arrow())
         hashed = con.sql(
             "select case when v is null then null else "
-            "sha256($outer::blob || unhex(sha256($inner::blob || encode(v)))) end as h from values",
+            "sha256($outer::blob || unhex(sha256($inner::blob || encode(v)))) end as h from identifiers",
             params={"inner": inner, "outer": outer},
         ).pl()
     finally:

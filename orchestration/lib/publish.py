@@ -32,7 +32,9 @@ class Mart:
     description: str
 
 
-def publishable_marts(manifest_path: Path = DBT_PROJECT_DIR / "target" / "manifest.json") -> list[Mart]:
+def publishable_marts(
+    manifest_path: Path = DBT_PROJECT_DIR / "target" / "manifest.json",
+) -> list[Mart]:
     """Models under ``models/marts`` that are not tagged ``patient_level``: patient-level rows
     are never published."""
     manifest = json.loads(manifest_path.read_text())
@@ -42,7 +44,9 @@ def publishable_marts(manifest_path: Path = DBT_PROJECT_DIR / "target" / "manife
             continue
         if "patient_level" in node.get("tags", []):
             continue
-        marts.append(Mart(node.get("alias") or node["name"], node["schema"], node.get("description", "")))
+        marts.append(
+            Mart(node.get("alias") or node["name"], node["schema"], node.get("description", ""))
+        )
     return sorted(marts, key=lambda m: m.name)
 
 
@@ -61,15 +65,22 @@ def publish_duckdb(settings: Settings, marts: list[Mart], run_id: str) -> dict[s
         published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         for mart in marts:
             # Identifiers come from the dbt manifest, not from data; values are never formatted in.
-            table = src.sql(f"select * from {_quote(mart.schema)}.{_quote(mart.name)}").to_arrow_table()
+            table = src.sql(
+                f"select * from {_quote(mart.schema)}.{_quote(mart.name)}"
+            ).to_arrow_table()
             dst.register("incoming", table)
             dst.execute(f"create table {_quote(mart.name)} as select * from incoming")
             dst.unregister("incoming")
             if mart.description:
-                dst.execute(f"comment on table {_quote(mart.name)} is $$" + mart.description.replace("$$", "") + "$$")
+                dst.execute(
+                    f"comment on table {_quote(mart.name)} is $$"
+                    + mart.description.replace("$$", "")
+                    + "$$"
+                )
             counts[mart.name] = table.num_rows
-        runs = pl.DataFrame({"run_id": [run_id], "published_at": [published_at],
-                             "tables": [json.dumps(counts)]})
+        runs = pl.DataFrame(
+            {"run_id": [run_id], "published_at": [published_at], "tables": [json.dumps(counts)]}
+        )
         dst.register("runs", runs.to_arrow())
         dst.execute("create table _publication as select * from runs")
         dst.execute("checkpoint")

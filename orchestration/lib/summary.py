@@ -14,10 +14,11 @@ from orchestration.lib.publish import PUBLISHED_FILE
 from orchestration.lib.settings import Settings
 from schemas import EXTRACTS
 
-
 # Link-worker posts per PCN in the latest census month: the workforce question in one line.
-EXAMPLE_SQL = ("select pcn_code, census_month, splw_headcount, splw_fte, has_link_worker "
-               "from fct_workforce_pcn_month order by census_month desc, pcn_code limit 10")
+EXAMPLE_SQL = (
+    "select pcn_code, census_month, splw_headcount, splw_fte, has_link_worker "
+    "from fct_workforce_pcn_month order by census_month desc, pcn_code limit 10"
+)
 
 
 def _check_outcomes(result: Any) -> tuple[int, int, int, list[str]]:
@@ -44,9 +45,16 @@ def print_summary(settings: Settings, result: Any, elapsed: float, dagster_home:
         audit = latest_audit(table)
         if audit.is_empty():
             continue
-        rows.append({"source": spec.source, "table": table, "files": audit.height,
-                     "read": int(audit["rows_read"].sum()), "loaded": int(audit["rows_loaded"].sum()),
-                     "quarantined": int(audit["rows_quarantined"].sum())})
+        rows.append(
+            {
+                "source": spec.source,
+                "table": table,
+                "files": audit.height,
+                "read": int(audit["rows_read"].sum()),
+                "loaded": int(audit["rows_loaded"].sum()),
+                "quarantined": int(audit["rows_quarantined"].sum()),
+            }
+        )
     materialised = {
         e.asset_key.path[-1]
         for e in result.all_events
@@ -57,14 +65,23 @@ def print_summary(settings: Settings, result: Any, elapsed: float, dagster_home:
 
     print()
     print("=" * 78)
-    print(f"Nightly pipeline {'SUCCEEDED' if result.success else 'FAILED'} in {elapsed:.0f}s (run {result.run_id})")
+    print(
+        f"Nightly pipeline {'SUCCEEDED' if result.success else 'FAILED'} in {elapsed:.0f}s (run {result.run_id})"
+    )
     print("=" * 78)
     if rows:
-        with pl.Config(tbl_rows=60, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
-                       tbl_formatting="ASCII_MARKDOWN", thousands_separator=","):
+        with pl.Config(
+            tbl_rows=60,
+            tbl_hide_dataframe_shape=True,
+            tbl_hide_column_data_types=True,
+            tbl_formatting="ASCII_MARKDOWN",
+            thousands_separator=",",
+        ):
             print(pl.DataFrame(rows))
         total = pl.DataFrame(rows).select(pl.col("read", "loaded", "quarantined").sum()).row(0)
-        print(f"All sources: {total[0]:,} rows read = {total[1]:,} loaded + {total[2]:,} quarantined")
+        print(
+            f"All sources: {total[0]:,} rows read = {total[1]:,} loaded + {total[2]:,} quarantined"
+        )
     print(f"\nMarts built: {len(marts)} — {', '.join(marts) if marts else 'none'}")
     print(f"Checks: {passed} passed, {warned} warnings, {failed} failed")
     for line in failures[:20]:

@@ -17,8 +17,12 @@ def partition_dir(zone_table_dir: Path, extract_date: dt.date) -> Path:
     return zone_table_dir / f"extract_date={extract_date.isoformat()}"
 
 
-def replace_partition(zone_table_dir: Path, extract_date: dt.date, frame: pl.DataFrame,
-                      filename: str = "part-0.parquet") -> Path:
+def replace_partition(
+    zone_table_dir: Path,
+    extract_date: dt.date,
+    frame: pl.DataFrame,
+    filename: str = "part-0.parquet",
+) -> Path:
     """Write ``frame`` as the whole content of one partition, atomically per directory."""
     target = partition_dir(zone_table_dir, extract_date)
     zone_table_dir.mkdir(parents=True, exist_ok=True)
@@ -35,8 +39,9 @@ def replace_partition(zone_table_dir: Path, extract_date: dt.date, frame: pl.Dat
     return target / filename
 
 
-def append_to_partition(zone_table_dir: Path, extract_date: dt.date, frame: pl.DataFrame,
-                        filename: str) -> Path:
+def append_to_partition(
+    zone_table_dir: Path, extract_date: dt.date, frame: pl.DataFrame, filename: str
+) -> Path:
     """Add one file to a partition (audit history: one file per run)."""
     target = partition_dir(zone_table_dir, extract_date)
     target.mkdir(parents=True, exist_ok=True)
@@ -49,7 +54,9 @@ def append_to_partition(zone_table_dir: Path, extract_date: dt.date, frame: pl.D
 
 def read_zone(zone_table_dir: Path) -> pl.DataFrame:
     """Read every partition of a zone table, with its ``extract_date`` (empty frame if none)."""
-    files = sorted(zone_table_dir.glob("extract_date=*/*.parquet")) if zone_table_dir.exists() else []
+    files = (
+        sorted(zone_table_dir.glob("extract_date=*/*.parquet")) if zone_table_dir.exists() else []
+    )
     if not files:
         return pl.DataFrame()
     con = duckdb.connect()

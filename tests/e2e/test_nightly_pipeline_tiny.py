@@ -43,12 +43,20 @@ class PipelineRun:
 
 
 @pytest.fixture(scope="module")
-def run(tiny_estate: Path, dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+def run(
+    tiny_estate: Path, dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory
+) -> PipelineRun:
     home = tmp_path_factory.mktemp("dagster_home")
     env = {**os.environ, "SP_DATA_DIR": str(tiny_estate), "DAGSTER_HOME": str(home)}
     env.pop("SP_PSEUDO_KEY", None)
-    proc = subprocess.run([sys.executable, "-m", "orchestration.run"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestration.run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     os.environ["SP_DATA_DIR"] = str(tiny_estate)  # for the helpers that read the zones below
     manifest = json.loads((tiny_estate / "landing" / "_manifest.json").read_text())
     return PipelineRun(tiny_estate, home, proc.returncode, proc.stdout + proc.stderr, manifest)
@@ -62,7 +70,9 @@ def input_nhs_numbers(data: Path) -> set[bytes]:
             found |= set(TEN_DIGITS.findall(path.read_bytes()))
     db = data / "sources" / "case_management" / "cms_reporting.sqlite"
     with sqlite3.connect(db) as con:
-        found |= {str(r[0]).encode() for r in con.execute("select nhs_number from referrals") if r[0]}
+        found |= {
+            str(r[0]).encode() for r in con.execute("select nhs_number from referrals") if r[0]
+        }
     return {n for n in found if n.startswith(b"999")}  # the estate's NHS numbers are all 999…
 
 
@@ -77,8 +87,12 @@ def test_every_row_read_is_loaded_or_quarantined(run: PipelineRun) -> None:
     for table in EXTRACTS:
         audit = latest_audit(table)
         assert not audit.is_empty(), f"{table}: nothing ingested"
-        bad = audit.filter(pl.col("rows_read") != pl.col("rows_loaded") + pl.col("rows_quarantined"))
-        assert bad.is_empty(), f"{table}: files that do not reconcile: {bad['source_file'].to_list()}"
+        bad = audit.filter(
+            pl.col("rows_read") != pl.col("rows_loaded") + pl.col("rows_quarantined")
+        )
+        assert bad.is_empty(), (
+            f"{table}: files that do not reconcile: {bad['source_file'].to_list()}"
+        )
         ok, figures = reconcile(table)
         assert ok, f"{table}: {figures}"
 
@@ -94,11 +108,25 @@ def test_planted_defects_are_exactly_what_is_quarantined(run: PipelineRun) -> No
     for defect in run.manifest["defects"]:
         planted.setdefault(defect["table"], {})[defect["check"]] = defect["count"]
     for table in EXTRACTS:
-        q = pl.read_parquet(run.data / "quarantine" / table / "*" / "*.parquet", hive_partitioning=True) \
-            if (run.data / "quarantine" / table).exists() else pl.DataFrame()
-        got = {} if q.is_empty() else dict(
-            q.group_by("check").agg(pl.struct("extract_date", "_source_file", "_row_number").n_unique()).iter_rows())
-        assert got == planted.get(table, {}), f"{table}: quarantined {got}, planted {planted.get(table, {})}"
+        q = (
+            pl.read_parquet(
+                run.data / "quarantine" / table / "*" / "*.parquet", hive_partitioning=True
+            )
+            if (run.data / "quarantine" / table).exists()
+            else pl.DataFrame()
+        )
+        got = (
+            {}
+            if q.is_empty()
+            else dict(
+                q.group_by("check")
+                .agg(pl.struct("extract_date", "_source_file", "_row_number").n_unique())
+                .iter_rows()
+            )
+        )
+        assert got == planted.get(table, {}), (
+            f"{table}: quarantined {got}, planted {planted.get(table, {})}"
+        )
 
 
 def test_the_cp1252_file_is_decoded_and_recorded(run: PipelineRun) -> None:
@@ -110,19 +138,33 @@ def test_the_cp1252_file_is_decoded_and_recorded(run: PipelineRun) -> None:
 
 def test_every_mart_is_built_and_non_empty(run: PipelineRun) -> None:
     manifest = json.loads((ROOT / "dbt_project" / "target" / "manifest.json").read_text())
-    marts = [n["name"] for n in manifest["nodes"].values()
-             if n["resource_type"] == "model" and n["fqn"][1] == "marts"]
-    families = {"fct_referrals", "fct_wellbeing_outcomes", "fct_workforce_pcn_month", "fct_utilisation_savings"}
+    marts = [
+        n["name"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["fqn"][1] == "marts"
+    ]
+    families = {
+        "fct_referrals",
+        "fct_wellbeing_outcomes",
+        "fct_workforce_pcn_month",
+        "fct_utilisation_savings",
+    }
     assert families <= set(marts), "one mart per family at least"
     with duckdb.connect(str(run.data / "warehouse.duckdb"), read_only=True) as con:
         for mart in marts:
-            assert con.execute(f'select count(*) from "{mart}"').fetchone()[0] > 0, f"{mart} is empty"
+            assert con.execute(f'select count(*) from "{mart}"').fetchone()[0] > 0, (
+                f"{mart} is empty"
+            )
 
 
 def test_published_file_holds_aggregate_marts_only(run: PipelineRun) -> None:
     with duckdb.connect(str(run.data / "published" / "marts.duckdb"), read_only=True) as con:
-        tables = {r[0] for r in con.sql("select table_name from information_schema.tables").fetchall()}
-        columns = {r[0] for r in con.sql("select column_name from information_schema.columns").fetchall()}
+        tables = {
+            r[0] for r in con.sql("select table_name from information_schema.tables").fetchall()
+        }
+        columns = {
+            r[0] for r in con.sql("select column_name from information_schema.columns").fetchall()
+        }
     assert "fct_workforce_pcn_month" in tables and "_publication" in tables
     assert "fct_utilisation_person" not in tables, "patient-level marts are never published"
     assert "person_id" not in columns
@@ -134,22 +176,33 @@ def test_no_nhs_number_in_warehouse_zones_published_file(run: PipelineRun) -> No
     con = duckdb.connect()
     con.register("nhs", pl.DataFrame({"n": [n.decode() for n in numbers]}).to_arrow())
     con.execute("create table inputs as select n from nhs")
-    sources = {f"raw/{t}": f"read_parquet('{run.data}/raw/{t}/*/*.parquet', union_by_name=true)" for t in EXTRACTS}
-    sources |= {f"quarantine/{t}": f"read_parquet('{run.data}/quarantine/{t}/*/*.parquet')" for t in EXTRACTS
-                if (run.data / "quarantine" / t).exists()}
+    sources = {
+        f"raw/{t}": f"read_parquet('{run.data}/raw/{t}/*/*.parquet', union_by_name=true)"
+        for t in EXTRACTS
+    }
+    sources |= {
+        f"quarantine/{t}": f"read_parquet('{run.data}/quarantine/{t}/*/*.parquet')"
+        for t in EXTRACTS
+        if (run.data / "quarantine" / t).exists()
+    }
     con.execute(f"attach '{run.data / 'warehouse.duckdb'}' as wh (read_only)")
     con.execute(f"attach '{run.data / 'published' / 'marts.duckdb'}' as pub (read_only)")
     for db in ("wh", "pub"):
-        for schema, table in con.sql(f"select schema_name, table_name from duckdb_tables() where database_name = '{db}'").fetchall():
+        for schema, table in con.sql(
+            f"select schema_name, table_name from duckdb_tables() where database_name = '{db}'"
+        ).fetchall():
             sources[f"{db}.{schema}.{table}"] = f'{db}."{schema}"."{table}"'
     leaks = {}
     for name, relation in sources.items():
         empty = con.sql(f"select * from {relation} limit 0")
-        text_cols = [c for c, t in zip(empty.columns, empty.types, strict=True) if str(t) == "VARCHAR"]
+        text_cols = [
+            c for c, t in zip(empty.columns, empty.types, strict=True) if str(t) == "VARCHAR"
+        ]
         for col in text_cols:
             hits = con.execute(
-                f'select count(*) from (select unnest(regexp_extract_all("{col}", \'\\d{{10}}\')) as m from {relation}) '
-                "where m in (select n from inputs)").fetchone()[0]
+                f"select count(*) from (select unnest(regexp_extract_all(\"{col}\", '\\d{{10}}')) as m from {relation}) "
+                "where m in (select n from inputs)"
+            ).fetchone()[0]
             if hits:
                 leaks[f"{name}.{col}"] = hits
     assert leaks == {}, f"raw NHS numbers found in: {sorted(leaks)}"

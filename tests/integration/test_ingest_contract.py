@@ -37,15 +37,21 @@ def land(data: Path, name: str, content: bytes) -> None:
 
 
 def seed_practice_mapping(data: Path) -> None:
-    zones.replace_partition(data / "raw" / "ref_practice_mapping", DATE,
-                            pl.DataFrame({"practice_code": ["Z00001", "Z00002"]}))
+    zones.replace_partition(
+        data / "raw" / "ref_practice_mapping",
+        DATE,
+        pl.DataFrame({"practice_code": ["Z00001", "Z00002"]}),
+    )
 
 
 def run_ingest() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     settings = load_settings()
     ingest_files(settings, SPEC, [DATE], run_id="test-run")
-    return (zones.read_zone(settings.raw / SPEC.table), zones.read_zone(settings.quarantine / SPEC.table),
-            zones.read_zone(settings.audit / f"table={SPEC.table}"))
+    return (
+        zones.read_zone(settings.raw / SPEC.table),
+        zones.read_zone(settings.quarantine / SPEC.table),
+        zones.read_zone(settings.audit / f"table={SPEC.table}"),
+    )
 
 
 def csv(*rows: str, header: str = HEADER, sep: str = "\n") -> bytes:
@@ -54,28 +60,111 @@ def csv(*rows: str, header: str = HEADER, sep: str = "\n") -> bytes:
 
 # (case id, file bytes, expected {check: rows}, expected loaded rows from the bad file)
 ROW_CASES = [
-    ("bad_check_digit", csv("B1,Z00002,9434765918,03/01/2024,Attended,Telephone,GP,"), {"nhs_number_modulus11": 1}, 0),
-    ("nine_digit_nhs_number", csv("B1,Z00002,943476591,03/01/2024,Attended,Telephone,GP,"), {"nhs_number_modulus11": 1}, 0),
-    ("missing_nhs_number", csv("B1,Z00002,,03/01/2024,Attended,Telephone,GP,"), {"not_nullable": 1}, 0),
-    ("impossible_date", csv("B1,Z00002,9434765919,31/02/2024,Attended,Telephone,GP,"), {"date_parse": 1}, 0),
-    ("excel_mangled_date", csv("B1,Z00002,9434765919,45321,Attended,Telephone,GP,"), {"date_parse": 1}, 0),
-    ("iso_date_in_dmy_dialect", csv("B1,Z00002,9434765919,2024-01-03,Attended,Telephone,GP,"), {"date_parse": 1}, 0),
-    ("date_before_1900", csv("B1,Z00002,9434765919,03/01/1899,Attended,Telephone,GP,"), {"date_range": 1}, 0),
-    ("unknown_status", csv("B1,Z00002,9434765919,03/01/2024,Maybe,Telephone,GP,"), {"allowed_status": 1}, 0),
-    ("lower_case_practice_code", csv("B1,z00002,9434765919,03/01/2024,Attended,Telephone,GP,"), {"ods_practice_code": 1}, 0),
-    ("trailing_space_in_code", csv("B1,Z00002 ,9434765919,03/01/2024,Attended,Telephone,GP,"), {"ods_practice_code": 1}, 0),
-    ("unknown_practice", csv("B1,Z99999,9434765919,03/01/2024,Attended,Telephone,GP,"), {"practice_code_known": 1}, 0),
-    ("exact_duplicate_row", csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
-                                "B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,"), {"duplicate_row": 1}, 1),
-    ("same_key_different_content", csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
-                                       "B1,Z00002,9434765919,05/01/2024,Attended,Telephone,GP,"), {"unique_key": 2}, 0),
-    ("swapped_columns", csv("B1,Z00002,9434765919,03/01/2024,Telephone,Attended,GP,"), {"allowed_status": 1, "allowed_mode": 1}, 0),
-    ("one_good_one_bad", csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
-                             "B2,Z00002,9434765919,03/01/2024,Attended,Carrier pigeon,GP,"), {"allowed_mode": 1}, 1),
+    (
+        "bad_check_digit",
+        csv("B1,Z00002,9434765918,03/01/2024,Attended,Telephone,GP,"),
+        {"nhs_number_modulus11": 1},
+        0,
+    ),
+    (
+        "nine_digit_nhs_number",
+        csv("B1,Z00002,943476591,03/01/2024,Attended,Telephone,GP,"),
+        {"nhs_number_modulus11": 1},
+        0,
+    ),
+    (
+        "missing_nhs_number",
+        csv("B1,Z00002,,03/01/2024,Attended,Telephone,GP,"),
+        {"not_nullable": 1},
+        0,
+    ),
+    (
+        "impossible_date",
+        csv("B1,Z00002,9434765919,31/02/2024,Attended,Telephone,GP,"),
+        {"date_parse": 1},
+        0,
+    ),
+    (
+        "excel_mangled_date",
+        csv("B1,Z00002,9434765919,45321,Attended,Telephone,GP,"),
+        {"date_parse": 1},
+        0,
+    ),
+    (
+        "iso_date_in_dmy_dialect",
+        csv("B1,Z00002,9434765919,2024-01-03,Attended,Telephone,GP,"),
+        {"date_parse": 1},
+        0,
+    ),
+    (
+        "date_before_1900",
+        csv("B1,Z00002,9434765919,03/01/1899,Attended,Telephone,GP,"),
+        {"date_range": 1},
+        0,
+    ),
+    (
+        "unknown_status",
+        csv("B1,Z00002,9434765919,03/01/2024,Maybe,Telephone,GP,"),
+        {"allowed_status": 1},
+        0,
+    ),
+    (
+        "lower_case_practice_code",
+        csv("B1,z00002,9434765919,03/01/2024,Attended,Telephone,GP,"),
+        {"ods_practice_code": 1},
+        0,
+    ),
+    (
+        "trailing_space_in_code",
+        csv("B1,Z00002 ,9434765919,03/01/2024,Attended,Telephone,GP,"),
+        {"ods_practice_code": 1},
+        0,
+    ),
+    (
+        "unknown_practice",
+        csv("B1,Z99999,9434765919,03/01/2024,Attended,Telephone,GP,"),
+        {"practice_code_known": 1},
+        0,
+    ),
+    (
+        "exact_duplicate_row",
+        csv(
+            "B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
+            "B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
+        ),
+        {"duplicate_row": 1},
+        1,
+    ),
+    (
+        "same_key_different_content",
+        csv(
+            "B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
+            "B1,Z00002,9434765919,05/01/2024,Attended,Telephone,GP,",
+        ),
+        {"unique_key": 2},
+        0,
+    ),
+    (
+        "swapped_columns",
+        csv("B1,Z00002,9434765919,03/01/2024,Telephone,Attended,GP,"),
+        {"allowed_status": 1, "allowed_mode": 1},
+        0,
+    ),
+    (
+        "one_good_one_bad",
+        csv(
+            "B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
+            "B2,Z00002,9434765919,03/01/2024,Attended,Carrier pigeon,GP,",
+        ),
+        {"allowed_mode": 1},
+        1,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "content", "expected", "loaded_from_bad"), ROW_CASES, ids=[c[0] for c in ROW_CASES])
+@pytest.mark.parametrize(
+    ("case", "content", "expected", "loaded_from_bad"), ROW_CASES, ids=[c[0] for c in ROW_CASES]
+)
 def test_row_level_problem_is_quarantined_with_its_reason(
     data_dir: Path, case: str, content: bytes, expected: dict[str, int], loaded_from_bad: int
 ) -> None:
@@ -84,7 +173,9 @@ def test_row_level_problem_is_quarantined_with_its_reason(
     land(data_dir, BAD_FILE, content)
     raw, quarantine, audit = run_ingest()
 
-    assert raw.filter(pl.col("_source_file") == GOOD_FILE).height == len(GOOD), "good file fully loaded"
+    assert raw.filter(pl.col("_source_file") == GOOD_FILE).height == len(GOOD), (
+        "good file fully loaded"
+    )
     assert raw.filter(pl.col("_source_file") == BAD_FILE).height == loaded_from_bad
     got = dict(quarantine.group_by("check").len().iter_rows())
     assert got == expected
@@ -95,41 +186,89 @@ def test_row_level_problem_is_quarantined_with_its_reason(
 
 def test_quarantine_never_holds_a_raw_nhs_number(data_dir: Path) -> None:
     seed_practice_mapping(data_dir)
-    land(data_dir, BAD_FILE, csv("B1,Z00002,9434765918,31/02/2024,Maybe,Telephone,GP,",
-                                 "B1,Z00002,9434765918,31/02/2024,Maybe,Telephone,GP,"))
+    land(
+        data_dir,
+        BAD_FILE,
+        csv(
+            "B1,Z00002,9434765918,31/02/2024,Maybe,Telephone,GP,",
+            "B1,Z00002,9434765918,31/02/2024,Maybe,Telephone,GP,",
+        ),
+    )
     raw, quarantine, _ = run_ingest()
     text = quarantine.write_csv()
     assert "9434765918" not in text
-    failure = quarantine.filter(pl.col("check") == "nhs_number_modulus11")["failure_value"].to_list()
-    assert failure and all(len(v) == 64 for v in failure), "identifier failures keep the pseudonym only"
+    failure = quarantine.filter(pl.col("check") == "nhs_number_modulus11")[
+        "failure_value"
+    ].to_list()
+    assert failure and all(len(v) == 64 for v in failure), (
+        "identifier failures keep the pseudonym only"
+    )
 
 
 FILE_CASES = [
     ("zero_byte_file", b"", "rejected", 0, 0),
     ("header_only_file", csv(), "loaded", 0, 0),
-    ("missing_required_column",
-     b"Appointment ID,Practice Code,NHS Number,Appointment Date,Status,Clinician Type,National Category\n"
-     b"B1,Z00002,9434765919,03/01/2024,Attended,GP,\nB2,Z00002,9434765919,03/01/2024,Attended,GP,\n",
-     "quarantined", 2, 0),
-    ("unknown_extra_column", csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,,surprise",
-                                 header=HEADER + ",Surprise"), "loaded", 0, 1),
-    ("utf8_bom_and_crlf", b"\xef\xbb\xbf" + csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,", sep="\r\n"),
-     "loaded", 0, 1),
-    ("cp1252_encoded", csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,Café £5 clinic").decode().encode("cp1252"),
-     "loaded", 0, 1),
-    ("reordered_columns", b"NHS Number,Appointment ID,Practice Code,Appointment Date,Status,Mode,Clinician Type,National Category\n"
-     b"9434765919,B1,Z00002,03/01/2024,Attended,Telephone,GP,\n", "loaded", 0, 1),
+    (
+        "missing_required_column",
+        b"Appointment ID,Practice Code,NHS Number,Appointment Date,Status,Clinician Type,National Category\n"
+        b"B1,Z00002,9434765919,03/01/2024,Attended,GP,\nB2,Z00002,9434765919,03/01/2024,Attended,GP,\n",
+        "quarantined",
+        2,
+        0,
+    ),
+    (
+        "unknown_extra_column",
+        csv(
+            "B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,,surprise",
+            header=HEADER + ",Surprise",
+        ),
+        "loaded",
+        0,
+        1,
+    ),
+    (
+        "utf8_bom_and_crlf",
+        b"\xef\xbb\xbf" + csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,", sep="\r\n"),
+        "loaded",
+        0,
+        1,
+    ),
+    (
+        "cp1252_encoded",
+        csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,Café £5 clinic")
+        .decode()
+        .encode("cp1252"),
+        "loaded",
+        0,
+        1,
+    ),
+    (
+        "reordered_columns",
+        b"NHS Number,Appointment ID,Practice Code,Appointment Date,Status,Mode,Clinician Type,National Category\n"
+        b"9434765919,B1,Z00002,03/01/2024,Attended,Telephone,GP,\n",
+        "loaded",
+        0,
+        1,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "content", "outcome", "quarantined", "loaded"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
-def test_file_level_contract(data_dir: Path, case: str, content: bytes, outcome: str, quarantined: int, loaded: int) -> None:
+@pytest.mark.parametrize(
+    ("case", "content", "outcome", "quarantined", "loaded"),
+    FILE_CASES,
+    ids=[c[0] for c in FILE_CASES],
+)
+def test_file_level_contract(
+    data_dir: Path, case: str, content: bytes, outcome: str, quarantined: int, loaded: int
+) -> None:
     seed_practice_mapping(data_dir)
     land(data_dir, GOOD_FILE, csv(*GOOD))
     land(data_dir, BAD_FILE, content)
     raw, quarantine, audit = run_ingest()
 
-    assert raw.filter(pl.col("_source_file") == GOOD_FILE).height == len(GOOD), "other files are unaffected"
+    assert raw.filter(pl.col("_source_file") == GOOD_FILE).height == len(GOOD), (
+        "other files are unaffected"
+    )
     bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
     assert bad["outcome"] == outcome
     assert (bad["rows_quarantined"], bad["rows_loaded"]) == (quarantined, loaded)
@@ -141,7 +280,10 @@ def test_file_level_contract(data_dir: Path, case: str, content: bytes, outcome:
         assert "Surprise" in bad["message"]
     if case == "cp1252_encoded":
         assert bad["encoding"] == "cp1252"
-        assert raw.filter(pl.col("_source_file") == BAD_FILE)["national_category"][0] == "Café £5 clinic"
+        assert (
+            raw.filter(pl.col("_source_file") == BAD_FILE)["national_category"][0]
+            == "Café £5 clinic"
+        )
     if case == "utf8_bom_and_crlf":
         assert bad["encoding"] == "utf-8-sig"
 

@@ -39,14 +39,28 @@ def test_remainder_10_stem_invalid():
 
 
 def test_check_11_becomes_0():
-    stem = next(f"{n:09d}" for n in range(999000000, 999001000)
-                if sum(int(d) * w for d, w in zip(f"{n:09d}", range(10, 1, -1))) % 11 == 0)
+    stem = next(
+        f"{n:09d}"
+        for n in range(999000000, 999001000)
+        if sum(int(d) * w for d, w in zip(f"{n:09d}", range(10, 1, -1), strict=True)) % 11 == 0
+    )
     assert check_digit(stem) == 0
     assert is_valid_nhs_number(stem + "0")
 
 
-@pytest.mark.parametrize("bad", ["", "943476591", "94347659190", "94347659a9", "943 476 591",
-                                 "９４３４７６５９１９", None, 9434765919])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "943476591",
+        "94347659190",
+        "94347659a9",
+        "943 476 591",
+        "９４３４７６５９１９",
+        None,
+        9434765919,
+    ],
+)
 def test_malformed_invalid(bad):
     assert not is_valid_nhs_number(bad)
 
@@ -78,8 +92,11 @@ def tiny(tmp_path_factory) -> Path:
 
 
 def _hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_deterministic_same_seed(tiny, tmp_path):
@@ -101,38 +118,63 @@ def test_refuses_non_empty_landing(tiny):
 
 
 HEADERS = {
-    "gp_emis/*/*_Registrations_*.csv": ("Practice Code,NHS Number,Month Of Birth,Sex,Ethnicity,"
-                                        "LSOA Code,Registered Date,Deregistered Date", ","),
-    "gp_emis/*/*_Events_*.csv": ("Event GUID,Practice Code,NHS Number,Event Date,SNOMED Code,"
-                                 "Term,Value", ","),
+    "gp_emis/*/*_Registrations_*.csv": (
+        "Practice Code,NHS Number,Month Of Birth,Sex,Ethnicity,"
+        "LSOA Code,Registered Date,Deregistered Date",
+        ",",
+    ),
+    "gp_emis/*/*_Events_*.csv": (
+        "Event GUID,Practice Code,NHS Number,Event Date,SNOMED Code,Term,Value",
+        ",",
+    ),
     "gp_systmone/*/*-PatientList-*.csv": (
         "OrganisationCode|PatientNHSNumber|BirthYearMonth|Gender|EthnicCategoryCode|LSOA2011|"
-        "DateRegistered|DateDeregistered", "|"),
+        "DateRegistered|DateDeregistered",
+        "|",
+    ),
     "gp_systmone/*/*-CodedEvents-*.csv": (
         "RowIdentifier|OrganisationCode|PatientNHSNumber|EventDate|ConceptId|Description|"
-        "NumericValue", "|"),
+        "NumericValue",
+        "|",
+    ),
     "gp_systmone/*/*-Appointments-*.csv": (
         "AppointmentIdentifier|OrganisationCode|PatientNHSNumber|AppointmentDateTime|"
-        "AppointmentStatus|DeliveryMechanism|StaffType|NationalSlotCategory", "|"),
-    "acute/*/ae_attendances_*.csv": ("ATTENDANCE_IDENTIFIER,NHS_NUMBER,GP_PRACTICE_CODE,"
-                                     "ARRIVAL_DATE,DEPARTMENT_TYPE,ADMITTED", ","),
-    "acute/*/apc_spells_*.csv": ("SPELL_IDENTIFIER,NHS_NUMBER,GP_PRACTICE_CODE,ADMISSION_DATE,"
-                                 "DISCHARGE_DATE,ADMISSION_METHOD", ","),
-    "acute/*/op_attendances_*.csv": ("ATTENDANCE_IDENTIFIER,NHS_NUMBER,GP_PRACTICE_CODE,"
-                                     "APPOINTMENT_DATE,ATTENDED_OR_DNA,FIRST_ATTENDANCE,"
-                                     "TREATMENT_FUNCTION_CODE", ","),
+        "AppointmentStatus|DeliveryMechanism|StaffType|NationalSlotCategory",
+        "|",
+    ),
+    "acute/*/ae_attendances_*.csv": (
+        "ATTENDANCE_IDENTIFIER,NHS_NUMBER,GP_PRACTICE_CODE,ARRIVAL_DATE,DEPARTMENT_TYPE,ADMITTED",
+        ",",
+    ),
+    "acute/*/apc_spells_*.csv": (
+        "SPELL_IDENTIFIER,NHS_NUMBER,GP_PRACTICE_CODE,ADMISSION_DATE,"
+        "DISCHARGE_DATE,ADMISSION_METHOD",
+        ",",
+    ),
+    "acute/*/op_attendances_*.csv": (
+        "ATTENDANCE_IDENTIFIER,NHS_NUMBER,GP_PRACTICE_CODE,"
+        "APPOINTMENT_DATE,ATTENDED_OR_DNA,FIRST_ATTENDANCE,"
+        "TREATMENT_FUNCTION_CODE",
+        ",",
+    ),
     "reference/*/gp-reg-pat-prac-map.csv": (
         "PUBLICATION,EXTRACT_DATE,PRACTICE_CODE,PRACTICE_NAME,PRACTICE_POSTCODE,PCN_CODE,"
         "PCN_NAME,ONS_SUB_ICB_LOCATION_CODE,SUB_ICB_LOCATION_CODE,SUB_ICB_LOCATION_NAME,"
         "ONS_ICB_CODE,ICB_CODE,ICB_NAME,ONS_COMM_REGION_CODE,COMM_REGION_CODE,COMM_REGION_NAME,"
-        "SUPPLIER_NAME", ","),
+        "SUPPLIER_NAME",
+        ",",
+    ),
     "reference/*/gp-reg-pat-prac-quin-age.csv": (
         "PUBLICATION,EXTRACT_DATE,ORG_TYPE,ORG_CODE,ONS_CODE,POSTCODE,SEX,AGE_GROUP_5,"
-        "NUMBER_OF_PATIENTS", ","),
+        "NUMBER_OF_PATIENTS",
+        ",",
+    ),
     "reference/*/imd2019_lsoa.csv": (
         "LSOA code (2011),LSOA name (2011),Local Authority District code (2019),"
         "Local Authority District name (2019),Index of Multiple Deprivation (IMD) Rank,"
-        "Index of Multiple Deprivation (IMD) Decile", ","),
+        "Index of Multiple Deprivation (IMD) Decile",
+        ",",
+    ),
 }
 
 
@@ -149,8 +191,10 @@ def test_headers(tiny, pattern):
 
 
 def test_emis_appointments_header_and_missing_mode(tiny):
-    full = ("Appointment ID,Practice Code,NHS Number,Appointment Date,Status,Mode,"
-            "Clinician Type,National Category")
+    full = (
+        "Appointment ID,Practice Code,NHS Number,Appointment Date,Status,Mode,"
+        "Clinician Type,National Category"
+    )
     files = sorted((tiny / "landing").glob("gp_emis/*/*_Appointments_*.csv"))
     heads = [_first_line(f) for f in files]
     missing = [f for f, h in zip(files, heads, strict=True) if h != full]
@@ -174,8 +218,13 @@ def test_reference_formats(tiny):
     assert len(row[1]) == 9 and row[1][2:5].isalpha()  # e.g. 01Mar2023
     q = sorted((tiny / "landing").glob("reference/*/gp-reg-pat-prac-quin-age.csv"))[0]
     rows = list(csv.DictReader(io.StringIO(q.read_text())))
-    assert {r["ORG_TYPE"] for r in rows} == {"GP", "PCN", "SUB_ICB_LOCATION_CODE", "ICB",
-                                             "Comm Region"}
+    assert {r["ORG_TYPE"] for r in rows} == {
+        "GP",
+        "PCN",
+        "SUB_ICB_LOCATION_CODE",
+        "ICB",
+        "Comm Region",
+    }
     assert rows[0]["EXTRACT_DATE"][4] == "-"
     ages = {r["AGE_GROUP_5"] for r in rows}
     assert {"0_4", "5_9", "90_94", "95+", "ALL"} <= ages and len(ages) == 21
@@ -200,14 +249,20 @@ def test_defect_counts_match_files(tiny):
     man = load_manifest(tiny)
     d = {(x["table"], x["check"]): x for x in man["defects"]}
     # invalid NHS numbers
-    for table, pattern, col in (("gp_emis_appointments", "gp_emis/*/*_Appointments_*.csv", "NHS Number"),
-                                ("acute_ae_attendances", "acute/*/ae_attendances_*.csv", "NHS_NUMBER")):
-        n = sum(not is_valid_nhs_number(r[col]) for f in landing.glob(pattern)
-                for r in _rows(f, ","))
+    for table, pattern, col in (
+        ("gp_emis_appointments", "gp_emis/*/*_Appointments_*.csv", "NHS Number"),
+        ("acute_ae_attendances", "acute/*/ae_attendances_*.csv", "NHS_NUMBER"),
+    ):
+        n = sum(
+            not is_valid_nhs_number(r[col]) for f in landing.glob(pattern) for r in _rows(f, ",")
+        )
         assert n == d[(table, "nhs_number_modulus11")]["count"] > 0
     # valid elsewhere
-    assert all(is_valid_nhs_number(r["NHS Number"]) for f in landing.glob("gp_emis/*/*_Events_*.csv")
-               for r in _rows(f, ","))
+    assert all(
+        is_valid_nhs_number(r["NHS Number"])
+        for f in landing.glob("gp_emis/*/*_Events_*.csv")
+        for r in _rows(f, ",")
+    )
     # malformed dates
     import datetime as dt
 
@@ -218,8 +273,11 @@ def test_defect_counts_match_files(tiny):
         except ValueError:
             return True
 
-    n = sum(bad_ts(r["AppointmentDateTime"]) for f in landing.glob("gp_systmone/*/*-Appointments-*.csv")
-            for r in _rows(f, "|"))
+    n = sum(
+        bad_ts(r["AppointmentDateTime"])
+        for f in landing.glob("gp_systmone/*/*-Appointments-*.csv")
+        for r in _rows(f, "|")
+    )
     assert n == d[("gp_systmone_appointments", "date_parse")]["count"] > 0
     # duplicates: rows repeated within a file
     n = 0
@@ -228,10 +286,16 @@ def test_defect_counts_match_files(tiny):
         n += len(lines) - len(set(lines))
     assert n == d[("gp_emis_events", "duplicate_row")]["count"] > 0
     # unknown practice codes
-    known = {r["PRACTICE_CODE"] for f in landing.glob("reference/*/gp-reg-pat-prac-map.csv")
-             for r in _rows(f, ",")}
-    n = sum(r["GP_PRACTICE_CODE"] not in known for f in landing.glob("acute/*/op_attendances_*.csv")
-            for r in _rows(f, ","))
+    known = {
+        r["PRACTICE_CODE"]
+        for f in landing.glob("reference/*/gp-reg-pat-prac-map.csv")
+        for r in _rows(f, ",")
+    }
+    n = sum(
+        r["GP_PRACTICE_CODE"] not in known
+        for f in landing.glob("acute/*/op_attendances_*.csv")
+        for r in _rows(f, ",")
+    )
     assert n == d[("acute_op_attendances", "practice_code_known")]["count"] > 0
     # missing column
     mm = d[("gp_emis_appointments", "required_column_missing")]
@@ -257,13 +321,17 @@ def test_manifest_and_cms(tiny):
     assert len(refs) == man["row_counts"]["cms_referrals"]
     assert not {r[1] for r in refs} & set(man["referrals"]["practices_without_link_worker"])
     assert all(is_valid_nhs_number(r[2]) for r in refs)
-    sw = con.execute("select count(*) from outcome_measures where measure_code='SWEMWBS'").fetchone()[0]
+    sw = con.execute(
+        "select count(*) from outcome_measures where measure_code='SWEMWBS'"
+    ).fetchone()[0]
     assert sw == man["wellbeing"]["responses"] - man["wellbeing"]["incomplete_swemwbs_responses"]
     exp = next((tiny / "landing" / "case_management").glob("*/cms_export_*.json"))
     doc = json.loads(exp.read_text(encoding="utf-8"))
     assert doc["schema_version"] == 1 and len(doc["referrals"]) == len(refs)
-    assert sum(len(r["contacts"]) for r in doc["referrals"]) == \
-        con.execute("select count(*) from contacts").fetchone()[0]
+    assert (
+        sum(len(r["contacts"]) for r in doc["referrals"])
+        == con.execute("select count(*) from contacts").fetchone()[0]
+    )
     # workforce: latest month SPLW headcount/FTE as in the manifest
     wf = man["workforce"]
     f = sorted((tiny / "landing").glob(f"workforce/{wf['latest_census_date']}/*.csv"))[0]
@@ -272,5 +340,7 @@ def test_manifest_and_cms(tiny):
     assert len({r["UNIQUE_IDENTIFIER"] for r in splw}) == wf["expected_splw_headcount"]
     assert abs(sum(float(r["FTE"]) for r in splw) - wf["expected_splw_fte"]) < 1e-6
     assert not {r["PCN_CODE"] for r in splw} & set(wf["pcns_without_link_worker"])
-    assert any(r["Data_source"] == "NWRS contracted services" and r["UNIQUE_IDENTIFIER"] == ""
-               for r in rows)
+    assert any(
+        r["Data_source"] == "NWRS contracted services" and r["UNIQUE_IDENTIFIER"] == ""
+        for r in rows
+    )

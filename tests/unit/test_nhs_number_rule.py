@@ -9,7 +9,11 @@ from schemas._base import nhs_number_valid
 
 
 def vectorised(values: list[str | None]) -> list[bool | None]:
-    return pl.DataFrame({"v": values}, schema={"v": pl.Utf8}).select(nhs_number_valid(pl.col("v")))["v"].to_list()
+    return (
+        pl.DataFrame({"v": values}, schema={"v": pl.Utf8})
+        .select(nhs_number_valid(pl.col("v")))["v"]
+        .to_list()
+    )
 
 
 # 943 476 591 9: 9×10 + 4×9 + 3×8 + 4×7 + 7×6 + 6×5 + 5×4 + 9×3 + 1×2 = 299;

@@ -15,7 +15,9 @@ def test_matches_python_hmac_including_long_keys() -> None:
     numbers = ["9434765919", "9990000018", "0000000051"]
     for key in (b"k", b"a-secret-key", b"x" * 100):  # > 64 bytes: hashed first, per RFC 2104
         out = pseudonymise(pl.DataFrame({"nhs": numbers}), "nhs", key)
-        assert out["nhs"].to_list() == [hmac.new(key, n.encode(), hashlib.sha256).hexdigest() for n in numbers]
+        assert out["nhs"].to_list() == [
+            hmac.new(key, n.encode(), hashlib.sha256).hexdigest() for n in numbers
+        ]
 
 
 def test_nulls_stay_null_and_other_columns_untouched() -> None:
@@ -25,7 +27,9 @@ def test_nulls_stay_null_and_other_columns_untouched() -> None:
 
 def test_key_changes_every_id() -> None:
     frame = pl.DataFrame({"nhs": ["9434765919"]})
-    assert pseudonymise(frame, "nhs", b"one")["nhs"][0] != pseudonymise(frame, "nhs", b"two")["nhs"][0]
+    assert (
+        pseudonymise(frame, "nhs", b"one")["nhs"][0] != pseudonymise(frame, "nhs", b"two")["nhs"][0]
+    )
 
 
 def test_production_refuses_to_run_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,6 +1,5 @@
 """The social prescribing case-management system: one pull fills four raw tables."""
 
-
 import dagster as dg
 
 from orchestration.lib.assets import PRACTICE_MAPPING, raw_key, retry_if_transient, summarise
@@ -12,8 +11,13 @@ from schemas import case_management
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(raw_key(spec.table), description=spec.description, group_name="case_management",
-                     deps=[PRACTICE_MAPPING] if spec.practice_column else [], kinds={"sqlalchemy", "parquet"})
+        dg.AssetSpec(
+            raw_key(spec.table),
+            description=spec.description,
+            group_name="case_management",
+            deps=[PRACTICE_MAPPING] if spec.practice_column else [],
+            kinds={"sqlalchemy", "parquet"},
+        )
         for spec in case_management.EXTRACTS
     ],
     description="Pull from the case-management reporting database (SP_CMS_URL) since the last "

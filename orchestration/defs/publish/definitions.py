@@ -1,6 +1,5 @@
 """Publishing: the aggregate marts, copied to a separate DuckDB file for readers."""
 
-
 import dagster as dg
 
 from orchestration.defs.warehouse.definitions import warehouse_dbt_assets
@@ -25,11 +24,13 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
     counts = publish_duckdb(settings, _MARTS, context.run_id)
     context.log.info(f"published {len(counts)} marts to {settings.published / PUBLISHED_FILE}")
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(settings.published / PUBLISHED_FILE)),
-        "tables": len(counts),
-        "rows_by_table": dg.MetadataValue.json(counts),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(settings.published / PUBLISHED_FILE)),
+            "tables": len(counts),
+            "rows_by_table": dg.MetadataValue.json(counts),
+        }
+    )
 
 
 defs = dg.Definitions(assets=[published_marts])

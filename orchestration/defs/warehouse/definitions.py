@@ -3,14 +3,18 @@ with the ingest assets (each dbt source names its ingest asset in ``meta.dagster
 dbt is the only writer of ``warehouse.duckdb``; every writer runs in the ``warehouse`` pool
 (limit 1, see ``orchestration/dagster.yaml``) because DuckDB allows one writer per file."""
 
-
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 
 from orchestration.lib.dbt_project import sp_dbt_project
 
@@ -18,7 +22,9 @@ from orchestration.lib.dbt_project import sp_dbt_project
 class WarehouseTranslator(DagsterDbtTranslator):
     """Groups dbt nodes by their top-level folder (staging / intermediate / marts / seeds)."""
 
-    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] == "seed":
@@ -34,8 +40,12 @@ translator = WarehouseTranslator(
 )
 
 
-@dbt_assets(manifest=sp_dbt_project.manifest_path, project=sp_dbt_project,
-            dagster_dbt_translator=translator, pool="warehouse")
+@dbt_assets(
+    manifest=sp_dbt_project.manifest_path,
+    project=sp_dbt_project,
+    dagster_dbt_translator=translator,
+    pool="warehouse",
+)
 def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     yield from dbt.cli(["build"], context=context).stream()
 
@@ -43,6 +53,9 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource)
 defs = dg.Definitions(
     assets=[warehouse_dbt_assets],
     # The dbt installed next to this interpreter, whether or not the venv is on PATH.
-    resources={"dbt": DbtCliResource(project_dir=sp_dbt_project,
-                                     dbt_executable=str(Path(sys.executable).parent / "dbt"))},
+    resources={
+        "dbt": DbtCliResource(
+            project_dir=sp_dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+        )
+    },
 )

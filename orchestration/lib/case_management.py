@@ -2,11 +2,13 @@
 incrementally by a high-water mark on ``last_modified``, or read from its JSON export for
 systems that only export files. Both paths feed the same validation as landed CSVs.
 
-Incremental by whole days: a pull re-reads every row changed on or after the day of the
-high-water mark (a date prefix compares correctly whatever timestamp format the database
-stores) and writes one raw-zone partition per change day, replacing that day whole. A rerun
-therefore gives identical partitions, and a record changed again later appears in a later
-partition too; staging keeps the latest version per key.
+Incremental by whole months: a pull re-reads every row changed on or after the first day of
+the high-water mark's month (a date prefix compares correctly whatever timestamp format the
+database stores) and writes one raw-zone partition per change month (labelled with its first
+day), replacing that month whole. A rerun therefore gives identical partitions; a nightly pull
+re-reads only the current month; a record changed again later appears in a later partition
+too, and staging keeps the latest version per key. (Days would be exact too, but a few years
+of history is then thousands of tiny partitions.)
 """
 
 from __future__ import annotations
@@ -85,12 +87,12 @@ def pull_database(
             query = sa.select(*cols).select_from(sa.table(table))
             hwm = high_water_mark(settings, spec)
             if hwm is not None:
-                query = query.where(sa.column("last_modified") >= hwm.date().isoformat())
+                query = query.where(sa.column("last_modified") >= hwm.date().replace(day=1).isoformat())
             query = query.order_by(*[sa.column(spec_header(spec, k)) for k in spec.key])
             frame = pl.read_database(query, conn, infer_schema_length=None)
             if frame.is_empty():
                 continue
-            for day, part in sorted(_by_change_day(frame).items()):
+            for month, part in sorted(_by_change_month(frame).items()):
                 landed = _landed(spec, f"cms_reporting.{table}", part)
                 results.append(
                     load_partition(

@@ -55,35 +55,35 @@ def raw_referrals() -> pl.DataFrame:
     )
 
 
-def test_incremental_pull_by_whole_days_and_exact_reruns(data_dir: Path) -> None:
+def test_incremental_pull_by_whole_months_and_exact_reruns(data_dir: Path) -> None:
     db = data_dir / "sources" / "case_management" / "cms_reporting.sqlite"
-    make_db(db, [referral("R1", "2024-01-03T09:00:00"), referral("R2", "2024-01-04T10:00:00")])
+    make_db(db, [referral("R1", "2024-01-03T09:00:00"), referral("R2", "2024-02-04T10:00:00")])
     settings = load_settings()
     pull_database(settings, "run-1")
     first = raw_referrals()
     assert first["referral_id"].to_list() == ["R1", "R2"]
-    assert [str(d) for d in first["extract_date"]] == ["2024-01-03", "2024-01-04"], (
-        "one partition per change day"
+    assert [str(d) for d in first["extract_date"]] == ["2024-01-01", "2024-02-01"], (
+        "one partition per change month"
     )
 
     pull_database(settings, "run-2")  # nothing changed: the same rows, the same partitions
     assert raw_referrals().drop("_source_file").equals(first.drop("_source_file"))
 
-    with sqlite3.connect(db) as con:  # R1 is discharged a day later; R3 arrives
+    with sqlite3.connect(db) as con:  # R1 is discharged a month later; R3 arrives
         con.execute(
-            "update referrals set status = 'Discharged', last_modified = '2024-01-05T08:00:00' where referral_id = 'R1'"
+            "update referrals set status = 'Discharged', last_modified = '2024-02-05T08:00:00' where referral_id = 'R1'"
         )
         con.execute(
             "insert into referrals values (?,?,?,?,?,?,?,?,?,?,?,?)",
-            referral("R3", "2024-01-05T09:30:00"),
+            referral("R3", "2024-02-05T09:30:00"),
         )
     pull_database(settings, "run-3")
     after = raw_referrals()
     assert after.select("referral_id", "status", pl.col("extract_date").cast(pl.Utf8)).rows() == [
-        ("R1", "Open", "2024-01-03"),
-        ("R1", "Discharged", "2024-01-05"),
-        ("R2", "Open", "2024-01-04"),
-        ("R3", "Open", "2024-01-05"),
+        ("R1", "Open", "2024-01-01"),
+        ("R1", "Discharged", "2024-02-01"),
+        ("R2", "Open", "2024-02-01"),
+        ("R3", "Open", "2024-02-01"),
     ], "every pulled version kept; staging takes the latest per referral"
     assert "9434765919" not in after.write_csv()
 

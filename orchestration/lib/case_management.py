@@ -60,14 +60,12 @@ def _landed(spec: ExtractSpec, name: str, frame: pl.DataFrame) -> LandedFile:
     return conform_columns(spec, frame, name, digest, "utf-8")
 
 
-def _by_change_day(frame: pl.DataFrame) -> dict[dt.date, pl.DataFrame]:
-    """Split a pull by the day of last_modified; rows whose timestamp cannot be read go with
-    the newest day (and are quarantined there by the date rule)."""
-    day = (
-        pl.col("last_modified").cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-    )
-    frame = frame.with_columns(day.alias("_day"))
-    newest = frame["_day"].max() or dt.date.today()
+def _by_change_month(frame: pl.DataFrame) -> dict[dt.date, pl.DataFrame]:
+    """Split a pull by the month of last_modified; rows whose timestamp cannot be read go with
+    the newest month (and are quarantined there by the date rule)."""
+    month = pl.col("last_modified").cast(pl.Utf8).str.slice(0, 7).str.to_date("%Y-%m", strict=False)
+    frame = frame.with_columns(month.alias("_day"))
+    newest = frame["_day"].max() or dt.date.today().replace(day=1)
     frame = frame.with_columns(pl.col("_day").fill_null(newest))
     return {d: part.drop("_day") for (d,), part in frame.group_by("_day", maintain_order=True)}
 
@@ -98,7 +96,7 @@ def pull_database(
                     load_partition(
                         settings,
                         spec,
-                        day,
+                        month,
                         [landed],
                         run_id,
                         known if spec.practice_column else None,

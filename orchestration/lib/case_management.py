@@ -39,10 +39,7 @@ def spec_header(spec: ExtractSpec, raw: str) -> str:
 
 
 def high_water_mark(settings: Settings, spec: ExtractSpec) -> dt.datetime | None:
-    raw = zones.read_zone(settings.raw / spec.table)
-    if raw.is_empty() or raw["last_modified"].null_count() == raw.height:
-        return None
-    return raw["last_modified"].max()
+    return zones.max_value(settings.raw / spec.table, "last_modified")
 
 
 def _as_strings(frame: pl.DataFrame) -> pl.DataFrame:
@@ -85,7 +82,9 @@ def pull_database(
             query = sa.select(*cols).select_from(sa.table(table))
             hwm = high_water_mark(settings, spec)
             if hwm is not None:
-                query = query.where(sa.column("last_modified") >= hwm.date().replace(day=1).isoformat())
+                query = query.where(
+                    sa.column("last_modified") >= hwm.date().replace(day=1).isoformat()
+                )
             query = query.order_by(*[sa.column(spec_header(spec, k)) for k in spec.key])
             frame = pl.read_database(query, conn, infer_schema_length=None)
             if frame.is_empty():

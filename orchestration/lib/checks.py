@@ -28,15 +28,9 @@ def reconcile(table: str) -> tuple[bool, dict[str, int]]:
     per_file_ok = audit.filter(
         pl.col("rows_read") != pl.col("rows_loaded") + pl.col("rows_quarantined")
     ).is_empty()
-    raw = zones.read_zone(settings.raw / table)
-    quarantine = zones.read_zone(settings.quarantine / table)
-    raw_rows = raw.height if not raw.is_empty() else 0
-    q_rows = (
-        quarantine.select(
-            pl.struct("extract_date", "_source_file", "_row_number").n_unique()
-        ).item()
-        if not quarantine.is_empty()
-        else 0
+    raw_rows = zones.row_count(settings.raw / table)
+    q_rows = zones.distinct_rows(
+        settings.quarantine / table, ("extract_date", "_source_file", "_row_number")
     )
     figures = {
         "files": audit.height,

@@ -67,3 +67,47 @@ def read_zone(zone_table_dir: Path) -> pl.DataFrame:
         ).pl()
     finally:
         con.close()
+
+
+def _files(zone_table_dir: Path) -> list[str]:
+    if not zone_table_dir.exists():
+        return []
+    return [str(f) for f in sorted(zone_table_dir.glob("extract_date=*/*.parquet"))]
+
+
+def row_count(zone_table_dir: Path) -> int:
+    """Rows in a zone table, from the Parquet footers: nothing is read but metadata."""
+    files = _files(zone_table_dir)
+    if not files:
+        return 0
+    with duckdb.connect() as con:
+        return con.execute(
+            "select coalesce(sum(row_group_num_rows), 0) from (select distinct file_name, row_group_id, "
+            "row_group_num_rows from parquet_metadata($files))",
+            {"files": files},
+        ).fetchone()[0]
+
+
+def distinct_rows(zone_table_dir: Path, columns: tuple[str, ...]) -> int:
+    """Distinct values of ``columns`` (fixed identifiers from the caller, never data)."""
+    files = _files(zone_table_dir)
+    if not files:
+        return 0
+    cols = ", ".join(columns)
+    with duckdb.connect() as con:
+        return con.execute(
+            f"select count(*) from (select distinct {cols} from read_parquet($files, hive_partitioning = true))",
+            {"files": files},
+        ).fetchone()[0]
+
+
+def max_value(zone_table_dir: Path, column: str) -> object:
+    """Largest value of one column across a zone table, or None."""
+    files = _files(zone_table_dir)
+    if not files:
+        return None
+    with duckdb.connect() as con:
+        return con.execute(
+            f"select max({column}) from read_parquet($files, union_by_name = true)",
+            {"files": files},
+        ).fetchone()[0]

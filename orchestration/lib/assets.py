@@ -1,9 +1,12 @@
 """Asset factories: one ingest asset per extract type, built from its schema spec."""
 
+import warnings
+
 import dagster as dg
 from sqlalchemy import exc as sa_exc
 
 from orchestration.lib.ingest import PartitionResult, ingest_files, landing_dates
+from orchestration.lib.partitions import EXTRACT_DATES, SINGLE_RUN_BACKFILL, dates_in_window
 from orchestration.lib.settings import load_settings
 from schemas._base import ExtractSpec
 
@@ -33,16 +36,23 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and any(m in str(exc).lower() for m in _TRANSIENT_MARKERS)
 
 
+def retry_request(exc: BaseException, attempt: int) -> dg.RetryRequested | None:
+    """The retry to ask for after ``exc`` on attempt ``attempt`` (0-based), or None."""
+    if is_transient(exc) and attempt < len(RETRY_DELAYS):
+        return dg.RetryRequested(
+            max_retries=len(RETRY_DELAYS), seconds_to_wait=RETRY_DELAYS[attempt]
+        )
+    return None
+
+
 def retry_if_transient(context: dg.AssetExecutionContext, exc: BaseException) -> None:
     """Re-raise ``exc`` as a Dagster retry request when it is transient."""
-    attempt = context.retry_number
-    if is_transient(exc) and attempt < len(RETRY_DELAYS):
+    request = retry_request(exc, context.retry_number)
+    if request is not None:
         context.log.warning(
-            f"transient fault ({type(exc).__name__}); retry {attempt + 1} in {RETRY_DELAYS[attempt]}s"
+            f"transient fault ({type(exc).__name__}); retrying in {request.seconds_to_wait}s"
         )
-        raise dg.RetryRequested(
-            max_retries=len(RETRY_DELAYS), seconds_to_wait=RETRY_DELAYS[attempt]
-        ) from exc
+        raise request from exc
 
 
 PRACTICE_MAPPING = dg.AssetKey(["raw", "ref_practice_mapping"])
@@ -71,32 +81,41 @@ def summarise(results: list[PartitionResult]) -> dict[str, dg.MetadataValue | in
 
 
 def build_ingest_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
+    # Unknown-practice checks need every practice-mapping extract loaded so far, not just the
+    # same day's: hence an all-partitions dependency.
     deps = (
-        [PRACTICE_MAPPING] if spec.practice_column and spec.table != "ref_practice_mapping" else []
+        [dg.AssetDep(PRACTICE_MAPPING, partition_mapping=dg.AllPartitionMapping())]
+        if spec.practice_column and spec.table != "ref_practice_mapping"
+        else []
     )
 
-    @dg.asset(
-        key=raw_key(spec.table),
-        group_name=spec.source,
-        description=f"{spec.description}\n\nLanded under `data/landing/{spec.source}/<extract_date>/`, "
-        f"validated by `schemas` ({spec.table}), written to `data/raw/{spec.table}/`.",
-        deps=deps,
-        kinds={"polars", "parquet"},
-        metadata={"landing_pattern": spec.pattern, "cadence": spec.cadence},
-    )
     def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = load_settings()
         try:
-            results = ingest_files(settings, spec, landing_dates(settings, spec), context.run_id)
+            dates = dates_in_window(context, landing_dates(settings, spec))
+            results = ingest_files(settings, spec, dates, context.run.run_id)
         except Exception as exc:
             retry_if_transient(context, exc)
             raise
         meta = summarise(results)
         context.log.info(
             f"{spec.table}: {meta['files']} file(s) in {meta['partitions_loaded']} new/changed "
-            f"partition(s), {meta['partitions_unchanged']} unchanged; rows read {meta['rows_read']}, "
+            f"extract date(s), {meta['partitions_unchanged']} unchanged; rows read {meta['rows_read']}, "
             f"loaded {meta['rows_loaded']}, quarantined {meta['rows_quarantined']}"
         )
         return dg.MaterializeResult(metadata=meta)
 
-    return _ingest
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # backfill_policy: see lib/partitions.py
+        return dg.asset(
+            name=spec.table,
+            key_prefix=["raw"],
+            group_name=spec.source,
+            description=f"{spec.description}\n\nLanded under `data/landing/{spec.source}/<extract_date>/`, "
+            f"validated by `schemas` ({spec.table}), written to `data/raw/{spec.table}/`.",
+            deps=deps,
+            kinds={"polars", "parquet"},
+            metadata={"landing_pattern": spec.pattern, "cadence": spec.cadence},
+            partitions_def=EXTRACT_DATES,
+            backfill_policy=SINGLE_RUN_BACKFILL,
+        )(_ingest)

@@ -1,5 +1,7 @@
 """Asset-check factories for the ingest assets, read from the audit and the zones."""
 
+import datetime as dt
+
 import dagster as dg
 import polars as pl
 
@@ -50,8 +52,8 @@ def build_reconciliation_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=raw_key(spec.table),
         name="rows_reconcile",
-        blocking=True,
-        description="Every row read is loaded or quarantined, and the zones agree with the audit.",
+        description="Every row read is loaded or quarantined, and the zones agree with the audit. "
+        "On failure the dbt step leaves everything downstream of this table unbuilt.",
     )
     def _check() -> dg.AssetCheckResult:
         ok, figures = reconcile(spec.table)
@@ -87,3 +89,39 @@ def build_quarantine_rate_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
 
 def ingest_checks(spec: ExtractSpec) -> list[dg.AssetChecksDefinition]:
     return [build_reconciliation_check(spec), build_quarantine_rate_check(spec)]
+
+
+# How stale the newest landed extract may be before on-call is told, per source cadence.
+FRESHNESS_ALLOWANCE = {"daily": dt.timedelta(days=2), "monthly": dt.timedelta(days=45)}
+
+
+def latest_extract_date(table: str) -> dt.date | None:
+    root = load_settings().audit / f"table={table}"
+    dates = [p.name.split("=", 1)[1] for p in root.glob("extract_date=*")] if root.exists() else []
+    return dt.date.fromisoformat(max(dates)) if dates else None
+
+
+def build_freshness_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
+    allowance = FRESHNESS_ALLOWANCE[spec.cadence]
+
+    @dg.asset_check(
+        asset=raw_key(spec.table),
+        name="extract_freshness",
+        description=f"Warns when the newest loaded {spec.cadence} extract is more than "
+        f"{allowance.days} days old: the source has stopped sending.",
+    )
+    def _check() -> dg.AssetCheckResult:
+        latest = latest_extract_date(spec.table)
+        age = (dt.date.today() - latest).days if latest else None
+        return dg.AssetCheckResult(
+            passed=age is not None and age <= allowance.days,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "latest_extract_date": str(latest),
+                "age_days": age if age is not None else -1,
+                "allowed_days": allowance.days,
+                "cadence": spec.cadence,
+            },
+        )
+
+    return _check

@@ -39,7 +39,8 @@ def _check_outcomes(result: Any) -> tuple[int, int, int, list[str]]:
     return passed, warned, failed, failures
 
 
-def print_summary(settings: Settings, result: Any, elapsed: float, dagster_home: Path) -> None:
+def print_summary(settings: Settings, result: Any, elapsed: float, dagster_home: Path) -> int:
+    """Print the summary; return the number of failed error-severity checks."""
     rows = []
     for table, spec in EXTRACTS.items():
         audit = latest_audit(table)
@@ -97,3 +98,4 @@ Where to look next
   Raw / quarantine / audit zones (Parquet):    {settings.raw}, {settings.quarantine}, {settings.audit}
   Dagster UI with this run and the lineage:    make ui   (then http://127.0.0.1:3000; DAGSTER_HOME={dagster_home})
 """)
+    return failed

@@ -27,9 +27,9 @@ def case_management_pull(context: dg.AssetExecutionContext):  # noqa: ANN201 - g
     settings = load_settings()
     try:
         if settings.cms_source == "json":
-            results = load_json_exports(settings, context.run_id)
+            results = load_json_exports(settings, context.run.run_id)
         else:
-            results = pull_database(settings, context.run_id)
+            results = pull_database(settings, context.run.run_id)
     except Exception as exc:
         retry_if_transient(context, exc)
         raise

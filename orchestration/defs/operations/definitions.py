@@ -1,0 +1,90 @@
+"""How the pipeline runs unattended: the nightly schedule, the landing sensor, and freshness
+checks evaluated hourly in their own job (so a stale source alerts even on nights when the
+pipeline itself succeeds, and does not clutter the nightly run)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import dagster as dg
+
+from orchestration.lib.checks import build_freshness_check
+from orchestration.lib.landing_watch import landed_date_range, landing_fingerprints
+from orchestration.lib.partitions import range_tags
+from orchestration.lib.settings import load_settings
+from schemas import EXTRACTS
+
+freshness_checks = [
+    build_freshness_check(spec) for spec in EXTRACTS.values() if not spec.table.startswith("cms_")
+]
+
+nightly_job = dg.define_asset_job(
+    "nightly_pipeline",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*freshness_checks),
+    description="Landing → raw/quarantine → dbt build → publish. What `make pipeline` runs.",
+)
+
+freshness_job = dg.define_asset_job(
+    "freshness_checks",
+    selection=dg.AssetSelection.checks(*freshness_checks),
+    description="Is every source still sending? (newest loaded extract vs its cadence)",
+)
+
+
+# 02:00 UK time all year (Europe/London follows BST). The run covers every landed extract
+# date: unchanged dates are skipped in seconds, so a night that missed files heals itself.
+@dg.schedule(
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Europe/London",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    name="nightly_0200_europe_london",
+)
+def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    span = landed_date_range(load_settings())
+    if span is None:
+        return dg.SkipReason("the landing area is empty")
+    return dg.RunRequest(tags=range_tags(*span))
+
+
+freshness_schedule = dg.ScheduleDefinition(
+    name="hourly_freshness_checks",
+    job=freshness_job,
+    cron_schedule="15 * * * *",
+    execution_timezone="Europe/London",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+
+@dg.sensor(
+    job=nightly_job,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests a run when files land or change under data/landing/, once they have "
+    "stopped changing (a file still being copied is not picked up half-written).",
+)
+def landing_sensor(context: dg.SensorEvaluationContext):  # noqa: ANN201 - yields requests
+    seen = json.loads(context.cursor) if context.cursor else {}
+    ready, busy = landing_fingerprints(load_settings())
+    changed = sorted(d for d, fp in ready.items() if seen.get(d) != fp)
+    if not changed:
+        yield dg.SkipReason(
+            f"no new complete extracts ({len(busy)} date folder(s) still being written)"
+        )
+        return
+    first, last = dt.date.fromisoformat(changed[0]), dt.date.fromisoformat(changed[-1])
+    key = hashlib.sha256(
+        json.dumps({d: ready[d] for d in changed}, sort_keys=True).encode()
+    ).hexdigest()[:16]
+    yield dg.RunRequest(run_key=f"landing-{key}", tags=range_tags(first, last))
+    context.update_cursor(json.dumps({**seen, **{d: ready[d] for d in changed}}, sort_keys=True))
+
+
+defs = dg.Definitions(
+    asset_checks=freshness_checks,
+    jobs=[nightly_job, freshness_job],
+    schedules=[nightly_schedule, freshness_schedule],
+    sensors=[landing_sensor],
+)

@@ -1,0 +1,142 @@
+"""Running unattended: the landing sensor, the nightly schedule, backfills of a date range,
+retries of transient faults only, and freshness per source cadence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from sqlalchemy import exc as sa_exc
+
+import schemas
+from orchestration.defs.operations.definitions import landing_sensor, nightly_schedule
+from orchestration.lib import zones
+from orchestration.lib.assets import build_ingest_asset, is_transient, retry_request
+from orchestration.lib.checks import build_freshness_check
+from orchestration.lib.partitions import RANGE_END_TAG, RANGE_START_TAG, range_tags
+
+SPEC = schemas.EXTRACTS["gp_emis_appointments"]
+HEADER = "Appointment ID,Practice Code,NHS Number,Appointment Date,Status,Mode,Clinician Type,National Category\n"
+
+
+def land(data: Path, day: str, practice: str = "Z00001", age_seconds: float = 3600) -> Path:
+    folder = data / "landing" / "gp_emis" / day
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{practice}_Appointments_{day.replace('-', '')}.csv"
+    path.write_text(HEADER + f"A-{day},{practice},9434765919,03/01/2024,Attended,Telephone,GP,\n")
+    old = time.time() - age_seconds
+    os.utime(path, (old, old))
+    return path
+
+
+def sensor_tick(cursor: str | None) -> tuple[list, str | None]:
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance, cursor=cursor)
+        results = list(landing_sensor(ctx))
+        return results, ctx.cursor
+
+
+def test_sensor_requests_one_run_per_change_and_waits_for_complete_files(data_dir: Path) -> None:
+    land(data_dir, "2024-02-01")
+    land(data_dir, "2024-03-01")
+    (first,), cursor = sensor_tick(None)
+    assert isinstance(first, dg.RunRequest)
+    assert (first.tags[RANGE_START_TAG], first.tags[RANGE_END_TAG]) == ("2024-02-01", "2024-03-01")
+
+    (again,), cursor = sensor_tick(cursor)
+    assert isinstance(again, dg.SkipReason), "nothing new: no second run"
+
+    land(data_dir, "2024-04-01", age_seconds=0)  # still being copied
+    (busy,), cursor = sensor_tick(cursor)
+    assert isinstance(busy, dg.SkipReason) and "still being written" in busy.skip_message
+
+    land(data_dir, "2024-04-01", age_seconds=3600)  # now complete
+    (late,), _ = sensor_tick(cursor)
+    assert isinstance(late, dg.RunRequest)
+    assert (late.tags[RANGE_START_TAG], late.tags[RANGE_END_TAG]) == ("2024-04-01", "2024-04-01")
+    assert late.run_key != first.run_key
+
+
+def test_nightly_schedule_covers_every_landed_date(data_dir: Path) -> None:
+    ctx = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2024, 5, 2, 2, 0))
+    assert isinstance(nightly_schedule(ctx), dg.SkipReason), "empty landing area: nothing to run"
+    land(data_dir, "2024-02-01")
+    land(data_dir, "2024-05-01")
+    request = nightly_schedule(ctx)
+    assert request.tags == range_tags(dt.date(2024, 2, 1), dt.date(2024, 5, 1))
+
+
+def test_backfill_of_a_range_loads_exactly_that_range(data_dir: Path) -> None:
+    zones.replace_partition(
+        data_dir / "raw" / "ref_practice_mapping",
+        dt.date(2024, 1, 1),
+        pl.DataFrame({"practice_code": ["Z00001"]}),
+    )
+    for day in ("2024-02-01", "2024-03-01", "2024-04-01"):
+        land(data_dir, day)
+    result = dg.materialize(
+        [build_ingest_asset(SPEC)],
+        instance=dg.DagsterInstance.ephemeral(),
+        tags=range_tags(dt.date(2024, 2, 1), dt.date(2024, 3, 1)),
+    )
+    assert result.success
+    loaded = sorted(p.name for p in (data_dir / "raw" / SPEC.table).glob("extract_date=*"))
+    assert loaded == ["extract_date=2024-02-01", "extract_date=2024-03-01"]
+    partitions = {e.partition for e in result.get_asset_materialization_events()}
+    assert partitions >= {"2024-02-01", "2024-02-15", "2024-03-01"}, (
+        "one run, every day of the range"
+    )
+
+
+def test_only_transient_faults_are_retried(tmp_path: Path) -> None:
+    db = tmp_path / "cms.sqlite"
+    holder = sqlite3.connect(db, timeout=0)
+    holder.execute("create table t (x)")
+    holder.execute("begin exclusive")
+    try:
+        sqlite3.connect(db, timeout=0).execute("select * from t")
+    except sqlite3.OperationalError as locked:
+        wrapped = sa_exc.OperationalError("select", {}, locked)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert is_transient(wrapped), "a locked source database heals on retry"
+    assert is_transient(BlockingIOError("resource temporarily unavailable"))
+    assert not is_transient(
+        sa_exc.OperationalError("select", {}, sqlite3.OperationalError("no such column: person_id"))
+    )
+    assert not is_transient(KeyError("a bug"))
+
+    assert [retry_request(wrapped, attempt).seconds_to_wait for attempt in range(3)] == [10, 30, 90]
+    assert retry_request(wrapped, 3) is None, "three retries, then the failure stands"
+    assert retry_request(KeyError("a bug"), 0) is None, "programming errors fail at once"
+
+
+@pytest.mark.parametrize(("age_days", "passes"), [(1, True), (2, True), (5, False)])
+def test_freshness_of_a_daily_source(data_dir: Path, age_days: int, passes: bool) -> None:
+    day = dt.date.today() - dt.timedelta(days=age_days)
+    (data_dir / "audit" / "loads" / f"table={SPEC.table}" / f"extract_date={day}").mkdir(
+        parents=True
+    )
+    result = build_freshness_check(SPEC)()
+    assert result.passed is passes
+    assert result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["age_days"].value == age_days
+
+
+def test_freshness_of_a_monthly_source_allows_a_month(data_dir: Path) -> None:
+    spec = schemas.EXTRACTS["workforce_pcn_individual"]
+    day = dt.date.today() - dt.timedelta(days=40)
+    (data_dir / "audit" / "loads" / f"table={spec.table}" / f"extract_date={day}").mkdir(
+        parents=True
+    )
+    assert build_freshness_check(spec)().passed
+    assert not build_freshness_check(schemas.EXTRACTS["ref_imd_lsoa"])().passed, (
+        "never loaded: stale"
+    )

@@ -35,9 +35,17 @@ xmr_sides as (
         mean + 2.66 * coalesce(mean_moving_range, 0) as upper_limit,
         mean - 2.66 * coalesce(mean_moving_range, 0) as lower_limit,
         case when x > mean then 1 when x < mean then -1 else 0 end as side,
+        -- close to a limit: in the outer third between mean and limit, not beyond the limit
+        -- (a point outside is rule 1's); signed by side. As NHS-R's Plot the Dots implements it.
         case
-            when x > mean + (2.0 / 3.0) * 2.66 * coalesce(mean_moving_range, 0) then 1
-            when x < mean - (2.0 / 3.0) * 2.66 * coalesce(mean_moving_range, 0) then -1
+            when
+                x > mean + (2.0 / 3.0) * 2.66 * coalesce(mean_moving_range, 0)
+                and x <= mean + 2.66 * coalesce(mean_moving_range, 0)
+                then 1
+            when
+                x < mean - (2.0 / 3.0) * 2.66 * coalesce(mean_moving_range, 0)
+                and x >= mean - 2.66 * coalesce(mean_moving_range, 0)
+                then -1
             else 0
         end as beyond_two_thirds,
         case
@@ -81,18 +89,30 @@ xmr_context as (
         lead(direction_run_position) over (
             partition by {{ part }} order by {{ order_col }}
         ) as next_direction_run_position,
-        lag(beyond_two_thirds, 2) over (
+        coalesce(lag(abs(beyond_two_thirds), 2) over (
             partition by {{ part }} order by {{ order_col }}
-        ) as beyond_lag2,
-        lag(beyond_two_thirds, 1) over (
+        ), 0) as beyond_lag2,
+        coalesce(lag(abs(beyond_two_thirds), 1) over (
             partition by {{ part }} order by {{ order_col }}
-        ) as beyond_lag1,
-        lead(beyond_two_thirds, 1) over (
+        ), 0) as beyond_lag1,
+        coalesce(lead(abs(beyond_two_thirds), 1) over (
             partition by {{ part }} order by {{ order_col }}
-        ) as beyond_lead1,
-        lead(beyond_two_thirds, 2) over (
+        ), 0) as beyond_lead1,
+        coalesce(lead(abs(beyond_two_thirds), 2) over (
             partition by {{ part }} order by {{ order_col }}
-        ) as beyond_lead2
+        ), 0) as beyond_lead2,
+        coalesce(lag(side, 2) over (
+            partition by {{ part }} order by {{ order_col }}
+        ), 0) as side_lag2,
+        coalesce(lag(side, 1) over (
+            partition by {{ part }} order by {{ order_col }}
+        ), 0) as side_lag1,
+        coalesce(lead(side, 1) over (
+            partition by {{ part }} order by {{ order_col }}
+        ), 0) as side_lead1,
+        coalesce(lead(side, 2) over (
+            partition by {{ part }} order by {{ order_col }}
+        ), 0) as side_lead2
     from xmr_runs
 ),
 
@@ -109,19 +129,22 @@ xmr_rules as (
             and next_direction_run_length >= 6
             and next_direction_run_position = 1
         ) as rule_trend,
+        -- 2 of 3: the point is close to a limit and one of the three windows of 3 consecutive
+        -- points holding it has 2+ points close to a limit and all 3 on the same side of the
+        -- mean (a point on the mean or across it spoils the window)
         beyond_two_thirds <> 0 and (
             (
-                case when coalesce(beyond_lag2, 0) = beyond_two_thirds then 1 else 0 end
-                + case when coalesce(beyond_lag1, 0) = beyond_two_thirds then 1 else 0 end
-            ) >= 1
+                beyond_lag2 + beyond_lag1 + 1 >= 2
+                and side_lag2 = side and side_lag1 = side
+            )
             or (
-                case when coalesce(beyond_lag1, 0) = beyond_two_thirds then 1 else 0 end
-                + case when coalesce(beyond_lead1, 0) = beyond_two_thirds then 1 else 0 end
-            ) >= 1
+                beyond_lag1 + beyond_lead1 + 1 >= 2
+                and side_lag1 = side and side_lead1 = side
+            )
             or (
-                case when coalesce(beyond_lead1, 0) = beyond_two_thirds then 1 else 0 end
-                + case when coalesce(beyond_lead2, 0) = beyond_two_thirds then 1 else 0 end
-            ) >= 1
+                beyond_lead1 + beyond_lead2 + 1 >= 2
+                and side_lead1 = side and side_lead2 = side
+            )
         ) as rule_two_of_three
     from xmr_context
 )

@@ -1,5 +1,5 @@
 """The whole nightly pipeline on the `tiny` estate: the real Dagster job (as `make pipeline`
-runs it), real dbt, real DuckDB. One run, shared by every test in this module.
+runs it), real dbt, real DuckDB. One run per test session (`pipeline_tiny` in tests/conftest.py), shared with tests/warehouse.
 
 What it proves:
 * nothing lost — for every file, rows read = rows loaded + rows quarantined, and the zones
@@ -16,10 +16,8 @@ import json
 import os
 import re
 import sqlite3
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -28,38 +26,19 @@ import pytest
 from orchestration.lib.checks import latest_audit, reconcile
 from schemas import EXTRACTS
 
+if TYPE_CHECKING:
+    from conftest import PipelineRun
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 TEN_DIGITS = re.compile(rb"(?<!\d)\d{10}(?!\d)")
 
 
-@dataclass
-class PipelineRun:
-    data: Path
-    dagster_home: Path
-    returncode: int
-    output: str
-    manifest: dict
-
-
 @pytest.fixture(scope="module")
-def run(
-    tiny_estate: Path, dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory
-) -> PipelineRun:
-    home = tmp_path_factory.mktemp("dagster_home")
-    env = {**os.environ, "SP_DATA_DIR": str(tiny_estate), "DAGSTER_HOME": str(home)}
-    env.pop("SP_PSEUDO_KEY", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "orchestration.run"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    os.environ["SP_DATA_DIR"] = str(tiny_estate)  # for the helpers that read the zones below
-    manifest = json.loads((tiny_estate / "landing" / "_manifest.json").read_text())
-    return PipelineRun(tiny_estate, home, proc.returncode, proc.stdout + proc.stderr, manifest)
+def run(pipeline_tiny: PipelineRun) -> PipelineRun:
+    """The session's single pipeline run on the tiny estate (tests/conftest.py)."""
+    os.environ["SP_DATA_DIR"] = str(pipeline_tiny.data)  # for the helpers that read the zones
+    return pipeline_tiny
 
 
 def input_nhs_numbers(data: Path) -> set[bytes]:

@@ -1,9 +1,18 @@
 -- Referred people (first episode; index date = referral date) and their matched comparison
--- people: never referred, registered at the same practice on the index date, same sex, same
--- age band at the index date and same prior-use band (attended GP appointments in the
--- window before the index date). Each referred person's index date is assigned to their
--- comparison pool. Candidates are thinned deterministically (hash order) before prior use is
--- counted, so appointments are only joined to a small cohort.
+-- people: never referred, registered at the same practice throughout the pre and post windows,
+-- same sex, same age band at the index date and same prior-use band. Each referred person's
+-- index date is assigned to their comparison pool. Candidates are thinned deterministically
+-- (hash order) before prior use is counted, so appointments are only joined to a small cohort.
+--
+-- Prior use for matching is counted in the *matching window*, the N months before the pre
+-- window (index - 2N months .. index - N months - 1 day), not in the pre window itself.
+-- Matching on a noisy count from the same window the DiD uses as its baseline selects
+-- comparison people whose pre-window count is high by chance; their count falls back in the
+-- post window (regression to the mean) and masks the effect (Daw & Hatfield 2018, Health Serv
+-- Res 53(6):4138-56). Counts in disjoint windows carry independent noise, so matching on the
+-- earlier window balances the level of use without that bias. Where the matching window lies
+-- before the data, every candidate counts 0 in it and matching falls back to practice, sex
+-- and age band, consistently for referred and comparison people alike.
 {%- set window = var('utilisation_window_months') %}
 
 with episodes as (
@@ -26,6 +35,17 @@ gp_attended as (
     where activity_code = 'gp_appointment'
 ),
 
+registration_spells as (
+    -- one row per registration spell: a later snapshot may add the deregistration date
+    select
+        person_id,
+        practice_code,
+        registered_date,
+        max(deregistered_date) as deregistered_date
+    from registrations
+    group by person_id, practice_code, registered_date
+),
+
 ever_referred as (
     select distinct person_id from episodes
 ),
@@ -36,7 +56,9 @@ index_referrals as (
         episodes.person_id,
         coalesce(episodes.practice_code, people.practice_code) as practice_code,
         episodes.referral_date as index_date,
+        {{ add_to_date('month', -2 * window, 'episodes.referral_date') }} as match_window_start,
         {{ add_to_date('month', -window, 'episodes.referral_date') }} as pre_window_start,
+        {{ add_to_date('month', window, 'episodes.referral_date') }} as post_window_end,
         people.sex,
         {{ age_band(age_in_years('people.birth_month', 'episodes.referral_date')) }} as age_band
     from episodes
@@ -53,40 +75,59 @@ referred_prior_use as (
     left join gp_attended
         on
             index_referrals.person_id = gp_attended.person_id
-            and index_referrals.pre_window_start <= gp_attended.activity_date
-            and index_referrals.index_date > gp_attended.activity_date
+            and index_referrals.match_window_start <= gp_attended.activity_date
+            and index_referrals.pre_window_start > gp_attended.activity_date
     group by index_referrals.match_set_id
+),
+
+referred_registered as (
+    select distinct index_referrals.match_set_id
+    from index_referrals
+    inner join registration_spells
+        on
+            index_referrals.person_id = registration_spells.person_id
+            and index_referrals.practice_code = registration_spells.practice_code
+            and index_referrals.pre_window_start >= registration_spells.registered_date
+            and (
+                registration_spells.deregistered_date is null
+                or index_referrals.post_window_end < registration_spells.deregistered_date
+            )
 ),
 
 referred as (
     select
         index_referrals.*,
         referred_prior_use.prior_gp_appointments,
-        {{ prior_use_band('referred_prior_use.prior_gp_appointments') }} as prior_use_band
+        {{ prior_use_band('referred_prior_use.prior_gp_appointments') }} as prior_use_band,
+        referred_registered.match_set_id is not null as is_registered_throughout
     from index_referrals
     inner join referred_prior_use
         on index_referrals.match_set_id = referred_prior_use.match_set_id
+    left join referred_registered
+        on index_referrals.match_set_id = referred_registered.match_set_id
 ),
 
 pool as (
     select distinct
         referred.match_set_id,
-        registrations.person_id
+        registration_spells.person_id
     from referred
-    inner join registrations
+    inner join registration_spells
         on
-            referred.practice_code = registrations.practice_code
-            and referred.index_date >= registrations.registered_date
+            referred.practice_code = registration_spells.practice_code
+            -- registered throughout both windows, so no one's counts are cut short by joining
+            -- or leaving the practice (the referred person is flagged the same way below)
+            and referred.pre_window_start >= registration_spells.registered_date
             and (
-                registrations.deregistered_date is null
-                or referred.index_date < registrations.deregistered_date
+                registration_spells.deregistered_date is null
+                or referred.post_window_end < registration_spells.deregistered_date
             )
     inner join people
         on
-            registrations.person_id = people.person_id
+            registration_spells.person_id = people.person_id
             and referred.sex = people.sex
     left join ever_referred
-        on registrations.person_id = ever_referred.person_id
+        on registration_spells.person_id = ever_referred.person_id
     where
         ever_referred.person_id is null
         and {{ age_band(age_in_years('people.birth_month', 'referred.index_date')) }}
@@ -120,8 +161,8 @@ candidate_prior_use as (
     left join gp_attended
         on
             thinned.person_id = gp_attended.person_id
-            and referred.pre_window_start <= gp_attended.activity_date
-            and referred.index_date > gp_attended.activity_date
+            and referred.match_window_start <= gp_attended.activity_date
+            and referred.pre_window_start > gp_attended.activity_date
     group by thinned.match_set_id, thinned.person_id
 ),
 
@@ -148,14 +189,16 @@ cohort as (
         match_set_id,
         person_id,
         'referred' as cohort,
-        prior_gp_appointments
+        prior_gp_appointments,
+        is_registered_throughout
     from referred
     union all
     select
         match_set_id,
         person_id,
         'comparison' as cohort,
-        prior_gp_appointments
+        prior_gp_appointments,
+        true as is_registered_throughout
     from matched
     where match_rank <= {{ var('comparisons_per_referred') }}
 )
@@ -168,12 +211,14 @@ select
     referred.person_id as referred_person_id,
     referred.practice_code,
     referred.index_date,
+    referred.match_window_start,
     referred.pre_window_start,
-    {{ add_to_date('month', window, 'referred.index_date') }} as post_window_end,
+    referred.post_window_end,
     referred.sex,
     referred.age_band,
     referred.prior_use_band,
-    cohort.prior_gp_appointments
+    cohort.prior_gp_appointments,
+    cohort.is_registered_throughout
 from cohort
 inner join referred
     on cohort.match_set_id = referred.match_set_id

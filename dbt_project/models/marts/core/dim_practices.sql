@@ -24,6 +24,17 @@ last_membership as (
     from memberships
 ),
 
+registered as (
+    -- latest practice total (all ages, both sexes) per practice
+    select
+        org_code as practice_code,
+        snapshot_date,
+        registered_patients,
+        row_number() over (partition by org_code order by snapshot_date desc) as recency_rank
+    from {{ ref('stg_reference__registered_patients') }}
+    where org_type = 'practice' and sex = 'all' and age_group_5 = 'all'
+),
+
 membership_counts as (
     select
         practice_code,
@@ -48,10 +59,14 @@ select
     latest.first_seen_date,
     latest.last_seen_date,
     last_membership.is_current,
-    cast(membership_counts.membership_intervals as integer) as membership_intervals
+    cast(membership_counts.membership_intervals as integer) as membership_intervals,
+    cast(registered.registered_patients as bigint) as registered_patients,
+    registered.snapshot_date as registered_patients_date
 from latest
 inner join last_membership
     on latest.practice_code = last_membership.practice_code and last_membership.recency_rank = 1
 inner join membership_counts
     on latest.practice_code = membership_counts.practice_code
+left join registered
+    on latest.practice_code = registered.practice_code and registered.recency_rank = 1
 where latest.recency_rank = 1

@@ -79,6 +79,43 @@ counted as (
     from long
     where org_code is not null
     group by org_level, org_code, dimension, dimension_value
+),
+
+overall as (
+    select
+        org_level,
+        org_code,
+        dimension,
+        sum(referred_people) as overall_referred_people,
+        sum(population) as overall_population
+    from counted
+    group by org_level, org_code, dimension
+),
+
+compared as (
+    select
+        counted.*,
+        overall.overall_referred_people,
+        overall.overall_population,
+        (1.0 * counted.referred_people / counted.population)
+        / nullif(1.0 * overall.overall_referred_people / overall.overall_population, 0)
+            as rate_ratio,
+        -- Katz log interval; the group is part of the overall total, so treating the two
+        -- rates as independent makes the interval slightly wide (conservative). No interval
+        -- when the group has no referrals (the log is undefined).
+        case
+            when counted.referred_people > 0 and overall.overall_referred_people > 0
+                then sqrt(
+                        1.0 / counted.referred_people - 1.0 / counted.population
+                        + 1.0 / overall.overall_referred_people - 1.0 / overall.overall_population
+                    )
+        end as log_rate_ratio_se
+    from counted
+    inner join overall
+        on
+            counted.org_level = overall.org_level
+            and counted.org_code = overall.org_code
+            and counted.dimension = overall.dimension
 )
 
 select
@@ -96,6 +133,13 @@ select
     cast({{ wilson_bound('counted.referred_people', 'counted.population', -1) }} * 1000.0 as double)
         as rate_per_1000_ci_lower,
     cast({{ wilson_bound('counted.referred_people', 'counted.population', 1) }} * 1000.0 as double)
-        as rate_per_1000_ci_upper
-from counted
+        as rate_per_1000_ci_upper,
+    cast(1000.0 * counted.overall_referred_people / counted.overall_population as double)
+        as overall_rate_per_1000,
+    cast(counted.rate_ratio as double) as rate_ratio_to_overall,
+    cast(counted.rate_ratio * exp(-1.96 * counted.log_rate_ratio_se) as double)
+        as rate_ratio_ci_lower,
+    cast(counted.rate_ratio * exp(1.96 * counted.log_rate_ratio_se) as double)
+        as rate_ratio_ci_upper
+from compared as counted
 cross join period

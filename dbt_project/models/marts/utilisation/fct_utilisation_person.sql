@@ -81,6 +81,7 @@ select
     cohort.sex,
     cohort.age_band,
     cohort.prior_use_band,
+    cohort.is_registered_throughout,
     cohort.pre_window_start >= coverage.data_start_date as has_full_pre_window,
     cohort.post_window_end <= coverage.data_end_date as has_full_post_window,
     {%- for m in measures %}

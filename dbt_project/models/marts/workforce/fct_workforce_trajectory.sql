@@ -6,16 +6,42 @@ with workforce as (
     where icb_code is not null
 ),
 
+pcn_icbs as (
+    select distinct
+        pcn_code,
+        icb_code
+    from workforce
+),
+
+icb_staff as (
+    -- headcount is distinct staff across the ICB: a link worker in two of its PCNs counts once
+    -- (summing PCN headcounts would count them twice)
+    select
+        pcn_icbs.icb_code,
+        staff.census_month,
+        count(distinct case when not staff.is_contracted_service then staff.staff_id end)
+            as splw_headcount
+    from {{ ref('stg_workforce__pcn_staff_records') }} as staff
+    inner join pcn_icbs
+        on staff.pcn_code = pcn_icbs.pcn_code
+    where staff.is_splw
+    group by pcn_icbs.icb_code, staff.census_month
+),
+
 icb_months as (
     select
-        icb_code,
-        census_month,
-        sum(splw_headcount) as splw_headcount,
-        sum(splw_fte) as splw_fte,
-        sum(case when has_link_worker then 0 else 1 end) as pcns_without_link_worker,
+        workforce.icb_code,
+        workforce.census_month,
+        coalesce(max(icb_staff.splw_headcount), 0) as splw_headcount,
+        sum(workforce.splw_fte) as splw_fte,
+        sum(case when workforce.has_link_worker then 0 else 1 end) as pcns_without_link_worker,
         count(*) as pcns
     from workforce
-    group by icb_code, census_month
+    left join icb_staff
+        on
+            workforce.icb_code = icb_staff.icb_code
+            and workforce.census_month = icb_staff.census_month
+    group by workforce.icb_code, workforce.census_month
 ),
 
 anchors as (

@@ -1,10 +1,20 @@
-"""Publish aggregate marts to a separate DuckDB file that readers (analysts, BI tools) open,
-so they never hold a lock on the warehouse. The new file is built beside the old one and
-swapped in with ``os.replace``: a reader holding the old file keeps a consistent snapshot, a
-new reader gets the new one, nobody sees half a file.
+"""Publish the ``published`` dbt layer (aggregate marts under disclosure control) to the places
+readers connect to, so they never hold a lock on the warehouse:
 
-The file is written in DuckDB's v1.4.0 storage format because many BI drivers still bundle an
-older DuckDB that cannot open 2.0 files.
+* a DuckDB file, built beside the old one and swapped in with ``os.replace``: a reader holding
+  the old file keeps a consistent snapshot, a new reader gets the new one, nobody sees half a
+  file. It is written in DuckDB's v1.4.0 storage format because many BI drivers still bundle an
+  older DuckDB that cannot open 2.0 files;
+* Parquet, one file per mart, in a new directory per run that a ``parquet`` symlink is swapped
+  to (a symlink is the one directory entry that can be atomically replaced when the target is a
+  non-empty directory);
+* PostgreSQL, when configured (``orchestration/lib/publish_postgres.py``).
+
+Every table gets a ``publication_run_id`` column and the file a ``_publication`` table naming
+the run, so a reader can tell that what it read belongs to one publication.
+
+Before anything is swapped in, :func:`disclosure_problems` checks every table: no patient-level
+column, and no count a reader could see that is 1-7 or not rounded to 5.
 """
 
 from __future__ import annotations
@@ -12,17 +22,34 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import polars as pl
+import pyarrow as pa
 
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 
 PUBLISHED_FILE = "marts.duckdb"
+PARQUET_LINK = "parquet"
 STORAGE_VERSION = "v1.4.0"
+RUN_ID_COLUMN = "publication_run_id"
+PUBLICATION_TABLE = "_publication"
+PUBLISHED_FOLDER = "published"  # models/published in the dbt project
+
+# Columns that would make a table patient-level (or re-identifying) whatever its tags say.
+PATIENT_LEVEL_COLUMN = re.compile(
+    r"(^|_)(person_id|nhs_number|nhs_no|birth|dob|lsoa|postcode|patient_id)(_|$)", re.IGNORECASE
+)
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT"}
+INTEGER_TYPES |= {"UINTEGER", "UBIGINT", "INT", "INT4", "INT8", "INT2"}
+
+
+class DisclosureError(RuntimeError):
+    """A table about to be published could disclose a person; the message lists why."""
 
 
 @dataclass(frozen=True)
@@ -30,62 +57,209 @@ class Mart:
     name: str
     schema: str
     description: str
+    columns: dict[str, str] = field(default_factory=dict)  # name -> description
+    not_counts: frozenset[str] = frozenset()  # integer columns declared not to be counts
 
 
 def publishable_marts(
     manifest_path: Path = DBT_PROJECT_DIR / "target" / "manifest.json",
 ) -> list[Mart]:
-    """Models under ``models/marts`` that are not tagged ``patient_level``: patient-level rows
-    are never published."""
+    """Models under ``models/published``: aggregates under disclosure control. A model there
+    tagged ``patient_level`` is refused outright rather than skipped, because it means someone
+    put patient rows in the layer that leaves the warehouse."""
     manifest = json.loads(manifest_path.read_text())
     marts = []
     for node in manifest["nodes"].values():
-        if node["resource_type"] != "model" or node["fqn"][1] != "marts":
+        if node["resource_type"] != "model" or node["fqn"][1] != PUBLISHED_FOLDER:
             continue
         if "patient_level" in node.get("tags", []):
-            continue
+            raise DisclosureError(f"{node['name']} is tagged patient_level in the published layer")
+        columns = {c["name"]: c.get("description", "") for c in node["columns"].values()}
+        not_counts = frozenset(
+            c["name"]
+            for c in node["columns"].values()
+            if (c.get("meta") or {}).get("disclosure") == "not_a_count"
+        )
         marts.append(
-            Mart(node.get("alias") or node["name"], node["schema"], node.get("description", ""))
+            Mart(
+                node.get("alias") or node["name"],
+                node["schema"],
+                node.get("description", ""),
+                columns,
+                not_counts,
+            )
         )
     return sorted(marts, key=lambda m: m.name)
 
 
-def _quote(identifier: str) -> str:
+def quote(identifier: str) -> str:
+    """A SQL identifier, double-quoted. Identifiers come from the dbt manifest, never from data."""
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def publish_duckdb(settings: Settings, marts: list[Mart], run_id: str) -> dict[str, int]:
+def literal(text: str) -> str:
+    """A SQL string literal for COMMENT ON, which takes no bind parameters. Only used for dbt
+    descriptions (project text), never for data values."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def disclosure_problems(
+    con: duckdb.DuckDBPyConnection, marts: list[Mart], schema: str | None = None
+) -> list[str]:
+    """Why these tables must not be published (empty when they may be).
+
+    * no column whose name marks patient-level data (person id, birth dates, LSOA, ...);
+    * every table says what disclosure control did (``disclosure_status``);
+    * on every row not marked ``exempt``, every integer column not declared ``not_a_count`` is
+      null, 0 or a multiple of 5 of at least 10: a 1-7 would be an unsuppressed small count, and
+      anything else an unrounded one.
+    """
+    problems: list[str] = []
+    for mart in marts:
+        table = f"{quote(schema)}.{quote(mart.name)}" if schema else quote(mart.name)
+        described = con.sql(f"describe {table}").fetchall()
+        types = {row[0]: row[1].upper() for row in described}
+        for column in types:
+            if PATIENT_LEVEL_COLUMN.search(column):
+                problems.append(f"{mart.name}.{column}: patient-level column")
+        if "disclosure_status" not in types:
+            problems.append(f"{mart.name}: no disclosure_status column")
+            continue
+        for column, dtype in types.items():
+            if dtype not in INTEGER_TYPES or column in mart.not_counts:
+                continue
+            c = quote(column)
+            small, unrounded = con.sql(
+                f"select count(*) filter (where {c} between 1 and 7), "
+                f"count(*) filter (where {c} > 7 and {c} % 5 <> 0) "
+                f"from {table} where disclosure_status <> 'exempt'"
+            ).fetchall()[0]
+            if small:
+                problems.append(f"{mart.name}.{column}: {small} unsuppressed count(s) of 1-7")
+            if unrounded:
+                problems.append(f"{mart.name}.{column}: {unrounded} count(s) not rounded to 5")
+    return problems
+
+
+def _read_marts(settings: Settings, marts: list[Mart]) -> dict[str, pa.Table]:
+    """Every published model from the warehouse, read in one read-only connection (one
+    consistent state of the warehouse)."""
+    src = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        problems = disclosure_problems(src, marts, schema=marts[0].schema if marts else None)
+        if problems:
+            raise DisclosureError("refusing to publish:\n  " + "\n  ".join(problems))
+        return {
+            m.name: src.sql(f"select * from {quote(m.schema)}.{quote(m.name)}").to_arrow_table()
+            for m in marts
+        }
+    finally:
+        src.close()
+
+
+def _with_run_id(table: pa.Table, run_id: str) -> pa.Table:
+    return table.append_column(RUN_ID_COLUMN, pa.array([run_id] * table.num_rows, pa.string()))
+
+
+def _publication_row(run_id: str, counts: dict[str, int]) -> pa.Table:
+    return pa.table(
+        {
+            "run_id": [run_id],
+            "published_at": [dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+            "tables": [json.dumps(counts)],
+        }
+    )
+
+
+def publish_duckdb(
+    settings: Settings, marts: list[Mart], run_id: str, tables: dict[str, pa.Table] | None = None
+) -> dict[str, int]:
+    """Write every published mart to a new DuckDB file and swap it in atomically."""
+    tables = tables if tables is not None else _read_marts(settings, marts)
     settings.published.mkdir(parents=True, exist_ok=True)
     final = settings.published / PUBLISHED_FILE
     tmp = settings.published / f".{PUBLISHED_FILE}.{uuid.uuid4().hex}.tmp"
     counts: dict[str, int] = {}
-    src = duckdb.connect(str(settings.warehouse), read_only=True)
     dst = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
     try:
-        published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         for mart in marts:
-            # Identifiers come from the dbt manifest, not from data; values are never formatted in.
-            table = src.sql(
-                f"select * from {_quote(mart.schema)}.{_quote(mart.name)}"
-            ).to_arrow_table()
-            dst.register("incoming", table)
-            dst.execute(f"create table {_quote(mart.name)} as select * from incoming")
+            incoming = _with_run_id(tables[mart.name], run_id)
+            dst.register("incoming", incoming)
+            dst.execute(f"create table {quote(mart.name)} as select * from incoming")
             dst.unregister("incoming")
             if mart.description:
-                dst.execute(
-                    f"comment on table {_quote(mart.name)} is $$"
-                    + mart.description.replace("$$", "")
-                    + "$$"
-                )
-            counts[mart.name] = table.num_rows
-        runs = pl.DataFrame(
-            {"run_id": [run_id], "published_at": [published_at], "tables": [json.dumps(counts)]}
-        )
-        dst.register("runs", runs.to_arrow())
-        dst.execute("create table _publication as select * from runs")
+                dst.execute(f"comment on table {quote(mart.name)} is {literal(mart.description)}")
+            for column, description in mart.columns.items():
+                if description:
+                    dst.execute(
+                        f"comment on column {quote(mart.name)}.{quote(column)} "
+                        f"is {literal(description)}"
+                    )
+            counts[mart.name] = incoming.num_rows
+        # The same check once more on the file itself, which is what readers will open.
+        problems = disclosure_problems(dst, marts)
+        if problems:
+            raise DisclosureError("refusing to publish:\n  " + "\n  ".join(problems))
+        dst.register("runs", _publication_row(run_id, counts))
+        dst.execute(f"create table {PUBLICATION_TABLE} as select * from runs")
         dst.execute("checkpoint")
-    finally:
-        src.close()
+    except BaseException:
         dst.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    dst.close()
     os.replace(tmp, final)
     return counts
+
+
+def publish_parquet(
+    settings: Settings, marts: list[Mart], run_id: str, tables: dict[str, pa.Table] | None = None
+) -> dict[str, int]:
+    """One Parquet file per mart (plus ``_publication.parquet``) in a new directory, then the
+    ``parquet`` symlink is atomically replaced to point at it. Readers resolve the link when they
+    open a file, so they read one version throughout; the previous version is kept (a reader
+    may still be listing it) and older ones removed."""
+    import pyarrow.parquet as pq  # noqa: PLC0415 - only needed here
+
+    tables = tables if tables is not None else _read_marts(settings, marts)
+    settings.published.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    version = f".parquet-{stamp}-{uuid.uuid4().hex[:8]}"
+    building = settings.published / f"{version}.tmp"
+    building.mkdir()
+    counts: dict[str, int] = {}
+    try:
+        for mart in marts:
+            incoming = _with_run_id(tables[mart.name], run_id)
+            pq.write_table(incoming, building / f"{mart.name}.parquet")
+            counts[mart.name] = incoming.num_rows
+        pq.write_table(_publication_row(run_id, counts), building / f"{PUBLICATION_TABLE}.parquet")
+        os.rename(building, settings.published / version)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    link = settings.published / PARQUET_LINK
+    if link.exists() and not link.is_symlink():
+        # An older layout had a real directory here: move it aside once.
+        os.rename(link, settings.published / f".parquet-legacy-{stamp}")
+    tmp_link = settings.published / f".{PARQUET_LINK}.{uuid.uuid4().hex}.tmp"
+    os.symlink(version, tmp_link)  # relative: the published folder can be moved or mounted
+    os.replace(tmp_link, link)
+    _prune_parquet_versions(settings.published, keep={version, os.readlink(link)})
+    return counts
+
+
+def _prune_parquet_versions(published: Path, keep: set[str]) -> None:
+    versions = sorted(
+        p for p in published.glob(".parquet-*") if p.is_dir() and not p.name.endswith(".tmp")
+    )
+    # Keep the newest two whatever happens: a reader that resolved the link just before the swap
+    # may still be reading the previous one.
+    for old in versions[:-2]:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def read_marts(settings: Settings, marts: list[Mart]) -> dict[str, pa.Table]:
+    """The published models from the warehouse, after the disclosure check (raises if any)."""
+    return _read_marts(settings, marts)

@@ -1,0 +1,57 @@
+{{ config(materialized='table', tags=['published']) }}
+-- Clinician training survey per practice, PCN, ICB and all, wave (pre/post) and item:
+-- responses, agreeing responses, mean Likert score and share agreeing, under disclosure control.
+{%- set levels = [
+    {'level': 'practice', 'code': 'practice_code', 'parent': 'pcn_code'},
+    {'level': 'pcn', 'code': 'pcn_code', 'parent': 'icb_code'},
+    {'level': 'icb', 'code': 'icb_code', 'parent': "'all'"},
+    {'level': 'all', 'code': "'all'", 'parent': "'all'"},
+] %}
+with survey as (
+    select
+        survey.survey_wave,
+        survey.item_code,
+        survey.responses,
+        survey.agree_responses,
+        survey.mean_score,
+        coalesce(survey.practice_code, 'unknown') as practice_code,
+        coalesce(practices.pcn_code, 'unknown') as pcn_code,
+        coalesce(practices.icb_code, 'unknown') as icb_code
+    from {{ ref('fct_clinician_training_survey') }} as survey
+    left join {{ ref('dim_practices') }} as practices
+        on survey.practice_code = practices.practice_code
+),
+
+cells as (
+    {%- for lvl in levels %}
+        select
+            '{{ lvl.level }}' as org_level,
+            {{ lvl.code }} as org_code,
+            {{ lvl.parent }} as parent_org_code,
+            survey_wave,
+            item_code,
+            sum(responses) as responses,
+            sum(agree_responses) as agree_responses,
+            -- Means weighted by responses, so higher levels equal the mean over all respondents.
+            sum(mean_score * responses) / nullif(sum(responses), 0) as mean_score,
+            cast(sum(agree_responses) as double) / nullif(sum(responses), 0) as agree_proportion
+        from survey
+        group by {{ lvl.code }}, {{ lvl.parent }}, survey_wave, item_code
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+{{ disclosure_control(
+    'cells',
+    keys=['org_level', 'org_code', 'parent_org_code', 'survey_wave', 'item_code'],
+    primary_count='responses',
+    linked_counts=['agree_responses'],
+    dependents={
+        'mean_score': ['responses'],
+        'agree_proportion': ['responses', 'agree_responses'],
+    },
+    secondary_groups=[
+        {'where': "org_level <> 'all'", 'partition': ['org_level', 'parent_org_code', 'survey_wave', 'item_code']},
+    ],
+    exempt_when="org_level = 'all'",
+) }}

@@ -1,0 +1,56 @@
+{{ config(materialized='table', tags=['published']) }}
+-- Coverage: referral episodes in the rolling 12 months over the registered population, per
+-- practice and PCN and month, against the 0.8-1.2 % band, under disclosure control.
+with coverage as (
+    select * from {{ ref('fct_referral_coverage') }}
+),
+
+practices as (
+    select * from {{ ref('dim_practices') }}
+),
+
+pcns as (
+    select * from {{ ref('dim_pcns') }}
+),
+
+cells as (
+    select
+        coverage.org_level,
+        coverage.org_code,
+        coverage.month_start,
+        coverage.referrals_12m,
+        coverage.registered_patients,
+        coverage.coverage_rate,
+        coverage.band_lower,
+        coverage.band_upper,
+        coverage.coverage_band,
+        coverage.has_full_12_months,
+        -- The PCN a practice belongs to (or the ICB a PCN belongs to): the cells that add up to
+        -- the parent's published row, for secondary suppression.
+        coalesce(
+            case
+                when coverage.org_level = 'practice' then practices.pcn_code else pcns.icb_code
+            end,
+            'unknown'
+        ) as parent_org_code
+    from coverage
+    left join practices
+        on coverage.org_level = 'practice' and coverage.org_code = practices.practice_code
+    left join pcns
+        on coverage.org_level = 'pcn' and coverage.org_code = pcns.pcn_code
+),
+
+{{ disclosure_control(
+    'cells',
+    keys=['org_level', 'org_code', 'parent_org_code', 'month_start'],
+    primary_count='referrals_12m',
+    independent_counts=['registered_patients'],
+    dependents={
+        'coverage_rate': ['referrals_12m', 'registered_patients'],
+        'coverage_band': ['referrals_12m', 'registered_patients'],
+    },
+    passthrough=['band_lower', 'band_upper', 'has_full_12_months'],
+    secondary_groups=[
+        {'where': "org_level = 'practice'", 'partition': ['parent_org_code', 'month_start']},
+    ],
+) }}

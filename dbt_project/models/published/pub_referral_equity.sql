@@ -1,0 +1,49 @@
+{{ config(materialized='table', tags=['published']) }}
+-- Equity: people referred per 1,000 in each group (sex, age band, ethnic group, IMD quintile)
+-- per ICB and PCN over the latest 12 months, with 95 % Wilson intervals, under disclosure
+-- control. Groups of one dimension add up to the organisation's total, and PCNs to their ICB.
+with equity as (
+    select * from {{ ref('fct_referral_equity') }}
+),
+
+pcns as (
+    select * from {{ ref('dim_pcns') }}
+),
+
+cells as (
+    select
+        equity.org_level,
+        equity.org_code,
+        equity.dimension,
+        equity.dimension_value,
+        equity.period_start,
+        equity.period_end,
+        equity.referred_people,
+        equity.population,
+        equity.rate_per_1000,
+        equity.rate_per_1000_ci_lower,
+        equity.rate_per_1000_ci_upper,
+        coalesce(
+            case when equity.org_level = 'pcn' then pcns.icb_code else 'all' end, 'unknown'
+        ) as parent_org_code
+    from equity
+    left join pcns
+        on equity.org_level = 'pcn' and equity.org_code = pcns.pcn_code
+),
+
+{{ disclosure_control(
+    'cells',
+    keys=['org_level', 'org_code', 'parent_org_code', 'dimension', 'dimension_value'],
+    primary_count='referred_people',
+    independent_counts=['population'],
+    dependents={
+        'rate_per_1000': ['referred_people', 'population'],
+        'rate_per_1000_ci_lower': ['referred_people', 'population'],
+        'rate_per_1000_ci_upper': ['referred_people', 'population'],
+    },
+    passthrough=['period_start', 'period_end'],
+    secondary_groups=[
+        {'where': 'true', 'partition': ['org_level', 'org_code', 'dimension']},
+        {'where': "org_level = 'pcn'", 'partition': ['parent_org_code', 'dimension', 'dimension_value']},
+    ],
+) }}

@@ -1,0 +1,66 @@
+{{ config(materialized='table', tags=['published']) }}
+-- Wellbeing outcomes per PCN, ICB and all, and measure: referral episodes with paired baseline
+-- and follow-up scores, how many improved (SWEMWBS: by at least the meaningful 3 points) or got
+-- worse, and mean scores, under disclosure control. Means go when their count is suppressed.
+{%- set levels = [
+    {'level': 'pcn', 'code': 'pcn_code', 'parent': 'icb_code'},
+    {'level': 'icb', 'code': 'icb_code', 'parent': "'all'"},
+    {'level': 'all', 'code': "'all'", 'parent': "'all'"},
+] %}
+with outcomes as (
+    select
+        outcomes.measure_code,
+        outcomes.higher_is_better,
+        outcomes.baseline_score,
+        outcomes.follow_up_score,
+        outcomes.improvement,
+        coalesce(referrals.pcn_code, 'unknown') as pcn_code,
+        coalesce(referrals.icb_code, 'unknown') as icb_code,
+        case
+            when outcomes.change_category in ('meaningful_improvement', 'improved') then 1 else 0
+        end as is_improved,
+        case
+            when outcomes.change_category in ('meaningful_deterioration', 'worsened') then 1 else 0
+        end as is_worse
+    from {{ ref('fct_wellbeing_outcomes') }} as outcomes
+    inner join {{ ref('fct_referrals') }} as referrals
+        on outcomes.episode_id = referrals.episode_id
+    where outcomes.has_paired_scores
+),
+
+cells as (
+    {%- for lvl in levels %}
+        select
+            '{{ lvl.level }}' as org_level,
+            {{ lvl.code }} as org_code,
+            {{ lvl.parent }} as parent_org_code,
+            measure_code,
+            bool_and(higher_is_better) as higher_is_better,
+            count(*) as paired_episodes,
+            sum(is_improved) as improved_episodes,
+            sum(is_worse) as worse_episodes,
+            avg(baseline_score) as mean_baseline_score,
+            avg(follow_up_score) as mean_follow_up_score,
+            avg(improvement) as mean_improvement
+        from outcomes
+        group by {{ lvl.code }}, {{ lvl.parent }}, measure_code
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+{{ disclosure_control(
+    'cells',
+    keys=['org_level', 'org_code', 'parent_org_code', 'measure_code'],
+    primary_count='paired_episodes',
+    linked_counts=['improved_episodes', 'worse_episodes'],
+    dependents={
+        'mean_baseline_score': ['paired_episodes'],
+        'mean_follow_up_score': ['paired_episodes'],
+        'mean_improvement': ['paired_episodes'],
+    },
+    passthrough=['higher_is_better'],
+    secondary_groups=[
+        {'where': "org_level <> 'all'", 'partition': ['org_level', 'parent_org_code', 'measure_code']},
+    ],
+    exempt_when="org_level = 'all'",
+) }}

@@ -7,7 +7,7 @@ SEED   ?= 42
 export SP_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: help run pipeline demo-data test test-fast lint format ui docs manifest clean
+.PHONY: help run pipeline demo-data test test-fast lint format ui docs manifest clean bench bench-ingest
 
 help:
 	@echo "make run        set up, generate the demo estate, run the whole nightly pipeline"
@@ -17,6 +17,7 @@ help:
 	@echo "make ui         open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint       ruff + sqlfluff"
 	@echo "make docs       dbt docs site"
+	@echo "make bench      benchmarks (bench-ingest; TIER=icb by default)"
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +62,13 @@ ui: manifest
 docs: manifest
 	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --project-dir .
 	@echo "dbt docs: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir ."
+
+# Benchmarks measure, they never gate: performance goals are read off their output.
+BENCH_TIER ?= icb
+bench: bench-ingest
+
+bench-ingest: venv
+	$(BIN)/python -m scripts.bench_ingest --tier $(BENCH_TIER)
 
 clean:
 	rm -rf data .dagster_home dbt_project/target

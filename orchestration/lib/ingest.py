@@ -176,12 +176,9 @@ def conform_columns(
             ),
             extras,
         )
-    # Empty strings and whitespace-only cells are absent values.
-    frame = frame.select([c.raw for c in spec.columns]).with_columns(
-        pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
-        for c in frame.columns
+    return LandedFile(
+        name, sha, encoding, frame.select([c.raw for c in spec.columns]), frame.height, None, extras
     )
-    return LandedFile(name, sha, encoding, frame, frame.height, None, extras)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,7 +299,14 @@ def validate_batch(
     batch = (
         pl.concat(frames, how="diagonal")
         .with_row_index("_rid")
-        .with_columns(pl.col("_rid").cast(pl.Int64))
+        .with_columns(
+            pl.col("_rid").cast(pl.Int64),
+            # Empty and whitespace-only cells are absent values (once per batch, not per file).
+            *(
+                pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
+                for c in raw_cols
+            ),
+        )
     )
 
     whole_file = [

@@ -22,16 +22,20 @@ def pseudonymise(
     frame: pl.DataFrame, column: str, key: bytes, out: str | None = None
 ) -> pl.DataFrame:
     """Replace ``column`` (raw identifier) by its keyed hash, in place or into ``out``.
-    Nulls stay null."""
+    Nulls stay null. Each distinct value is hashed once: a person has many appointments."""
     inner, outer = _pads(key)
+    distinct = frame.select(pl.col(column).alias("__ident")).unique().drop_nulls()
     con = duckdb.connect()
     try:
-        con.register("identifiers", frame.select(pl.col(column).alias("v")).to_arrow())
+        con.register("identifiers", distinct.to_arrow())
         hashed = con.sql(
-            "select case when v is null then null else "
-            "sha256($outer::blob || unhex(sha256($inner::blob || encode(v)))) end as h from identifiers",
+            "select __ident, sha256($outer::blob || unhex(sha256($inner::blob || encode(__ident)))) "
+            "as __pseudo from identifiers",
             params={"inner": inner, "outer": outer},
         ).pl()
     finally:
         con.close()
-    return frame.with_columns(hashed["h"].alias(out or column))
+    joined = frame.join(
+        hashed, left_on=column, right_on="__ident", how="left", maintain_order="left"
+    )
+    return joined.with_columns(pl.col("__pseudo").alias(out or column)).drop("__pseudo")

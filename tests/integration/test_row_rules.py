@@ -1,0 +1,300 @@
+"""Every row-level rule of every extract, violated once: the bad row is quarantined with that
+rule's name and the good row beside it is loaded. One valid row per extract is the template;
+each case changes one value."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import schemas
+from orchestration.lib import zones
+from orchestration.lib.ingest import ingest_files
+from orchestration.lib.settings import load_settings
+
+DATE = dt.date(2024, 2, 1)
+FUTURE = (dt.date.today() + dt.timedelta(days=30)).strftime("%Y-%m-%d")
+
+# A valid landed row per extract (landing headers → values) and the file name to land it as.
+VALID: dict[str, tuple[str, dict[str, str]]] = {
+    "gp_emis_events": (
+        "Z00001_Events_20240201.csv",
+        {
+            "Event GUID": "E-0001",
+            "Practice Code": "Z00001",
+            "NHS Number": "9434765919",
+            "Event Date": "03/01/2024",
+            "SNOMED Code": "871731000000106",
+            "Term": "Referral to social prescribing service",
+            "Value": "",
+        },
+    ),
+    "gp_systmone_registrations": (
+        "Z00001-PatientList-20240201.csv",
+        {
+            "OrganisationCode": "Z00001",
+            "PatientNHSNumber": "9434765919",
+            "BirthYearMonth": "198005",
+            "Gender": "F",
+            "EthnicCategoryCode": "A",
+            "LSOA2011": "E01000001",
+            "DateRegistered": "2010-04-01",
+            "DateDeregistered": "",
+        },
+    ),
+    "gp_systmone_appointments": (
+        "Z00001-Appointments-20240201.csv",
+        {
+            "AppointmentIdentifier": "S1",
+            "OrganisationCode": "Z00001",
+            "PatientNHSNumber": "9434765919",
+            "AppointmentDateTime": "2024-01-03 09:10:00",
+            "AppointmentStatus": "Finished",
+            "DeliveryMechanism": "In Person",
+            "StaffType": "Practice Nurse",
+            "NationalSlotCategory": "General Consultation Routine",
+        },
+    ),
+    "acute_apc_admissions": (
+        "apc_spells_202401.csv",
+        {
+            "SPELL_IDENTIFIER": "P1",
+            "NHS_NUMBER": "9434765919",
+            "GP_PRACTICE_CODE": "Z00001",
+            "ADMISSION_DATE": "2024-01-03",
+            "DISCHARGE_DATE": "2024-01-05",
+            "ADMISSION_METHOD": "21",
+        },
+    ),
+    "acute_ae_attendances": (
+        "ae_attendances_202401.csv",
+        {
+            "ATTENDANCE_IDENTIFIER": "AE1",
+            "NHS_NUMBER": "9434765919",
+            "GP_PRACTICE_CODE": "Z00001",
+            "ARRIVAL_DATE": "2024-01-03",
+            "DEPARTMENT_TYPE": "01",
+            "ADMITTED": "N",
+        },
+    ),
+    "acute_op_attendances": (
+        "op_attendances_202401.csv",
+        {
+            "ATTENDANCE_IDENTIFIER": "OP1",
+            "NHS_NUMBER": "9434765919",
+            "GP_PRACTICE_CODE": "Z00001",
+            "APPOINTMENT_DATE": "2024-01-03",
+            "ATTENDED_OR_DNA": "5",
+            "FIRST_ATTENDANCE": "1",
+            "TREATMENT_FUNCTION_CODE": "110",
+        },
+    ),
+    "survey_wellbeing_responses": (
+        "wellbeing_responses_20240201.csv",
+        {
+            "Response ID": "W1",
+            "Submitted": "03/01/2024 10:15",
+            "Client reference": "R1",
+            "NHS number": "9434765919",
+            "Timepoint": "Baseline",
+            **{q: "Often" for q, _ in schemas.survey.SWEMWBS_ITEMS},
+            **{q: "6" for q, _ in schemas.survey.ONS4_ITEMS},
+            **{q: "Hardly ever" for q, _ in schemas.survey.UCLA3_ITEMS},
+        },
+    ),
+    "survey_clinician_training": (
+        "clinician_training_pre_20240201.csv",
+        {
+            "Response ID": "C1",
+            "Submitted": "03/01/2024 10:15",
+            "Practice code": "Z00001",
+            "Role": "GP",
+            "Survey wave": "Pre-training",
+            "I understand the role of a social prescribing link worker": "Agree",
+            "I know how to refer a patient to the social prescribing service": "Disagree",
+            "I am confident identifying patients who would benefit from social prescribing": "Agree",
+            "I am confident discussing social prescribing with patients": "Strongly agree",
+            "What, if anything, stops you referring patients?": "Time",
+        },
+    ),
+    "workforce_pcn_individual": (
+        "pcn_workforce_individual_level_jan2024.csv",
+        {
+            "Data_source": "NWRS Staff",
+            "CENSUS_YEAR": "2024",
+            "CENSUS_MONTH": "1",
+            "PCN_CODE": "U90001",
+            "PCN_NAME": "A PCN",
+            "SUB_ICB_CODE": "99A",
+            "SUB_ICB_NAME": "",
+            "ICB_CODE": "Q9A",
+            "ICB_NAME": "",
+            "COMM_REGION_CODE": "Y99",
+            "COMM_REGION_NAME": "",
+            "STAFF_GROUP": "Other Direct Patient Care staff",
+            "STAFF_ROLE": "Social Prescribing Link Workers",
+            "DETAILED_STAFF_ROLE": "Social Prescribing Link Worker",
+            "FTE": "0.8",
+            "UNIQUE_IDENTIFIER": "1001",
+        },
+    ),
+    "ref_registered_patients": (
+        "gp-reg-pat-prac-quin-age.csv",
+        {
+            "PUBLICATION": "GP_PRAC_PAT_LIST",
+            "EXTRACT_DATE": "2024-02-01",
+            "ORG_TYPE": "GP",
+            "ORG_CODE": "Z00001",
+            "ONS_CODE": "",
+            "POSTCODE": "ZZ1 1ZZ",
+            "SEX": "FEMALE",
+            "AGE_GROUP_5": "0_4",
+            "NUMBER_OF_PATIENTS": "84",
+        },
+    ),
+    "ref_imd_lsoa": (
+        "imd2019_lsoa.csv",
+        {
+            "LSOA code (2011)": "E01000001",
+            "LSOA name (2011)": "City of London 001A",
+            "Local Authority District code (2019)": "E09000001",
+            "Local Authority District name (2019)": "City",
+            "Index of Multiple Deprivation (IMD) Rank": "29199",
+            "Index of Multiple Deprivation (IMD) Decile": "9",
+        },
+    ),
+}
+
+CASES = [
+    ("gp_emis_events", "SNOMED Code", "87173100000010X", "snomed_concept_id"),
+    ("gp_emis_events", "Event Date", "03/01/2099", "date_range"),
+    ("gp_emis_events", "Value", "1,234", "number_parse"),  # thousands separator
+    ("gp_systmone_registrations", "Gender", "Female", "allowed_sex"),
+    ("gp_systmone_registrations", "EthnicCategoryCode", "Q", "allowed_ethnic_category"),
+    ("gp_systmone_registrations", "LSOA2011", "W01000001", "lsoa_code"),
+    ("gp_systmone_registrations", "BirthYearMonth", "1980-05", "date_parse"),
+    (
+        "gp_systmone_registrations",
+        "DateDeregistered",
+        "2009-01-01",
+        "deregistered_after_registered",
+    ),
+    ("gp_systmone_appointments", "AppointmentDateTime", "03/01/2024 09:10", "date_parse"),
+    ("gp_systmone_appointments", "DeliveryMechanism", "Carrier pigeon", "allowed_mode"),
+    ("gp_systmone_appointments", "StaffType", "Wizard", "allowed_clinician_type"),
+    ("acute_apc_admissions", "DISCHARGE_DATE", "2024-01-01", "discharge_after_admission"),
+    ("acute_apc_admissions", "ADMISSION_METHOD", "99", "admission_method_code"),
+    ("acute_ae_attendances", "ARRIVAL_DATE", FUTURE, "date_range"),
+    ("acute_ae_attendances", "DEPARTMENT_TYPE", "1", "allowed_department_type"),
+    ("acute_ae_attendances", "ADMITTED", "Yes", "allowed_flag"),
+    ("acute_op_attendances", "ATTENDED_OR_DNA", "9", "allowed_attendance_code"),
+    ("acute_op_attendances", "TREATMENT_FUNCTION_CODE", "11", "treatment_function_code"),
+    ("acute_op_attendances", "FIRST_ATTENDANCE", "3", "allowed_first_attendance"),
+    ("survey_wellbeing_responses", "I've been feeling useful", "Sometimes", "allowed_label"),
+    (
+        "survey_wellbeing_responses",
+        "Overall, how anxious did you feel yesterday?",
+        "11",
+        "allowed_label",
+    ),
+    ("survey_wellbeing_responses", "How often do you feel left out?", "Always", "allowed_label"),
+    ("survey_wellbeing_responses", "Timepoint", "Midpoint", "allowed_timepoint"),
+    ("survey_wellbeing_responses", "Submitted", "2024-01-03", "date_parse"),
+    ("survey_clinician_training", "Survey wave", "Training", "allowed_wave"),
+    (
+        "survey_clinician_training",
+        "I understand the role of a social prescribing link worker",
+        "Yes",
+        "allowed_label",
+    ),
+    ("workforce_pcn_individual", "PCN_CODE", "X12345", "ods_pcn_code"),
+    ("workforce_pcn_individual", "CENSUS_MONTH", "13", "month_number"),
+    ("workforce_pcn_individual", "FTE", "one", "number_parse"),
+    ("workforce_pcn_individual", "Data_source", "Locum agency", "allowed_data_source"),
+    ("ref_registered_patients", "AGE_GROUP_5", "0-4", "allowed_age_group"),
+    ("ref_registered_patients", "NUMBER_OF_PATIENTS", "1,204", "number_parse"),
+    ("ref_registered_patients", "ORG_TYPE", "PRACTICE", "allowed_org_type"),
+    ("ref_imd_lsoa", "Index of Multiple Deprivation (IMD) Decile", "11", "decile_1_to_10"),
+]
+
+
+def write(spec: schemas.ExtractSpec, rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=list(rows[0]), delimiter=spec.delimiter, lineterminator="\n"
+    )
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+@pytest.mark.parametrize(
+    ("table", "header", "value", "check"), CASES, ids=[f"{t}-{c}-{h[:20]}" for t, h, _, c in CASES]
+)
+def test_each_rule_quarantines_its_row(
+    data_dir: Path, table: str, header: str, value: str, check: str
+) -> None:
+    spec = schemas.EXTRACTS[table]
+    name, good = VALID[table]
+    bad = dict(good) | {header: value}
+    # Give the bad row its own source key, so that only the rule under test fails: a different
+    # valid NHS number, or the last digit of a code moved on by one.
+    key_cols = [c for c in spec.columns if c.raw in spec.key]
+    key = next((c for c in key_cols if c.identifier or bad[c.header][-1:].isdigit()), None)
+    if key is not None and key.identifier:
+        bad[key.header] = "9990000018"
+    elif key is not None:
+        bad[key.header] = bad[key.header][:-1] + str((int(bad[key.header][-1]) + 1) % 10)
+    folder = data_dir / "landing" / spec.source / DATE.isoformat()
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(write(spec, [good, bad]))
+    zones.replace_partition(
+        data_dir / "raw" / "ref_practice_mapping", DATE, pl.DataFrame({"practice_code": ["Z00001"]})
+    )
+
+    (result,) = ingest_files(load_settings(), spec, [DATE], run_id="rules")
+
+    quarantine = zones.read_zone(load_settings().quarantine / table)
+    assert set(quarantine["check"]) == {check}
+    assert quarantine["_row_number"].unique().to_list() == [2], "the bad row, and only it"
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
+
+
+def test_every_rule_in_the_schemas_is_exercised_somewhere() -> None:
+    """Keep this file honest: a new rule in schemas/ needs a case here (or in the contract tests)."""
+    exercised = {c for *_, c in CASES} | {
+        "nhs_number_modulus11",
+        "not_nullable",
+        "ods_practice_code",
+        "allowed_status",
+        "date_parse",
+        "date_range",
+        "practice_code_known",
+        "duplicate_row",
+        "unique_key",
+        "required_column_missing",
+    }
+    declared = {
+        name
+        for spec in schemas.EXTRACTS.values()
+        for col in spec.columns
+        for name, _ in col.all_rules()
+    }
+    declared |= {rule.name for spec in schemas.EXTRACTS.values() for rule in spec.row_rules}
+    missing = declared - exercised
+    # Rules only the case-management database carries are covered by its own tests.
+    cms_only = {
+        "allowed_referrer_type",
+        "allowed_referral_status",
+        "allowed_contact_type",
+        "allowed_activity_category",
+        "allowed_measure",
+        "discharge_after_referral",
+        "first_contact_after_referral",
+    }
+    assert missing <= cms_only, f"rules never violated by a test: {sorted(missing - cms_only)}"

@@ -194,8 +194,9 @@ def normalise_header(text: str, fuzzy: bool = False) -> str:
     text = text.replace("\ufeff", "").strip()
     if not fuzzy:
         return text
-    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
-    text = re.sub(r"[^0-9a-z]+", " ", text.lower())
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"['\u2018\u2019`]", "", text)  # I've = I’ve = Ive
+    text = re.sub(r"[^0-9a-z]+", " ", text)
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -62,10 +62,14 @@ wellbeing_responses = ExtractSpec(
             "timepoint",
             rules=(("allowed_timepoint", one_of(("Baseline", "Follow-up"))),),
         ),
-        # A blank item is an incomplete response: kept, and not scored downstream.
-        *(Col(q, code, nullable=True, value_map=FREQUENCY) for q, code in SWEMWBS_ITEMS),
-        *(Col(q, code, nullable=True, value_map=ONS4) for q, code in ONS4_ITEMS),
-        *(Col(q, code, nullable=True, value_map=UCLA) for q, code in UCLA3_ITEMS),
+        # A blank item is an incomplete response: kept, and not scored downstream. A tool that
+        # exports only some instruments leaves the others' columns out: they are simply empty.
+        *(
+            Col(q, code, nullable=True, value_map=FREQUENCY, required=False)
+            for q, code in SWEMWBS_ITEMS
+        ),
+        *(Col(q, code, nullable=True, value_map=ONS4, required=False) for q, code in ONS4_ITEMS),
+        *(Col(q, code, nullable=True, value_map=UCLA, required=False) for q, code in UCLA3_ITEMS),
     ),
 )
 

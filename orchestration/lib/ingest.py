@@ -298,6 +298,12 @@ def validate_batch(
         frames = [empty]
     batch = (
         pl.concat(frames, how="diagonal")
+        # A file rejected for missing columns still has its rows counted: give them the columns.
+        .with_columns(
+            pl.lit(None, pl.Utf8).alias(c)
+            for c in raw_cols
+            if c not in set().union(*(f.columns for f in frames))
+        )
         .with_row_index("_rid")
         .with_columns(
             pl.col("_rid").cast(pl.Int64),

@@ -6,6 +6,8 @@ TIER   ?= demo
 SEED   ?= 42
 export SP_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# The venv's tools first: dagster-dbt runs `dbt` from PATH when it prepares the manifest.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help run pipeline demo-data test test-fast lint format ui docs manifest clean bench bench-ingest
 

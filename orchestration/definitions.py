@@ -1,30 +1,38 @@
 """The code location: one Definitions merged from each source system's module, the dbt
-warehouse, publishing, and operations (schedules, sensor, freshness)."""
+warehouse, publishing, and operations (schedules, sensor, freshness).
+
+Modules are imported rather than their ``defs`` objects: Dagster loads a code location by
+finding the single Definitions object at this module's scope."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs.acute.definitions import defs as acute
-from orchestration.defs.case_management.definitions import defs as case_management
-from orchestration.defs.gp_emis.definitions import defs as gp_emis
-from orchestration.defs.gp_systmone.definitions import defs as gp_systmone
-from orchestration.defs.operations.definitions import defs as operations
-from orchestration.defs.publish.definitions import defs as publish
-from orchestration.defs.reference.definitions import defs as reference
-from orchestration.defs.survey.definitions import defs as survey
-from orchestration.defs.warehouse.definitions import defs as warehouse
-from orchestration.defs.workforce.definitions import defs as workforce
+from orchestration.defs.acute import definitions as acute
+from orchestration.defs.case_management import definitions as case_management
+from orchestration.defs.gp_emis import definitions as gp_emis
+from orchestration.defs.gp_systmone import definitions as gp_systmone
+from orchestration.defs.operations import definitions as operations
+from orchestration.defs.publish import definitions as publish
+from orchestration.defs.reference import definitions as reference
+from orchestration.defs.survey import definitions as survey
+from orchestration.defs.warehouse import definitions as warehouse
+from orchestration.defs.workforce import definitions as workforce
 
 defs = dg.Definitions.merge(
-    reference,
-    gp_emis,
-    gp_systmone,
-    acute,
-    case_management,
-    survey,
-    workforce,
-    warehouse,
-    publish,
-    operations,
+    *(
+        module.defs
+        for module in (
+            reference,
+            gp_emis,
+            gp_systmone,
+            acute,
+            case_management,
+            survey,
+            workforce,
+            warehouse,
+            publish,
+            operations,
+        )
+    )
 )

@@ -16,6 +16,26 @@ from orchestration.lib.partitions import range_tags
 from orchestration.lib.settings import load_settings
 from schemas import EXTRACTS
 
+# The audit and quarantine zones are written by every ingest asset as a side effect; declaring
+# them as assets fed by all of them keeps lineage one graph down to `audit.loads` in the warehouse.
+_ingest_keys = [dg.AssetKey(["raw", table]) for table in EXTRACTS]
+audit_zone = [
+    dg.AssetSpec(
+        ["audit", "loads"],
+        deps=_ingest_keys,
+        group_name="audit",
+        kinds={"parquet"},
+        description="data/audit/loads/: one row per landed file per ingest run (written by every ingest asset).",
+    ),
+    dg.AssetSpec(
+        ["audit", "quarantine"],
+        deps=_ingest_keys,
+        group_name="audit",
+        kinds={"parquet"},
+        description="data/quarantine/: one row per rejected row and failed check (written by every ingest asset).",
+    ),
+]
+
 freshness_checks = [
     build_freshness_check(spec) for spec in EXTRACTS.values() if not spec.table.startswith("cms_")
 ]
@@ -83,6 +103,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):  # noqa: ANN201 - yield
 
 
 defs = dg.Definitions(
+    assets=audit_zone,
     asset_checks=freshness_checks,
     jobs=[nightly_job, freshness_job],
     schedules=[nightly_schedule, freshness_schedule],

@@ -1,0 +1,131 @@
+"""Benchmark the warehouse build: a full `dbt build` on a tier, then the nightly incremental
+`dbt build` after one more month of extracts lands, and their ratio.
+
+    python scripts/bench_warehouse.py --tier demo [--seed 42] [--workdir /tmp/bench]
+
+Steps (only the two `dbt build` calls are timed):
+1. generate the tier's estate; hold back the latest extract date of every source that has one
+   month per extract (GP, acute, wellbeing survey; workforce and reference keep their own);
+2. run the nightly pipeline once (ingest + build) on the rest, then time
+   `dbt build --full-refresh` (the full build);
+3. put the held-back extracts back, copy the warehouse aside, run the pipeline (which ingests
+   the new partitions), restore the copied warehouse and time `dbt build` (the incremental run
+   processes exactly the new month, as a nightly run would).
+The issue's target: icb full build < 3 min on 2 cores, incremental < 10 % of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = ROOT / "dbt_project"
+MONTHLY_SOURCES = ("gp_emis", "gp_systmone", "acute", "survey_wellbeing")
+
+
+def run(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> float:
+    """Run a command (output captured; shown only on failure); return seconds taken."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-6000:] + proc.stderr[-3000:])
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd[:4])} …")
+    return took
+
+
+def dbt(args: list[str], env: dict[str, str]) -> float:
+    exe = str(Path(sys.executable).parent / "dbt")
+    return run(
+        [exe, *args, "--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)], env, PROJECT
+    )
+
+
+INCREMENTAL_MODELS = ("int_gp_appointments_unioned", "int_activity_events_unioned")
+
+
+def fingerprint(warehouse: Path) -> list[tuple]:
+    """Row count and an order-independent hash sum per incremental table."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [
+            con.execute(
+                f"select count(*), sum(hash(t.*)) from {name} as t"  # noqa: S608 - fixed names
+            ).fetchone()
+            for name in INCREMENTAL_MODELS
+        ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tier", default="demo")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix=f"bench-{args.tier}-"))
+    data = work / "data"
+    env = {**os.environ, "SP_DATA_DIR": str(data), "DAGSTER_HOME": str(work / "dagster_home")}
+    env.pop("SP_PSEUDO_KEY", None)
+    (work / "dagster_home").mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+
+    gen = run(
+        [py, "-m", "estate", "generate", "--tier", args.tier, "--seed", str(args.seed)]
+        + ["--out", str(data), "--force", "--quiet"],
+        env,
+    )
+    held = work / "held_back"
+    latest = {}
+    for source in MONTHLY_SOURCES:
+        dates = sorted(p.name for p in (data / "landing" / source).iterdir() if p.is_dir())
+        latest[source] = dates[-1]
+        (held / source).mkdir(parents=True, exist_ok=True)
+        shutil.move(data / "landing" / source / dates[-1], held / source / dates[-1])
+
+    dbt(["parse", "--quiet"], env)
+    first = run([py, "-m", "orchestration.run", "--quiet"], env)
+    full = dbt(["build", "--full-refresh"], env)
+
+    for source, date in latest.items():
+        shutil.move(held / source / date, data / "landing" / source / date)
+    before = work / "warehouse_before.duckdb"
+    shutil.copy2(data / "warehouse.duckdb", before)
+    second = run([py, "-m", "orchestration.run", "--quiet"], env)
+    shutil.copy2(before, data / "warehouse.duckdb")
+    incremental = dbt(["build"], env)
+
+    # correctness (untimed): the incremental tables equal a full rebuild of them
+    incremental_fingerprint = fingerprint(data / "warehouse.duckdb")
+    dbt(["run", "--full-refresh", "-s", *INCREMENTAL_MODELS], env)
+    same = fingerprint(data / "warehouse.duckdb") == incremental_fingerprint
+
+    result = {
+        "tier": args.tier,
+        "seed": args.seed,
+        "new_extract_dates": latest,
+        "generate_s": round(gen, 1),
+        "first_pipeline_s": round(first, 1),
+        "full_dbt_build_s": round(full, 1),
+        "nightly_pipeline_s": round(second, 1),
+        "incremental_dbt_build_s": round(incremental, 1),
+        "incremental_to_full_ratio": round(incremental / full, 3),
+        "incremental_equals_full_refresh": same,
+        "workdir": str(work),
+    }
+    print(json.dumps(result, indent=2))
+    if not same:
+        raise SystemExit("incremental tables differ from a full refresh")
+
+
+if __name__ == "__main__":
+    main()

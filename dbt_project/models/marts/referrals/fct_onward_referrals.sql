@@ -24,6 +24,11 @@ select
         {{ dbt.datediff('referrals.referral_date', 'onward.onward_referral_date', 'day') }}
         as integer
     ) as days_from_referral,
+    case
+        when onward.activity_category is not null
+            then {{ surrogate_key(['onward.activity_category',
+                "coalesce(onward.organisation_name, '')"]) }}
+    end as activity_id,
     onward.activity_category,
     onward.organisation_name,
     onward.has_attended

@@ -2,10 +2,10 @@
 
 -- One row per landed file per ingest run (the audit zone), for on-call SQL:
 -- select * from audit.loads where outcome <> 'loaded'.
+-- "table" is a reserved word in DuckDB: the quotes are needed.
 select
-    "table" as table_name,  -- noqa: RF06 -- reserved word in DuckDB: the quotes are needed
+    "table" as table_name,  -- noqa: RF06
     source_file,
-    cast(extract_date as date) as extract_date,
     sha256,
     encoding,
     rows_read,
@@ -15,5 +15,6 @@ select
     message,
     run_id,
     started_at,
-    finished_at
+    finished_at,
+    cast(extract_date as date) as extract_date
 from {{ source('audit', 'loads') }}

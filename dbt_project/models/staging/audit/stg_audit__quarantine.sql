@@ -6,9 +6,9 @@
 select
     _source_file as source_file,
     _row_number as source_row_number,
+    failure_value,
     "check" as check_name,
     "column" as column_name,
-    failure_value,
     regexp_extract(filename, 'quarantine/([^/]+)/extract_date=', 1) as table_name,
     cast(extract_date as date) as extract_date
 from {{ source('audit', 'quarantine') }}

@@ -135,7 +135,68 @@ def published_postgres(context: dg.AssetExecutionContext) -> Iterator[dg.Materia
     yield dg.MaterializeResult(metadata={"rows_by_table": dg.MetadataValue.json(counts)})
 
 
+# Suites Great Expectations runs on the published file (one per table, plus the cross-level
+# reconciliation): names are fixed here so the checks exist before the first run.
+GX_SUITES = [m.name for m in _MARTS] + ["_reconciliation"]
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            f"gx_{suite.lstrip('_')}",
+            asset=published_marts.key,
+            description=f"Great Expectations suite published.{suite} (Data Docs in "
+            "data/docs/gx/): rates in range, suppression markers consistent, totals reconcile "
+            "across levels, row counts within range of the last run.",
+        )
+        for suite in GX_SUITES
+    ],
+)
+def published_marts_expectations(
+    context: dg.AssetCheckExecutionContext,
+) -> Iterator[dg.AssetCheckResult]:
+    # GX takes seconds to import: only when the checks run, never at code-location load.
+    from orchestration.lib.publish_gx import validate_published  # noqa: PLC0415
+
+    settings = load_settings()
+    docs = settings.data_dir / "docs" / "gx"
+    results = validate_published(
+        settings.published / PUBLISHED_FILE, docs, settings.data_dir / "docs" / ".gx_state"
+    )
+    for suite in GX_SUITES:
+        result = results.get(suite)
+        yield dg.AssetCheckResult(
+            asset_key=published_marts.key,
+            check_name=f"gx_{suite.lstrip('_')}",
+            passed=bool(result and result.success),
+            metadata={
+                "expectations": result.evaluated if result else 0,
+                "failed": dg.MetadataValue.json(result.failed if result else ["not validated"]),
+                "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
+            },
+        )
+
+
+@dg.asset(
+    key=dg.AssetKey(["published", "report"]),
+    group_name="publish",
+    deps=[published_marts.key],
+    kinds={"html"},
+    description="`data/docs/report/index.html`: SPC charts per PCN, workforce trajectory "
+    "against target, coverage against the 0.8-1.2 % band, equity; from the published file only.",
+)
+def published_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    from orchestration.lib.report import build_report  # noqa: PLC0415
+
+    settings = load_settings()
+    out = settings.data_dir / "docs" / "report" / "index.html"
+    drawn = build_report(settings.published / PUBLISHED_FILE, out)
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(out)), "charts": dg.MetadataValue.json(drawn)}
+    )
+
+
 defs = dg.Definitions(
-    assets=[published_marts, published_parquet, published_postgres],
-    asset_checks=[published_models_disclosure_safe],
+    assets=[published_marts, published_parquet, published_postgres, published_report],
+    asset_checks=[published_models_disclosure_safe, published_marts_expectations],
 )

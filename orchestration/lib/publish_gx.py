@@ -1,0 +1,225 @@
+"""Great Expectations suites on the published marts: the business expectations dbt tests do not
+cover, run after each publish on the file readers open.
+
+* rates and shares within their range (0-100 %, per 1,000 within 0-1,000);
+* suppression markers consistent: ``is_suppressed`` exactly when ``disclosure_status`` says
+  suppressed, and a suppressed row's primary count is null while a shown one's is not;
+* totals reconcile across levels: where no child cell is suppressed, the children's rounded
+  counts add up to the parent's within the rounding (2.5 per rounded cell);
+* row counts within range of the last run (half to double), remembered between runs.
+
+GX's SQL datasource fails on DuckDB 2.0, so the tables are validated as pandas frames. GX takes
+seconds to import: import this module only where it runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import great_expectations as gx
+import pandas as pd
+from great_expectations.checkpoint import UpdateDataDocsAction
+
+from orchestration.lib.publish import PUBLICATION_TABLE, quote
+
+SITE = "published_marts"
+RANGES = {  # column -> (min, max): the rates and shares the published marts carry
+    "coverage_rate": (0.0, 1.0),
+    "agree_proportion": (0.0, 1.0),
+    "rate_per_1000": (0.0, 1000.0),
+    "rate_per_1000_ci_lower": (0.0, 1000.0),
+    "rate_per_1000_ci_upper": (0.0, 1000.0),
+    "icb_population_share": (0.0, 1.0),
+    "mean_score": (1.0, 5.0),
+}
+PRIMARY_COUNT = {
+    "pub_referrals_monthly": "referrals",
+    "pub_referral_coverage": "referrals_12m",
+    "pub_referral_equity": "referred_people",
+    "pub_wellbeing_outcomes": "paired_episodes",
+    "pub_clinician_survey": "responses",
+    "pub_utilisation_savings": "referred_people",
+    "pub_referrals_spc": "referrals",
+}
+# (table, count, child level, parent level, extra keys): children sharing parent_org_code and the
+# keys add up to the parent's row (org_code = parent_org_code, org_level = parent level).
+RECONCILE = [
+    (
+        "pub_referrals_monthly",
+        "referrals",
+        "practice",
+        "pcn",
+        ["referral_month", "referrer_type", "pathway_stage"],
+    ),
+    (
+        "pub_referrals_monthly",
+        "referrals",
+        "pcn",
+        "icb",
+        ["referral_month", "referrer_type", "pathway_stage"],
+    ),
+    ("pub_clinician_survey", "responses", "practice", "pcn", ["survey_wave", "item_code"]),
+]
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    table: str
+    success: bool
+    evaluated: int
+    failed: list[str]
+
+
+def _derived(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Columns the expectations test, computed in pandas (GX has no cross-column rule for
+    'status says suppressed iff flag iff null count')."""
+    out = df.copy()
+    if "disclosure_status" in df:
+        suppressed_status = df["disclosure_status"].str.startswith("suppressed")
+        consistent = df["is_suppressed"].astype(bool) == suppressed_status
+        count = PRIMARY_COUNT.get(table)
+        if count:
+            primary = df["disclosure_status"].isin(["suppressed_primary", "suppressed_secondary"])
+            # A row suppressed by its primary count has that count null; a 'rounded' row shows it.
+            shown = df["disclosure_status"].isin(["rounded", "exempt"])
+            null_when = df[count].isna()
+            consistent &= ~shown | ~null_when
+            consistent &= ~primary | null_when | (df["disclosure_status"] == "suppressed_primary")
+        out["_suppression_consistent"] = consistent
+    return out
+
+
+def _reconciliation(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    rows = []
+    for table, count, child, parent, keys in RECONCILE:
+        df = tables.get(table)
+        if df is None:
+            continue
+        kids = df[df["org_level"] == child]
+        grouped = kids.groupby(["parent_org_code", *keys], dropna=False)
+        agg = grouped.agg(
+            children=(count, "sum"), n=(count, "size"), hidden=(count, lambda s: s.isna().sum())
+        ).reset_index()
+        parents = (
+            df[df["org_level"] == parent]
+            .drop(columns="parent_org_code")
+            .rename(columns={"org_code": "parent_org_code", count: "parent_value"})[
+                ["parent_org_code", *keys, "parent_value"]
+            ]
+        )
+        merged = agg.merge(parents, on=["parent_org_code", *keys], how="inner")
+        merged = merged[(merged["hidden"] == 0) & merged["parent_value"].notna()]
+        tolerance = 2.5 * (merged["n"] + 1)
+        within = (merged["children"] - merged["parent_value"]).abs() <= tolerance
+        rows.append(pd.DataFrame({"check": f"{table}:{child}->{parent}", "within": within}))
+    if not rows:
+        return pd.DataFrame({"check": pd.Series(dtype=str), "within": pd.Series(dtype=bool)})
+    return pd.concat(rows, ignore_index=True)
+
+
+def validate_published(
+    published_file: Path, docs_dir: Path, state_dir: Path
+) -> dict[str, SuiteResult]:
+    """Validate every published table, build Data Docs into ``docs_dir`` and remember row
+    counts in ``state_dir`` for the next run's range check."""
+    con = duckdb.connect(str(published_file), read_only=True)
+    try:
+        names = [
+            r[0]
+            for r in con.sql("select table_name from duckdb_tables() order by 1").fetchall()
+            if r[0] != PUBLICATION_TABLE
+        ]
+        tables = {n: con.sql(f"select * from {quote(n)}").df() for n in names}
+    finally:
+        con.close()
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    counts_file = state_dir / "row_counts.json"
+    last = json.loads(counts_file.read_text()) if counts_file.exists() else {}
+
+    context = gx.get_context(mode="file", project_root_dir=str(state_dir))
+    if SITE not in context.get_site_names():
+        context.add_data_docs_site(
+            site_name=SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir.resolve()),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    source = context.data_sources.add_or_update_pandas("published")
+    frames = {n: _derived(n, df) for n, df in tables.items()}
+    frames["_reconciliation"] = _reconciliation(tables)
+    results: dict[str, SuiteResult] = {}
+    for name, df in frames.items():
+        suite = gx.ExpectationSuite(name=f"published.{name}")
+        for column, (lo, hi) in RANGES.items():
+            if column in df:
+                suite.add_expectation(
+                    gx.expectations.ExpectColumnValuesToBeBetween(
+                        column=column, min_value=lo, max_value=hi
+                    )
+                )
+        if "_suppression_consistent" in df:
+            suite.add_expectation(
+                gx.expectations.ExpectColumnValuesToBeInSet(
+                    column="_suppression_consistent", value_set=[True]
+                )
+            )
+        if name == "_reconciliation":
+            suite.add_expectation(
+                gx.expectations.ExpectColumnValuesToBeInSet(column="within", value_set=[True])
+            )
+        else:
+            previous = last.get(name)
+            suite.add_expectation(
+                gx.expectations.ExpectTableRowCountToBeBetween(
+                    min_value=max(1, previous // 2) if previous else 1,
+                    max_value=previous * 2 if previous else None,
+                )
+            )
+        existing = {s.name for s in context.suites.all()}
+        if suite.name in existing:
+            context.suites.delete(suite.name)
+        suite = context.suites.add(suite)
+        try:
+            asset = source.get_asset(name)
+        except LookupError:
+            asset = source.add_dataframe_asset(name=name)
+        try:
+            batch = asset.get_batch_definition("whole")
+        except KeyError:
+            batch = asset.add_batch_definition_whole_dataframe("whole")
+        vd_name = f"validate.{name}"
+        if vd_name in {v.name for v in context.validation_definitions.all()}:
+            context.validation_definitions.delete(vd_name)
+        vd = context.validation_definitions.add(
+            gx.ValidationDefinition(name=vd_name, data=batch, suite=suite)
+        )
+        checkpoint_name = f"checkpoint.{name}"
+        if checkpoint_name in {c.name for c in context.checkpoints.all()}:
+            context.checkpoints.delete(checkpoint_name)
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=checkpoint_name,
+                validation_definitions=[vd],
+                actions=[UpdateDataDocsAction(name="docs", site_names=[SITE])],
+            )
+        )
+        run = checkpoint.run(batch_parameters={"dataframe": df})
+        outcome = next(iter(run.run_results.values()))
+        failed = [
+            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})"
+            for r in outcome.results
+            if not r.success
+        ]
+        results[name] = SuiteResult(name, outcome.success, len(outcome.results), failed)
+
+    counts_file.write_text(json.dumps({n: len(df) for n, df in tables.items()}))
+    return results

@@ -1,0 +1,177 @@
+"""Publish the published marts into a PostgreSQL ``published`` schema for BI tools.
+
+One transaction per run: readers see the old or the new version of every table, never a mix,
+because rows are replaced with DELETE + COPY (both MVCC: a reader's snapshot keeps the old rows
+until it ends) rather than DROP/TRUNCATE (which are not MVCC-safe and would block or empty a
+reader's view). Tables are only dropped and recreated when their columns change — a contract
+change — and that DDL is in the same transaction. Publishers are serialised with a transaction
+advisory lock so two runs cannot interleave their deletes and inserts.
+
+A NOLOGIN role (default ``sp_bi_reader``) gets USAGE on the schema and SELECT on its tables, and
+nothing else; BI tool logins are made members of it. Table and column comments come from the
+dbt descriptions.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from orchestration.lib.publish import PUBLICATION_TABLE, RUN_ID_COLUMN, Mart, _publication_row
+
+SCHEMA = "published"
+READER_ROLE_ENV = "SP_PUBLISH_POSTGRES_READER_ROLE"
+DEFAULT_READER_ROLE = "sp_bi_reader"
+# Any constant: the advisory lock that serialises publishers of this schema.
+PUBLISH_LOCK_KEY = 7_250_501
+NULL_MARKER = "\\N"
+# Columns BI tools filter on; indexed wherever a published table has them.
+FILTER_COLUMNS = (
+    "org_level",
+    "org_code",
+    "pcn_code",
+    "icb_code",
+    "referral_month",
+    "month_start",
+    "census_month",
+    "index_quarter",
+)
+
+
+def _pg_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_integer(arrow_type):
+        return "bigint"
+    if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
+        return "double precision"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamp"
+    return "text"
+
+
+def _copy_rows(dbapi_conn: Any, qualified: str, table: pa.Table) -> None:
+    """COPY the rows as CSV: one round trip, inside the caller's transaction. NULL travels as
+    an explicit marker so that an empty string stays an empty string."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    columns = table.column_names
+    for row in table.to_pylist():
+        writer.writerow([NULL_MARKER if row[c] is None else row[c] for c in columns])
+    buf.seek(0)
+    with dbapi_conn.cursor() as cur:
+        cur.copy_expert(f"copy {qualified} from stdin with (format csv, null '{NULL_MARKER}')", buf)
+
+
+def publish_postgres(
+    url: str,
+    marts: list[Mart],
+    tables: dict[str, pa.Table],
+    run_id: str,
+    reader_role: str | None = None,
+) -> dict[str, int]:
+    """Replace the published schema's tables with these, in one transaction."""
+    reader_role = reader_role or os.environ.get(READER_ROLE_ENV, DEFAULT_READER_ROLE)
+    engine = sa.create_engine(url)
+    counts: dict[str, int] = {}
+    try:
+        with engine.begin() as conn:
+            q = conn.dialect.identifier_preparer.quote
+            schema = q(SCHEMA)
+            conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK_KEY})
+            conn.execute(sa.text(f"create schema if not exists {schema}"))
+            _ensure_reader_role(conn, reader_role)
+            dbapi = conn.connection.dbapi_connection
+            for mart in marts:
+                table = tables[mart.name].append_column(
+                    RUN_ID_COLUMN,
+                    pa.array([run_id] * tables[mart.name].num_rows, pa.string()),
+                )
+                _replace_table(conn, dbapi, mart.name, table, mart.description, mart.columns)
+                counts[mart.name] = table.num_rows
+            publication = _publication_row(run_id, counts)
+            _replace_table(
+                conn,
+                dbapi,
+                PUBLICATION_TABLE,
+                publication,
+                "One row naming the run that published these tables (compare publication_run_id).",
+                {},
+            )
+            role = q(reader_role)
+            conn.execute(sa.text(f"grant usage on schema {schema} to {role}"))
+            conn.execute(sa.text(f"grant select on all tables in schema {schema} to {role}"))
+    finally:
+        engine.dispose()
+    return counts
+
+
+def _ensure_reader_role(conn: sa.Connection, role: str) -> None:
+    exists = conn.execute(
+        sa.text("select 1 from pg_roles where rolname = :r"), {"r": role}
+    ).scalar()
+    if not exists:
+        quoted = conn.dialect.identifier_preparer.quote(role)
+        conn.execute(sa.text(f"create role {quoted} nologin"))
+
+
+def _replace_table(
+    conn: sa.Connection,
+    dbapi: Any,
+    name: str,
+    table: pa.Table,
+    description: str,
+    column_descriptions: dict[str, str],
+) -> None:
+    q = conn.dialect.identifier_preparer.quote
+    qualified = f"{q(SCHEMA)}.{q(name)}"
+    wanted = [(f.name, _pg_type(f.type)) for f in table.schema]
+    existing = conn.execute(
+        sa.text(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = :s and table_name = :t order by ordinal_position"
+        ),
+        {"s": SCHEMA, "t": name},
+    ).all()
+    if [(c, t) for c, t in existing] != wanted:
+        # A contract change (or a first publish): DDL, still inside this run's transaction.
+        conn.execute(sa.text(f"drop table if exists {qualified}"))
+        cols = ", ".join(f"{q(c)} {t}" for c, t in wanted)
+        conn.execute(sa.text(f"create table {qualified} ({cols})"))
+        for column in FILTER_COLUMNS:
+            if column in table.column_names:
+                conn.execute(
+                    sa.text(f"create index {q(f'{name}__{column}')} on {qualified} ({q(column)})")
+                )
+    else:
+        conn.execute(sa.text(f"delete from {qualified}"))
+    _copy_rows(dbapi, qualified, table)
+    # COMMENT takes no bind parameters: quote the dbt description as a literal with the
+    # driver's own quoting (project text, not data).
+    literal = sa.String().literal_processor(dialect=conn.dialect)
+    if description:
+        conn.execute(sa.text(f"comment on table {qualified} is {literal(description)}"))
+    for column, text in column_descriptions.items():
+        if text and column in table.column_names:
+            conn.execute(sa.text(f"comment on column {qualified}.{q(column)} is {literal(text)}"))
+
+
+def published_runs(url: str) -> list[dict]:
+    """The publication row(s) currently visible (for tests and the runbook)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(f"select run_id, tables from {SCHEMA}.{PUBLICATION_TABLE}")
+            ).all()
+        return [{"run_id": r[0], "tables": json.loads(r[1])} for r in rows]
+    finally:
+        engine.dispose()

@@ -1,0 +1,127 @@
+"""The check that blocks publication: patient-level columns and unsuppressed or unrounded
+counts are caught on hand-made tables, every table the pipeline publishes passes it, and a
+failing check stops the publish assets in a real Dagster run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pytest
+
+from orchestration.lib.publish import DisclosureError, Mart, disclosure_problems, publish_duckdb
+
+if TYPE_CHECKING:
+    from conftest import PipelineRun
+
+
+def _con(sql: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(sql)
+    return con
+
+
+def test_a_controlled_table_passes() -> None:
+    con = _con(
+        "create table t as select * from (values "
+        "('a', 0, 2, 'rounded'), ('b', 10, 1, 'rounded'), ('c', null, 2, 'suppressed_primary'),"
+        " ('all', 3, 1, 'exempt')) v(org_code, referrals, spc_period, disclosure_status)"
+    )
+    mart = Mart("t", "main", "", not_counts=frozenset({"spc_period"}))
+    assert disclosure_problems(con, [mart]) == []
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("select 'x' as person_id, 'rounded' as disclosure_status", "patient-level column"),
+        ("select 1990 as birth_year, 'rounded' as disclosure_status", "patient-level column"),
+        ("select 'E01' as lsoa_code, 'rounded' as disclosure_status", "patient-level column"),
+        ("select 3 as referrals, 'rounded' as disclosure_status", "unsuppressed count(s) of 1-7"),
+        ("select 12 as referrals, 'rounded' as disclosure_status", "not rounded to 5"),
+        ("select 10 as referrals", "no disclosure_status column"),
+        # An integer column is a count unless the model declares it not_a_count.
+        ("select 7 as spc_period, 'rounded' as disclosure_status", "count(s) of 1-7"),
+    ],
+)
+def test_what_blocks_publication(sql: str, expected: str) -> None:
+    con = _con(f"create table t as {sql}")
+    problems = disclosure_problems(con, [Mart("t", "main", "")])
+    assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.e2e
+def test_every_published_table_passes_and_carries_the_run_id(published_run: PipelineRun) -> None:
+    con = duckdb.connect(str(published_run.data / "published" / "marts.duckdb"), read_only=True)
+    tables = [r[0] for r in con.sql("select table_name from duckdb_tables()").fetchall()]
+    assert "_publication" in tables
+    published = sorted(t for t in tables if t != "_publication")
+    assert published and all(t.startswith("pub_") for t in published)
+    (run_id,) = con.sql("select run_id from _publication").fetchall()[0]
+    for table in published:
+        ids = con.sql(f'select distinct publication_run_id from "{table}"').fetchall()
+        assert ids == [(run_id,)], table
+    marts = [Mart(t, "main", "", not_counts=frozenset({"spc_period"})) for t in published]
+    assert disclosure_problems(con, marts) == []
+    # No marts from the warehouse (fct_*, dim_*) leave it any more: only the published layer.
+    assert not [t for t in tables if t.startswith(("fct_", "dim_"))]
+
+
+@pytest.mark.e2e
+def test_a_failing_check_blocks_publication(
+    published_run: PipelineRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plant an unsuppressed count of 3 in a copy of the warehouse and materialise the check
+    and the publish assets in Dagster: the check fails, the publish steps do not run, and the
+    published file is untouched. The publish function refuses on its own too."""
+    import dagster as dg
+
+    data = tmp_path / "data"
+    (data / "published").mkdir(parents=True)
+    shutil.copy(published_run.data / "warehouse.duckdb", data / "warehouse.duckdb")
+    before = (published_run.data / "published" / "marts.duckdb").read_bytes()
+    (data / "published" / "marts.duckdb").write_bytes(before)
+    with duckdb.connect(str(data / "warehouse.duckdb")) as con:
+        con.execute(
+            "update pub_referrals_monthly set referrals = 3, disclosure_status = 'rounded' "
+            "where org_level = 'all' and referrer_type = 'All' and pathway_stage = 'All'"
+        )
+    monkeypatch.setenv("SP_DATA_DIR", str(data))
+
+    from orchestration.defs.publish import definitions as publish_defs
+    from orchestration.lib.settings import load_settings
+
+    with pytest.raises(DisclosureError, match="unsuppressed count"):
+        publish_duckdb(load_settings(), publish_defs._MARTS, "direct-call")
+
+    # The check and the publish assets as the nightly job runs them, with the dbt models as
+    # already-built assets (this test does not rebuild the warehouse).
+    job = dg.define_asset_job(
+        "publish_only",
+        selection=dg.AssetSelection.assets(
+            publish_defs.published_marts, publish_defs.published_parquet
+        )
+        | dg.AssetSelection.checks_for_assets(*publish_defs._MART_KEYS),
+    )
+    defs = dg.Definitions(
+        assets=[
+            *(dg.AssetSpec(key) for key in publish_defs._MART_KEYS),
+            publish_defs.published_marts,
+            publish_defs.published_parquet,
+        ],
+        asset_checks=[publish_defs.published_models_disclosure_safe],
+        jobs=[job],
+    )
+    result = defs.resolve_job_def("publish_only").execute_in_process(
+        raise_on_error=False, instance=dg.DagsterInstance.ephemeral()
+    )
+    evaluations = result.get_asset_check_evaluations()
+    failed = [e for e in evaluations if not e.passed]
+    assert [e.asset_key.path[-1] for e in failed] == ["pub_referrals_monthly"]
+    assert not result.get_asset_materialization_events()
+    ran = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert ran == {"published_models_disclosure_safe"}  # the publish steps never started
+    assert (data / "published" / "marts.duckdb").read_bytes() == before
+    assert not (data / "published" / "parquet").exists()

@@ -1,0 +1,72 @@
+"""Great Expectations on the published marts: the pipeline's run built Data Docs, every suite
+passes on what it published, and the suites catch what they are for — a rate out of range, a
+suppression flag that disagrees with its status, totals that do not reconcile, a table that
+shrank against the last run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import PipelineRun
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def published_copy(published_run: PipelineRun, tmp_path: Path) -> Path:
+    path = tmp_path / "marts.duckdb"
+    shutil.copy(published_run.data / "published" / "marts.duckdb", path)
+    return path
+
+
+def test_the_pipeline_built_data_docs(published_run: PipelineRun) -> None:
+    docs = published_run.data / "docs" / "gx"
+    assert (docs / "index.html").exists()
+    assert list((docs / "validations").rglob("*.html"))
+
+
+def test_every_suite_passes_on_the_published_file(published_copy: Path, tmp_path: Path) -> None:
+    from orchestration.lib.publish_gx import validate_published
+
+    results = validate_published(published_copy, tmp_path / "gx", tmp_path / "state")
+    assert "_reconciliation" in results and "pub_referrals_monthly" in results
+    assert {n: r.failed for n, r in results.items() if not r.success} == {}
+    assert all(r.evaluated >= 1 for r in results.values())
+
+
+def test_suites_catch_what_they_are_for(published_copy: Path, tmp_path: Path) -> None:
+    from orchestration.lib.publish_gx import validate_published
+
+    # First run remembers the row counts.
+    validate_published(published_copy, tmp_path / "gx", tmp_path / "state")
+    with duckdb.connect(str(published_copy)) as con:
+        con.execute("update pub_referral_coverage set coverage_rate = 1.5 where org_level = 'pcn'")
+        con.execute(
+            "update pub_referral_equity set is_suppressed = false "
+            "where disclosure_status = 'suppressed_primary'"
+        )
+        # Inflate a PCN's total so its practices no longer add up to it.
+        con.execute(
+            "update pub_referrals_monthly set referrals = referrals + 500 "
+            "where org_level = 'pcn' and referrals is not null"
+        )
+        con.execute("delete from pub_workforce_pcn_month")
+        con.execute(
+            "insert into pub_workforce_pcn_month select * from pub_workforce_pcn_month limit 0"
+        )
+    results = validate_published(published_copy, tmp_path / "gx", tmp_path / "state")
+    assert (
+        "expect_column_values_to_be_between(coverage_rate)"
+        in results["pub_referral_coverage"].failed
+    )
+    assert results["pub_referral_equity"].failed == [
+        "expect_column_values_to_be_in_set(_suppression_consistent)"
+    ]
+    assert not results["_reconciliation"].success
+    assert results["pub_workforce_pcn_month"].failed == ["expect_table_row_count_to_be_between()"]

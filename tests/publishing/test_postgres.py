@@ -1,0 +1,143 @@
+"""PostgreSQL publishing against a real local server (tests/publishing/pg_server.py): the
+published schema, its comments and indexes, and a BI login in the read-only role that can
+query a mart but cannot read another schema or write anything."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy as sa
+
+from orchestration.lib.publish import publishable_marts, read_marts
+from orchestration.lib.publish_postgres import DEFAULT_READER_ROLE, publish_postgres
+from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
+
+if TYPE_CHECKING:
+    from conftest import PipelineRun
+    from pg_server import PgServer
+
+pytestmark = pytest.mark.e2e
+BI_USER, BI_PASSWORD = "bi_tool", "bi-tool-test-password"
+
+
+@pytest.fixture(scope="module")
+def published_pg(
+    published_run: PipelineRun, pg: PgServer, monkeypatch_module: pytest.MonkeyPatch
+) -> PgServer:
+    monkeypatch_module.setenv("SP_DATA_DIR", str(published_run.data))
+    marts = publishable_marts(DBT_PROJECT_DIR / "target" / "manifest.json")
+    publish_postgres(pg.url(), marts, read_marts(load_settings(), marts), "pg-test-run")
+    admin = sa.create_engine(pg.url())
+    with admin.begin() as conn:
+        # Something that is not published, which the BI login must not see.
+        conn.execute(sa.text("create schema if not exists warehouse_private"))
+        conn.execute(sa.text("create table if not exists warehouse_private.secret (x int)"))
+        conn.execute(sa.text("create table if not exists public.also_secret (x int)"))
+        exists = conn.execute(sa.text("select 1 from pg_roles where rolname = :u"), {"u": BI_USER})
+        if not exists.scalar():
+            # CREATE ROLE takes no bind parameters: the driver's own literal quoting.
+            password = sa.String().literal_processor(dialect=conn.dialect)(BI_PASSWORD)
+            conn.execute(
+                sa.text(
+                    f"create role {BI_USER} login password {password} in role {DEFAULT_READER_ROLE}"
+                )
+            )
+    admin.dispose()
+    return pg
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> pytest.MonkeyPatch:
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def _bi(pg: PgServer) -> sa.Engine:
+    return sa.create_engine(pg.url(BI_USER, BI_PASSWORD))
+
+
+def test_bi_login_reads_a_published_mart(published_pg: PgServer) -> None:
+    engine = _bi(published_pg)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select referral_month, referrals, disclosure_status, publication_run_id "
+                "from published.pub_referrals_monthly where org_level = 'all' "
+                "and referrer_type = 'All' and pathway_stage = 'All' order by referral_month"
+            )
+        ).all()
+        run = conn.execute(sa.text("select run_id from published._publication")).scalar()
+    engine.dispose()
+    assert len(rows) >= 12 and run == "pg-test-run"
+    assert all(r.publication_run_id == run for r in rows)
+    assert all(r.referrals is None or r.referrals % 5 == 0 for r in rows)
+
+
+def test_bi_login_cannot_read_other_schemas(published_pg: PgServer) -> None:
+    engine = _bi(published_pg)
+    for table in ("warehouse_private.secret", "public.also_secret"):
+        with engine.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission"):
+            conn.execute(sa.text(f"select * from {table}"))
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "insert into published.pub_referrals_monthly (org_level) values ('x')",
+        "delete from published.pub_referrals_monthly",
+        "create table published.mine (x int)",
+        "drop table published.pub_referrals_monthly",
+    ],
+)
+def test_bi_login_cannot_write(published_pg: PgServer, statement: str) -> None:
+    engine = _bi(published_pg)
+    with engine.connect() as conn, pytest.raises(sa.exc.ProgrammingError):
+        conn.execute(sa.text(statement))
+    engine.dispose()
+
+
+def test_comments_and_indexes_come_with_the_tables(published_pg: PgServer) -> None:
+    engine = sa.create_engine(published_pg.url())
+    with engine.connect() as conn:
+        comment = conn.execute(
+            sa.text("select obj_description('published.pub_referrals_monthly'::regclass)")
+        ).scalar()
+        column_comment = conn.execute(
+            sa.text(
+                "select col_description('published.pub_referrals_monthly'::regclass, "
+                "(select attnum from pg_attribute where attrelid = "
+                "'published.pub_referrals_monthly'::regclass and attname = 'disclosure_status'))"
+            )
+        ).scalar()
+        indexed = {
+            r[0]
+            for r in conn.execute(
+                sa.text(
+                    "select indexname from pg_indexes where schemaname = 'published' "
+                    "and tablename = 'pub_referrals_monthly'"
+                )
+            )
+        }
+    engine.dispose()
+    assert comment.startswith("Published referrals. Grain:")
+    assert "suppressed_secondary" in column_comment
+    assert {"pub_referrals_monthly__org_code", "pub_referrals_monthly__referral_month"} <= indexed
+
+
+def test_a_second_publish_replaces_rows_without_duplicates(published_pg: PgServer) -> None:
+    marts = publishable_marts(DBT_PROJECT_DIR / "target" / "manifest.json")
+    tables = read_marts(load_settings(), marts)
+    publish_postgres(published_pg.url(), marts, tables, "pg-test-run-2")
+    engine = _bi(published_pg)
+    with engine.connect() as conn:
+        n, runs = conn.execute(
+            sa.text(
+                "select count(*), count(distinct publication_run_id) "
+                "from published.pub_referrals_monthly"
+            )
+        ).one()
+    engine.dispose()
+    assert (n, runs) == (tables["pub_referrals_monthly"].num_rows, 1)

@@ -9,6 +9,6 @@ select
     failure_value,
     "check" as check_name,
     "column" as column_name,
-    regexp_extract(filename, 'quarantine/([^/]+)/extract_date=', 1) as table_name,
-    cast(extract_date as date) as extract_date
+    cast(extract_date as date) as extract_date,
+    regexp_extract(filename, 'quarantine/([^/]+)/extract_date=', 1) as table_name
 from {{ source('audit', 'quarantine') }}

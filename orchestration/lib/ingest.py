@@ -8,6 +8,7 @@ exactly one of the raw zone or the quarantine, and the audit row per file says h
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import io
@@ -57,10 +58,10 @@ class LandedFile:
     encoding: str
     frame: pl.DataFrame | None  # strings, raw column names; None if unreadable
     rows_read: int
-    problem: tuple[str, str | None, str] | None = (
-        None  # (check, column, message): whole file quarantined
-    )
+    # (check, column, message) when the whole file is quarantined or rejected
+    problem: tuple[str, str | None, str] | None = None
     extra_columns: list[str] = field(default_factory=list)
+    truncated_row: int | None = None  # the last row, cut off mid-line (a copy that stopped early)
 
 
 @dataclass
@@ -141,7 +142,30 @@ def read_landed_file(spec: ExtractSpec, path: Path) -> LandedFile:
                 f"{path.name}: cannot be parsed as CSV ({type(exc).__name__})",
             ),
         )
-    return conform_columns(spec, frame, path.name, sha, encoding)
+    landed = conform_columns(spec, frame, path.name, sha, encoding)
+    landed.truncated_row = _truncated_last_row(body, spec.delimiter, frame)
+    return landed
+
+
+def _truncated_last_row(body: bytes, delimiter: str, frame: pl.DataFrame) -> int | None:
+    """A file that does not end in a newline and whose last line has fewer fields than the
+    header was cut off mid-row: polars would read the missing fields as empty, silently."""
+    if body.endswith((b"\n", b"\r")) or frame.height == 0:
+        return None
+    last = body.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+    fields = next(csv.reader([last], delimiter=delimiter), [])
+    return frame.height if len(fields) < frame.width else None
+
+
+def _delimiter_hint(columns: list[str], expected: str) -> str:
+    if len(columns) != 1:
+        return ""
+    for other in (",", "|", ";", "\t"):
+        if other != expected and other in columns[0]:
+            return (
+                f" (the header looks {other!r}-delimited; this extract is {expected!r}-delimited)"
+            )
+    return ""
 
 
 def conform_columns(
@@ -149,6 +173,7 @@ def conform_columns(
 ) -> LandedFile:
     """Map landed headers to raw names; record unknown extras; flag missing required columns."""
     mapping = spec.header_map()
+    landed_headers = list(frame.columns)
     renames, extras = {}, []
     for header in frame.columns:
         raw = mapping.get(normalise_header(header, spec.fuzzy_headers))
@@ -156,12 +181,16 @@ def conform_columns(
             extras.append(header.replace("\ufeff", "").strip())
         else:
             renames[header] = raw
+    height = frame.height
     frame = frame.select(list(renames)).rename(renames)
+    if frame.width == 0:  # no header recognised: keep the rows, so they are counted and quarantined
+        frame = pl.select(pl.repeat(None, height, dtype=pl.Utf8).alias(spec.columns[0].raw))
     missing = [c.raw for c in spec.columns if c.required and c.raw not in frame.columns]
     for col in spec.columns:  # optional columns absent from this file are simply empty
         if col.raw not in frame.columns and not col.required:
             frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col.raw))
     if missing:
+        hint = _delimiter_hint(landed_headers, spec.delimiter)
         headers = [c.header for c in spec.columns if c.raw in missing]
         return LandedFile(
             name,
@@ -172,7 +201,7 @@ def conform_columns(
             (
                 "required_column_missing",
                 ",".join(missing),
-                f"{name}: required column(s) missing: {', '.join(headers)}",
+                f"{name}: required column(s) missing: {', '.join(headers)}{hint}",
             ),
             extras,
         )
@@ -322,11 +351,25 @@ def validate_batch(
     ]
     ok_files = batch.filter(pl.col("_source_file").is_in([n for n, _ in whole_file]).not_())
 
+    truncated = [(f.name, f.truncated_row) for f in files if f.truncated_row is not None]
+    cut_off = pl.concat(
+        [
+            ok_files.filter((pl.col("_source_file") == name) & (pl.col("_row_number") == row))
+            for name, row in truncated
+        ]
+        or [ok_files.clear()]
+    ).select(
+        "_rid",
+        pl.lit("truncated_row").alias("check"),
+        pl.lit(None, pl.Utf8).alias("column"),
+        pl.lit(None, pl.Utf8).alias("failure_value"),
+    )
     failures = pl.concat(
         [
             _duplicates(spec, ok_files),
             _schema_failures(spec, ok_files),
             _unknown_practices(spec, ok_files, known_practices),
+            cut_off,
         ]
     )
 
@@ -426,7 +469,9 @@ def load_partition(
     for f in landed:
         loaded = loaded_by_file.get(f.name, 0)
         quarantined = quarantined_by_file.get(f.name, 0)
-        if f.problem and not f.rows_read:
+        if f.problem and f.problem[0] == "duplicate_file":
+            outcome, message = "duplicate", f.problem[2]
+        elif f.problem and not f.rows_read:
             outcome, message = "rejected", f.problem[2]
         elif f.problem:
             outcome, message = "quarantined", f.problem[2]
@@ -479,6 +524,47 @@ def known_practice_codes(settings: Settings) -> set[str] | None:
     return set(mapping["practice_code"].unique().to_list())
 
 
+def loaded_files(settings: Settings, spec: ExtractSpec) -> dict[str, tuple[dt.date, str]]:
+    """sha256 → (extract date, file) of every file the latest run of each partition loaded."""
+    audit = zones.read_zone(settings.audit / f"table={spec.table}")
+    if audit.is_empty():
+        return {}
+    latest = audit.filter(
+        (pl.col("finished_at") == pl.col("finished_at").max().over("extract_date"))
+        & pl.col("outcome").is_in(["loaded", "partial", "quarantined"])
+        & (pl.col("rows_read") > 0)
+    )
+    return {
+        sha: (day, name)
+        for sha, day, name in latest.select("sha256", "extract_date", "source_file").iter_rows()
+    }
+
+
+def mark_duplicates(
+    landed: list[LandedFile], extract_date: dt.date, loaded: dict[str, tuple[dt.date, str]]
+) -> None:
+    """A file whose exact content was already loaded — under another name or extract date, or
+    twice in this folder — is skipped and recorded, never loaded twice."""
+    here: dict[str, str] = {}
+    for f in landed:
+        if f.rows_read == 0:
+            continue  # empty and header-only files all look alike; they carry no rows to double
+        prior = loaded.get(f.sha256)
+        if f.sha256 in here:
+            where = f"{here[f.sha256]} in the same folder"
+        elif prior is not None and (prior[0], prior[1]) != (extract_date, f.name):
+            where = f"{prior[1]} loaded for {prior[0]}"
+        else:
+            here[f.sha256] = f.name
+            continue
+        f.problem = (
+            "duplicate_file",
+            None,
+            f"{f.name}: identical to {where}; skipped, not loaded twice",
+        )
+        f.frame, f.rows_read, f.truncated_row = None, 0, None
+
+
 def ingest_files(
     settings: Settings,
     spec: ExtractSpec,
@@ -488,7 +574,9 @@ def ingest_files(
 ) -> list[PartitionResult]:
     known = known_practice_codes(settings) if spec.practice_column else None
     results = []
+    loaded = loaded_files(settings, spec)
     for d in dates:
         landed = [read_landed_file(spec, p) for p in files_for(settings, spec, d)]
+        mark_duplicates(landed, d, loaded)
         results.append(load_partition(settings, spec, d, landed, run_id, known, force=force))
     return results

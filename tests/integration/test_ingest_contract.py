@@ -314,3 +314,66 @@ def test_unchanged_partition_is_skipped_not_reloaded(data_dir: Path) -> None:
     land(data_dir, BAD_FILE, csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,"))
     third = ingest_files(settings, SPEC, [DATE], run_id="r3")[0]
     assert not third.skipped and third.rows_loaded == 3
+
+
+def test_truncated_last_line_is_quarantined_not_read_as_blanks(data_dir: Path) -> None:
+    seed_practice_mapping(data_dir)
+    content = csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,") + b"B2,Z00002,94347659"
+    land(data_dir, BAD_FILE, content)
+    raw, quarantine, audit = run_ingest()
+    assert raw["appointment_id"].to_list() == ["B1"]
+    assert quarantine.filter(pl.col("check") == "truncated_row")["_row_number"].to_list() == [2]
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert (bad["rows_read"], bad["rows_loaded"], bad["rows_quarantined"]) == (2, 1, 1)
+
+
+def test_wrong_delimiter_is_named_in_the_message(data_dir: Path) -> None:
+    seed_practice_mapping(data_dir)
+    land(
+        data_dir,
+        BAD_FILE,
+        csv(
+            "B1;Z00002;9434765919;03/01/2024;Attended;Telephone;GP;",
+            header=HEADER.replace(",", ";"),
+        ),
+    )
+    _, _, audit = run_ingest()
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert bad["outcome"] == "quarantined"
+    assert "looks ';'-delimited" in bad["message"] and BAD_FILE in bad["message"]
+
+
+def test_duplicate_file_is_skipped_and_recorded_not_loaded_twice(data_dir: Path) -> None:
+    seed_practice_mapping(data_dir)
+    land(data_dir, GOOD_FILE, csv(*GOOD))
+    run_ingest()
+    # The same extract resent next day under a new name, and twice in one folder.
+    later = DATE + dt.timedelta(days=1)
+    folder = data_dir / "landing" / "gp_emis" / later.isoformat()
+    folder.mkdir(parents=True)
+    (folder / "Z00001_Appointments_20240202.csv").write_bytes(csv(*GOOD))
+    (folder / "Z00002_Appointments_20240202.csv").write_bytes(
+        csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,")
+    )
+    (folder / "Z00003_Appointments_20240202.csv").write_bytes(
+        csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,")
+    )
+    settings = load_settings()
+    ingest_files(settings, SPEC, [later], run_id="resent")
+
+    raw = zones.read_zone(settings.raw / SPEC.table)
+    assert raw.height == len(GOOD) + 1, "the resent file and the in-folder copy add nothing"
+    audit = zones.read_zone(settings.audit / f"table={SPEC.table}").filter(
+        pl.col("extract_date") == later
+    )
+    outcomes = dict(audit.select("source_file", "outcome").iter_rows())
+    assert outcomes == {
+        "Z00001_Appointments_20240202.csv": "duplicate",
+        "Z00002_Appointments_20240202.csv": "loaded",
+        "Z00003_Appointments_20240202.csv": "duplicate",
+    }
+    message = audit.filter(pl.col("source_file") == "Z00001_Appointments_20240202.csv")["message"][
+        0
+    ]
+    assert GOOD_FILE in message and str(DATE) in message
+    assert reconcile(SPEC.table)[0]

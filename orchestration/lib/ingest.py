@@ -14,6 +14,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from orchestration.lib.pseudonymise import pseudonymise
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec, normalise_header
 
+READ_THREADS = 4
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 QUARANTINE_SCHEMA = {
     "_source_file": pl.Utf8,
@@ -576,7 +578,11 @@ def ingest_files(
     results = []
     loaded = loaded_files(settings, spec)
     for d in dates:
-        landed = [read_landed_file(spec, p) for p in files_for(settings, spec, d)]
+        # Reading is I/O and C code (hashlib, the polars CSV reader) that releases the GIL.
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            landed = list(
+                pool.map(lambda p: read_landed_file(spec, p), files_for(settings, spec, d))
+            )
         mark_duplicates(landed, d, loaded)
         results.append(load_partition(settings, spec, d, landed, run_id, known, force=force))
     return results

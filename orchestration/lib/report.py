@@ -46,8 +46,10 @@ def line_chart(
     values = [v for s in series for v in s.values if v is not None]
     if band:
         values += list(band)
-    lo, hi = (min(values + [0.0]), max(values + [1.0])) if values else (0.0, 1.0)
-    hi = hi * 1.08 if hi > 0 else 1.0
+    # Axes start at zero (a rate or count chart that does not is misread) and end just above
+    # the largest value or band edge.
+    lo = min(values + [0.0])
+    hi = max(values) * 1.08 if values and max(values) > 0 else 1.0
     n = max(len(x_labels), 2)
     plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
 

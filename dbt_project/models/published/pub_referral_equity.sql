@@ -21,10 +21,10 @@ cells as (
         equity.referred_people,
         equity.population,
         equity.rate_per_1000,
+        equity.rate_per_1000_ci_upper,
         -- The Wilson bound of a zero count can come out as -5e-17 in floating point; a reader
         -- (and the GX range check) should see 0.
         greatest(equity.rate_per_1000_ci_lower, 0.0) as rate_per_1000_ci_lower,
-        equity.rate_per_1000_ci_upper,
         coalesce(
             case when equity.org_level = 'pcn' then pcns.icb_code else 'all' end, 'unknown'
         ) as parent_org_code

@@ -17,7 +17,7 @@ from schemas import EXTRACTS
 # Link-worker posts per PCN in the latest census month: the workforce question in one line.
 EXAMPLE_SQL = (
     "select pcn_code, census_month, splw_headcount, splw_fte, has_link_worker "
-    "from fct_workforce_pcn_month order by census_month desc, pcn_code limit 10"
+    "from pub_workforce_pcn_month order by census_month desc, pcn_code limit 10"
 )
 
 

@@ -144,7 +144,10 @@ def test_published_file_holds_aggregate_marts_only(run: PipelineRun) -> None:
         columns = {
             r[0] for r in con.sql("select column_name from information_schema.columns").fetchall()
         }
-    assert "fct_workforce_pcn_month" in tables and "_publication" in tables
+    assert "pub_workforce_pcn_month" in tables and "_publication" in tables
+    assert all(t.startswith("pub_") or t == "_publication" for t in tables), (
+        "only the published layer"
+    )
     assert "fct_utilisation_person" not in tables, "patient-level marts are never published"
     assert "person_id" not in columns
 

@@ -176,6 +176,8 @@ def validate_published(
             suite.add_expectation(
                 gx.expectations.ExpectColumnValuesToBeInSet(column="within", value_set=[True])
             )
+            # At least one fully shown parent-children group, or the check proves nothing.
+            suite.add_expectation(gx.expectations.ExpectTableRowCountToBeBetween(min_value=1))
         else:
             previous = last.get(name)
             suite.add_expectation(

@@ -51,10 +51,11 @@ def test_suites_catch_what_they_are_for(published_copy: Path, tmp_path: Path) ->
             "update pub_referral_equity set is_suppressed = false "
             "where disclosure_status = 'suppressed_primary'"
         )
-        # Inflate a PCN's total so its practices no longer add up to it.
+        # Inflate the PCN totals so their practices no longer add up to them (on the tiny
+        # estate the survey is the table whose practice cells are all shown).
         con.execute(
-            "update pub_referrals_monthly set referrals = referrals + 500 "
-            "where org_level = 'pcn' and referrals is not null"
+            "update pub_clinician_survey set responses = responses + 500 "
+            "where org_level = 'pcn' and responses is not null"
         )
         con.execute("delete from pub_workforce_pcn_month")
         con.execute(

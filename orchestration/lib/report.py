@@ -40,7 +40,7 @@ def line_chart(
     x_labels: list[str],
     series: list[Series],
     band: tuple[float, float] | None = None,
-    y_format: str = "{:,.0f}",
+    y_format: str | None = None,
 ) -> str:
     """An SVG line chart; None values break the line (suppressed or missing)."""
     values = [v for s in series for v in s.values if v is not None]
@@ -50,6 +50,8 @@ def line_chart(
     # the largest value or band edge.
     lo = min(values + [0.0])
     hi = max(values) * 1.08 if values and max(values) > 0 else 1.0
+    # Whole numbers unless the axis is short enough that ticks would repeat (2, 2, 1, 1).
+    y_format = y_format or ("{:,.0f}" if hi - lo >= 8 else "{:,.1f}")
     n = max(len(x_labels), 2)
     plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
 

@@ -11,6 +11,7 @@ SPLWs in 1,079 PCNs. Skips when the shared data is absent.
 
 from __future__ import annotations
 
+import os
 import shutil
 from csv import DictReader
 from pathlib import Path
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from conftest import PipelineRun
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data"
+# ../shared/data beside the repository; SP_SHARED_DATA points elsewhere (e.g. a checkout in /tmp)
+SHARED = Path(os.environ.get("SP_SHARED_DATA", ROOT.parent / "shared" / "data"))
 FILES = {
     "reference/2026-07-01": [
         SHARED / "ods" / "gp-reg-pat-prac-map.csv",

@@ -33,9 +33,11 @@ MONTHLY_SOURCES = ("gp_emis", "gp_systmone", "acute", "survey_wellbeing")
 
 def run(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> float:
     """Run a command (output captured; shown only on failure); return seconds taken."""
+    print(f"… {' '.join(Path(c).name if '/' in c else c for c in cmd[:4])}", file=sys.stderr)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     took = time.perf_counter() - start
+    print(f"  {took:.1f}s", file=sys.stderr)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-6000:] + proc.stderr[-3000:])
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd[:4])} …")
@@ -59,7 +61,7 @@ def fingerprint(warehouse: Path) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return [
             con.execute(
-                f"select count(*), sum(hash(t.*)) from {name} as t"  # noqa: S608 - fixed names
+                f"select count(*), sum(hash(t)) from {name} as t"  # noqa: S608 - fixed names
             ).fetchone()
             for name in INCREMENTAL_MODELS
         ]

@@ -63,7 +63,11 @@ ui: manifest
 
 docs: manifest
 	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --project-dir .
-	@echo "dbt docs: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir ."
+	$(BIN)/python -m scripts.data_dictionary
+	@echo "dbt docs site:      cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir ."
+	@echo "data dictionary:    docs/data-dictionary.md"
+	@echo "GX Data Docs:       $(SP_DATA_DIR)/docs/gx/index.html (after a pipeline run)"
+	@echo "report (charts):    $(SP_DATA_DIR)/docs/report/index.html (after a pipeline run)"
 
 # Benchmarks measure, they never gate: performance goals are read off their output.
 BENCH_TIER ?= icb

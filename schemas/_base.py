@@ -161,6 +161,9 @@ class ExtractSpec:
     practice_column: str | None = None  # raw column checked against known practice codes
     fuzzy_headers: bool = False  # survey tools: match question text loosely
     quarantine_rate_warn: float = 0.05
+    # Some publications list identical rows as separate records (the PCN workforce file has one
+    # line per contracted service, with no identifier): there, an exact repeat is not a duplicate.
+    identical_rows_are_records: bool = False
     cadence: str = "monthly"
     file_regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 

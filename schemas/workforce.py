@@ -15,6 +15,7 @@ pcn_individual = ExtractSpec(
     description="PCN workforce census: one row per staff member × role (NWRS Staff) or contracted service line.",
     cadence="monthly",
     quarantine_rate_warn=0.01,
+    identical_rows_are_records=True,
     columns=(
         Col(
             "Data_source",

@@ -67,6 +67,19 @@ def _by_change_month(frame: pl.DataFrame) -> dict[dt.date, pl.DataFrame]:
     return {d: part.drop("_day") for (d,), part in frame.group_by("_day", maintain_order=True)}
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The database file a SQLite URL names, when it does not exist (else None)."""
+    parsed = sa.engine.make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
 def pull_database(
     settings: Settings, run_id: str, engine: sa.Engine | None = None
 ) -> list[PartitionResult]:

@@ -222,7 +222,10 @@ def _duplicates(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
     Same source key with different content: every copy is quarantined (we cannot know which
     one the source meant)."""
     content = [c.raw for c in spec.columns]
-    dup = batch.filter(pl.struct(content).is_first_distinct().over("_source_file").not_())
+    if spec.identical_rows_are_records:
+        dup = batch.clear()
+    else:
+        dup = batch.filter(pl.struct(content).is_first_distinct().over("_source_file").not_())
     out = [
         dup.select(
             "_rid",

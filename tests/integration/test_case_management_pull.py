@@ -120,3 +120,17 @@ def test_json_export_matches_database_rows(data_dir: Path, monkeypatch) -> None:
     contacts = zones.read_zone(load_settings().raw / "cms_contacts")
     assert via_json["referral_id"].to_list() == ["R1"] and len(via_json["person_id"][0]) == 64
     assert contacts.select("contact_id", "referral_id").rows() == [("C1", "R1")]
+
+
+def test_a_missing_database_file_is_reported_not_retried(data_dir: Path) -> None:
+    from orchestration.lib.case_management import missing_sqlite_file
+
+    assert (
+        missing_sqlite_file(load_settings().cms_url)
+        == data_dir / "sources" / "case_management" / "cms_reporting.sqlite"
+    )
+    assert missing_sqlite_file("postgresql+psycopg2://bi@127.0.0.1/cms") is None, (
+        "servers are pulled (and retried)"
+    )
+    make_db(data_dir / "sources" / "case_management" / "cms_reporting.sqlite", [])
+    assert missing_sqlite_file(load_settings().cms_url) is None

@@ -298,3 +298,20 @@ def test_every_rule_in_the_schemas_is_exercised_somewhere() -> None:
         "first_contact_after_referral",
     }
     assert missing <= cms_only, f"rules never violated by a test: {sorted(missing - cms_only)}"
+
+
+def test_identical_workforce_lines_are_separate_records(data_dir: Path) -> None:
+    """The PCN workforce publication lists one line per contracted service, with no identifier:
+    two identical lines are two records, both loaded (elsewhere they would be duplicates)."""
+    spec = schemas.EXTRACTS["workforce_pcn_individual"]
+    name, good = VALID["workforce_pcn_individual"]
+    contracted = dict(good) | {
+        "Data_source": "NWRS contracted services",
+        "UNIQUE_IDENTIFIER": "",
+        "FTE": "0.33",
+    }
+    folder = data_dir / "landing" / spec.source / DATE.isoformat()
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(write(spec, [good, contracted, contracted]))
+    (result,) = ingest_files(load_settings(), spec, [DATE], run_id="records")
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 3, 0)

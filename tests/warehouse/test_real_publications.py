@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from csv import DictReader
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,13 +105,6 @@ def test_splw_headcount_and_pcns_with_a_link_worker(wh) -> None:
     assert icb_sum == 2351
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest quarantines exact-duplicate rows (orchestration/lib/ingest.py _duplicates), "
-    "but identical rows are separate records in this publication (contracted-services rows "
-    "carry no identifier): 2,019 rows, 236.7 SPLW FTE, are held back. Reported; strict so the "
-    "fix turns this into a failure to remove the mark.",
-)
 def test_splw_fte_total(wh) -> None:
     """Exact to 0.05 FTE: 2,752.5 FTE, both roles, every row including contracted services."""
     fte = wh.execute(
@@ -121,21 +113,15 @@ def test_splw_fte_total(wh) -> None:
     assert fte == pytest.approx(2752.5, abs=0.05)
 
 
-def test_fte_gap_is_exactly_the_quarantined_duplicate_rows(real_run: PipelineRun, wh) -> None:
-    """Until ingest keeps identical rows, the marts' FTE plus the SPLW FTE of the rows ingest
-    held back as exact duplicates is the publication's 2,752.5: nothing else is lost."""
-    landed = real_run.data / "landing" / "workforce" / "2026-06-30"
-    csv = next(landed.glob("*.csv"))
-    seen: set[tuple[str, ...]] = set()
-    held_back = 0.0
-    with csv.open(encoding="utf-8-sig", newline="") as fh:
-        for row in DictReader(fh):
-            key = tuple(row.values())
-            # a later copy of an identical row, as ingest sees it (the first copy is kept)
-            if key in seen and row["STAFF_ROLE"].startswith("Social Prescribing Link Workers"):
-                held_back += float(row["FTE"])
-            seen.add(key)
-    fte = wh.execute(
-        "select splw_fte from fct_workforce_england_month where census_month = date '2026-06-01'"
-    ).fetchone()[0]
-    assert fte + held_back == pytest.approx(2752.5, abs=0.05)
+def test_no_workforce_row_is_quarantined(real_run: PipelineRun) -> None:
+    """Identical lines are separate contracted-service records in this publication (no
+    identifier): they are all loaded, none held back as duplicates."""
+    quarantine = real_run.data / "quarantine" / "workforce_pcn_individual"
+    rows = (
+        duckdb.sql(f"select count(*) from read_parquet('{quarantine}/*/*.parquet')").fetchall()[0][
+            0
+        ]
+        if quarantine.exists()
+        else 0
+    )
+    assert rows == 0

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.lib.assets import PRACTICE_MAPPING, raw_key, retry_if_transient, summarise
-from orchestration.lib.case_management import load_json_exports, pull_database
+from orchestration.lib.case_management import load_json_exports, missing_sqlite_file, pull_database
 from orchestration.lib.checks import ingest_checks
 from orchestration.lib.settings import load_settings
 from schemas import case_management
@@ -25,9 +25,18 @@ from schemas import case_management
 )
 def case_management_pull(context: dg.AssetExecutionContext):  # noqa: ANN201 - generator of results
     settings = load_settings()
+    missing = missing_sqlite_file(settings.cms_url)
     try:
         if settings.cms_source == "json":
             results = load_json_exports(settings, context.run.run_id)
+        elif missing is not None:
+            # Not a transient fault: there is no database to wait for (a files-only landing
+            # area). Say so, load nothing, and let the rest of the run go on.
+            context.log.warning(
+                f"no case-management database at {missing}: nothing pulled. Set SP_CMS_URL to the "
+                "reporting database, or SP_CMS_SOURCE=json to read cms_export_*.json files."
+            )
+            results = []
         else:
             results = pull_database(settings, context.run.run_id)
     except Exception as exc:

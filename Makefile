@@ -9,7 +9,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # The venv's tools first: dagster-dbt runs `dbt` from PATH when it prepares the manifest.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run pipeline demo-data test test-fast lint format ui docs manifest clean bench bench-ingest
+.PHONY: help run pipeline demo-data test test-fast lint format ui docs manifest clean bench bench-ingest bench-warehouse
 
 help:
 	@echo "make run        set up, generate the demo estate, run the whole nightly pipeline"
@@ -19,7 +19,7 @@ help:
 	@echo "make ui         open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint       ruff + sqlfluff"
 	@echo "make docs       dbt docs site"
-	@echo "make bench      benchmarks (bench-ingest; TIER=icb by default)"
+	@echo "make bench      benchmarks: bench-ingest, bench-warehouse (BENCH_TIER=icb by default)"
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,10 +71,13 @@ docs: manifest
 
 # Benchmarks measure, they never gate: performance goals are read off their output.
 BENCH_TIER ?= icb
-bench: bench-ingest
+bench: bench-ingest bench-warehouse
 
 bench-ingest: venv
 	$(BIN)/python -m scripts.bench_ingest --tier $(BENCH_TIER)
+
+bench-warehouse: manifest
+	$(BIN)/python scripts/bench_warehouse.py --tier $(BENCH_TIER)
 
 clean:
 	rm -rf data .dagster_home dbt_project/target

@@ -57,14 +57,15 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.getLogger("dagster").setLevel(logging.WARNING)
     started = time.perf_counter()
-    from orchestration.lib.landing_watch import landed_date_range
-    from orchestration.lib.partitions import range_tags
+    from orchestration.lib.landing_watch import landed_dates
+    from orchestration.lib.partitions import covering_range, register
 
-    span = landed_date_range(settings)
-    # One run over every landed extract date, exactly as a backfill of that range would run;
-    # dates already loaded with the same files are skipped in seconds.
-    tags = range_tags(*span) if span else range_tags(dt.date.today(), dt.date.today())
     with dg.DagsterInstance.get() as instance:
+        # One run over every landed extract date, exactly as a backfill of them all would run;
+        # dates already loaded with the same files are skipped in seconds.
+        dates = landed_dates(settings) or [dt.date.today()]
+        register(instance, dates)
+        tags = covering_range(instance, dates)
         job = defs.resolve_job_def("nightly_pipeline")
         result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
     elapsed = time.perf_counter() - started

@@ -18,9 +18,9 @@ def file_sources() -> set[str]:
     return {spec.source for spec in EXTRACTS.values() if not spec.table.startswith("cms_")}
 
 
-def landed_date_range(settings: Settings) -> tuple[dt.date, dt.date] | None:
-    dates = [d for spec in EXTRACTS.values() for d in landing_dates(settings, spec)]
-    return (min(dates), max(dates)) if dates else None
+def landed_dates(settings: Settings) -> list[dt.date]:
+    """Every extract date with files for at least one extract, oldest first."""
+    return sorted({d for spec in EXTRACTS.values() for d in landing_dates(settings, spec)})
 
 
 def landing_fingerprints(

@@ -19,7 +19,7 @@ from orchestration.defs.operations.definitions import landing_sensor, nightly_sc
 from orchestration.lib import zones
 from orchestration.lib.assets import build_ingest_asset, is_transient, retry_request
 from orchestration.lib.checks import build_freshness_check
-from orchestration.lib.partitions import RANGE_END_TAG, RANGE_START_TAG, range_tags
+from orchestration.lib.partitions import EXTRACT_DATES, RANGE_END_TAG, RANGE_START_TAG, range_tags
 
 SPEC = schemas.EXTRACTS["gp_emis_appointments"]
 HEADER = "Appointment ID,Practice Code,NHS Number,Appointment Date,Status,Mode,Clinician Type,National Category\n"
@@ -35,41 +35,64 @@ def land(data: Path, day: str, practice: str = "Z00001", age_seconds: float = 36
     return path
 
 
-def sensor_tick(cursor: str | None) -> tuple[list, str | None]:
-    with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance, cursor=cursor)
-        results = list(landing_sensor(ctx))
-        return results, ctx.cursor
+def sensor_tick(instance: dg.DagsterInstance, cursor: str | None):
+    ctx = dg.build_sensor_context(instance=instance, cursor=cursor)
+    result = landing_sensor(ctx)
+    if isinstance(result, dg.SensorResult):  # what the daemon does with it
+        for request in result.dynamic_partitions_requests or []:
+            instance.add_dynamic_partitions(
+                request.partitions_def_name, list(request.partition_keys)
+            )
+    return result, ctx.cursor
 
 
 def test_sensor_requests_one_run_per_change_and_waits_for_complete_files(data_dir: Path) -> None:
     land(data_dir, "2024-02-01")
     land(data_dir, "2024-03-01")
-    (first,), cursor = sensor_tick(None)
-    assert isinstance(first, dg.RunRequest)
-    assert (first.tags[RANGE_START_TAG], first.tags[RANGE_END_TAG]) == ("2024-02-01", "2024-03-01")
+    with dg.instance_for_test() as instance:
+        first, cursor = sensor_tick(instance, None)
+        (request,) = first.run_requests
+        assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (
+            "2024-02-01",
+            "2024-03-01",
+        )
+        assert instance.get_dynamic_partitions(EXTRACT_DATES.name) == ["2024-02-01", "2024-03-01"]
 
-    (again,), cursor = sensor_tick(cursor)
-    assert isinstance(again, dg.SkipReason), "nothing new: no second run"
+        again, cursor = sensor_tick(instance, cursor)
+        assert isinstance(again, dg.SkipReason), "nothing new: no second run"
 
-    land(data_dir, "2024-04-01", age_seconds=0)  # still being copied
-    (busy,), cursor = sensor_tick(cursor)
-    assert isinstance(busy, dg.SkipReason) and "still being written" in busy.skip_message
+        land(data_dir, "2024-04-01", age_seconds=0)  # still being copied
+        busy, cursor = sensor_tick(instance, cursor)
+        assert isinstance(busy, dg.SkipReason) and "still being written" in busy.skip_message
 
-    land(data_dir, "2024-04-01", age_seconds=3600)  # now complete
-    (late,), _ = sensor_tick(cursor)
-    assert isinstance(late, dg.RunRequest)
-    assert (late.tags[RANGE_START_TAG], late.tags[RANGE_END_TAG]) == ("2024-04-01", "2024-04-01")
-    assert late.run_key != first.run_key
+        land(data_dir, "2024-01-01", age_seconds=3600)  # a late file for an old date
+        land(data_dir, "2024-04-01", age_seconds=3600)  # now complete
+        late, _ = sensor_tick(instance, cursor)
+        (request2,) = late.run_requests
+        assert instance.get_dynamic_partitions(EXTRACT_DATES.name)[-2:] == [
+            "2024-01-01",
+            "2024-04-01",
+        ]
+        assert (request2.tags[RANGE_START_TAG], request2.tags[RANGE_END_TAG]) == (
+            "2024-01-01",
+            "2024-04-01",
+        )
+        assert request2.run_key != request.run_key
 
 
 def test_nightly_schedule_covers_every_landed_date(data_dir: Path) -> None:
-    ctx = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2024, 5, 2, 2, 0))
-    assert isinstance(nightly_schedule(ctx), dg.SkipReason), "empty landing area: nothing to run"
-    land(data_dir, "2024-02-01")
-    land(data_dir, "2024-05-01")
-    request = nightly_schedule(ctx)
-    assert request.tags == range_tags(dt.date(2024, 2, 1), dt.date(2024, 5, 1))
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=dt.datetime(2024, 5, 2, 2, 0)
+        )
+        assert isinstance(nightly_schedule(ctx), dg.SkipReason), (
+            "empty landing area: nothing to run"
+        )
+        land(data_dir, "2024-02-01")
+        land(data_dir, "2024-05-01")
+        request = nightly_schedule(ctx)
+        assert request.tags == range_tags("2024-02-01", "2024-05-01")
+        assert instance.get_dynamic_partitions(EXTRACT_DATES.name) == ["2024-02-01", "2024-05-01"]
 
 
 def test_backfill_of_a_range_loads_exactly_that_range(data_dir: Path) -> None:
@@ -80,17 +103,21 @@ def test_backfill_of_a_range_loads_exactly_that_range(data_dir: Path) -> None:
     )
     for day in ("2024-02-01", "2024-03-01", "2024-04-01"):
         land(data_dir, day)
-    result = dg.materialize(
-        [build_ingest_asset(SPEC)],
-        instance=dg.DagsterInstance.ephemeral(),
-        tags=range_tags(dt.date(2024, 2, 1), dt.date(2024, 3, 1)),
-    )
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(
+            EXTRACT_DATES.name, ["2024-02-01", "2024-03-01", "2024-04-01"]
+        )
+        result = dg.materialize(
+            [build_ingest_asset(SPEC)],
+            instance=instance,
+            tags=range_tags("2024-02-01", "2024-03-01"),
+        )
     assert result.success
     loaded = sorted(p.name for p in (data_dir / "raw" / SPEC.table).glob("extract_date=*"))
     assert loaded == ["extract_date=2024-02-01", "extract_date=2024-03-01"]
     partitions = {e.partition for e in result.get_asset_materialization_events()}
-    assert partitions >= {"2024-02-01", "2024-02-15", "2024-03-01"}, (
-        "one run, every day of the range"
+    assert partitions == {"2024-02-01", "2024-03-01"}, (
+        "one run, one partition per landed extract date"
     )
 
 

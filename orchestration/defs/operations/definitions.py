@@ -11,8 +11,8 @@ import json
 import dagster as dg
 
 from orchestration.lib.checks import build_freshness_check
-from orchestration.lib.landing_watch import landed_date_range, landing_fingerprints
-from orchestration.lib.partitions import range_tags
+from orchestration.lib.landing_watch import landed_dates, landing_fingerprints
+from orchestration.lib.partitions import EXTRACT_DATES, covering_range, new_keys, register
 from orchestration.lib.settings import load_settings
 from schemas import EXTRACTS
 
@@ -63,10 +63,11 @@ freshness_job = dg.define_asset_job(
     name="nightly_0200_europe_london",
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    span = landed_date_range(load_settings())
-    if span is None:
+    dates = landed_dates(load_settings())
+    if not dates:
         return dg.SkipReason("the landing area is empty")
-    return dg.RunRequest(tags=range_tags(*span))
+    register(context.instance, dates)
+    return dg.RunRequest(tags=covering_range(context.instance, dates))
 
 
 freshness_schedule = dg.ScheduleDefinition(
@@ -85,21 +86,28 @@ freshness_schedule = dg.ScheduleDefinition(
     description="Requests a run when files land or change under data/landing/, once they have "
     "stopped changing (a file still being copied is not picked up half-written).",
 )
-def landing_sensor(context: dg.SensorEvaluationContext):  # noqa: ANN201 - yields requests
+def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     seen = json.loads(context.cursor) if context.cursor else {}
     ready, busy = landing_fingerprints(load_settings())
     changed = sorted(d for d, fp in ready.items() if seen.get(d) != fp)
     if not changed:
-        yield dg.SkipReason(
+        return dg.SkipReason(
             f"no new complete extracts ({len(busy)} date folder(s) still being written)"
         )
-        return
-    first, last = dt.date.fromisoformat(changed[0]), dt.date.fromisoformat(changed[-1])
+    dates = [dt.date.fromisoformat(d) for d in changed]
+    added = new_keys(context.instance, dates)
     key = hashlib.sha256(
         json.dumps({d: ready[d] for d in changed}, sort_keys=True).encode()
     ).hexdigest()[:16]
-    yield dg.RunRequest(run_key=f"landing-{key}", tags=range_tags(first, last))
     context.update_cursor(json.dumps({**seen, **{d: ready[d] for d in changed}}, sort_keys=True))
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"landing-{key}", tags=covering_range(context.instance, dates, added)
+            )
+        ],
+        dynamic_partitions_requests=[EXTRACT_DATES.build_add_request(added)] if added else [],
+    )
 
 
 defs = dg.Definitions(

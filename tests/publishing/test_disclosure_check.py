@@ -114,9 +114,11 @@ def test_a_failing_check_blocks_publication(
         asset_checks=[publish_defs.published_models_disclosure_safe],
         jobs=[job],
     )
-    result = defs.resolve_job_def("publish_only").execute_in_process(
-        raise_on_error=False, instance=dg.DagsterInstance.ephemeral()
-    )
+    # A test instance held for the whole run: Dagster keeps weak references to the instance.
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("publish_only").execute_in_process(
+            raise_on_error=False, instance=instance
+        )
     evaluations = result.get_asset_check_evaluations()
     failed = [e for e in evaluations if not e.passed]
     assert [e.asset_key.path[-1] for e in failed] == ["pub_referrals_monthly"]

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from orchestration.lib import zones
+from orchestration.lib import ingest, zones
 from orchestration.lib.assets import raw_key
 from orchestration.lib.settings import load_settings
 from schemas._base import ExtractSpec
@@ -13,11 +13,7 @@ from schemas._base import ExtractSpec
 
 def latest_audit(table: str) -> pl.DataFrame:
     """The audit rows of the latest run of every partition of ``table``."""
-    settings = load_settings()
-    audit = zones.read_zone(settings.audit / f"table={table}")
-    if audit.is_empty():
-        return audit
-    return audit.filter(pl.col("finished_at") == pl.col("finished_at").max().over("extract_date"))
+    return ingest.latest_audit(load_settings(), table)
 
 
 def reconcile(table: str) -> tuple[bool, dict[str, int]]:

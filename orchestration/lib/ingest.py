@@ -529,15 +529,21 @@ def known_practice_codes(settings: Settings) -> set[str] | None:
     return set(mapping["practice_code"].unique().to_list())
 
 
+def latest_audit(settings: Settings, table: str) -> pl.DataFrame:
+    """The audit rows of the latest run of every partition of ``table`` (empty if none)."""
+    audit = zones.read_zone(settings.audit / f"table={table}")
+    if audit.is_empty():
+        return audit
+    return audit.filter(pl.col("finished_at") == pl.col("finished_at").max().over("extract_date"))
+
+
 def loaded_files(settings: Settings, spec: ExtractSpec) -> dict[str, tuple[dt.date, str]]:
     """sha256 → (extract date, file) of every file the latest run of each partition loaded."""
-    audit = zones.read_zone(settings.audit / f"table={spec.table}")
-    if audit.is_empty():
+    latest = latest_audit(settings, spec.table)
+    if latest.is_empty():
         return {}
-    latest = audit.filter(
-        (pl.col("finished_at") == pl.col("finished_at").max().over("extract_date"))
-        & pl.col("outcome").is_in(["loaded", "partial", "quarantined"])
-        & (pl.col("rows_read") > 0)
+    latest = latest.filter(
+        pl.col("outcome").is_in(["loaded", "partial", "quarantined"]) & (pl.col("rows_read") > 0)
     )
     return {
         sha: (day, name)

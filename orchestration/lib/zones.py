@@ -54,19 +54,14 @@ def append_to_partition(
 
 def read_zone(zone_table_dir: Path) -> pl.DataFrame:
     """Read every partition of a zone table, with its ``extract_date`` (empty frame if none)."""
-    files = (
-        sorted(zone_table_dir.glob("extract_date=*/*.parquet")) if zone_table_dir.exists() else []
-    )
+    files = _files(zone_table_dir)
     if not files:
         return pl.DataFrame()
-    con = duckdb.connect()
-    try:
+    with duckdb.connect() as con:
         return con.sql(
             "select * from read_parquet($files, hive_partitioning = true, union_by_name = true)",
-            params={"files": [str(f) for f in files]},
+            params={"files": files},
         ).pl()
-    finally:
-        con.close()
 
 
 def _files(zone_table_dir: Path) -> list[str]:

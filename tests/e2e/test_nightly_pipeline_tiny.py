@@ -27,7 +27,7 @@ from orchestration.lib.checks import latest_audit, reconcile
 from schemas import EXTRACTS
 
 if TYPE_CHECKING:
-    from conftest import PipelineRun
+    from pipeline_runs import PipelineRun
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

@@ -3,11 +3,8 @@ throwaway PostgreSQL server, and the published marts read back from the warehous
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,41 +16,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from pg_server import PgServer, running_server  # noqa: E402
 
 if TYPE_CHECKING:
-    from conftest import PipelineRun
-
-
-@dataclass
-class OwnRun:
-    data: Path
-    dagster_home: Path
-    returncode: int
-    output: str
+    from pipeline_runs import PipelineRun
 
 
 @pytest.fixture(scope="session")
-def published_run(request: pytest.FixtureRequest) -> PipelineRun | OwnRun:
-    """The nightly run on the tiny estate, which must have published: the session's shared run
-    (`pipeline_tiny` in tests/conftest.py) when there is one, else a run of our own."""
-    try:
-        run = request.getfixturevalue("pipeline_tiny")
-    except pytest.FixtureLookupError:
-        data = request.getfixturevalue("tiny_estate")
-        request.getfixturevalue("dbt_manifest")
-        home = request.getfixturevalue("tmp_path_factory").mktemp("dagster_home")
-        env = {**os.environ, "SP_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
-        env.pop("SP_PSEUDO_KEY", None)
-        proc = subprocess.run(
-            [sys.executable, "-m", "orchestration.run"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-        run = OwnRun(data, home, proc.returncode, proc.stdout + proc.stderr)
-    assert run.returncode == 0, run.output[-4000:]
-    assert (run.data / "published" / "marts.duckdb").exists()
-    return run
+def published_run(pipeline_tiny: PipelineRun) -> PipelineRun:
+    """The session's nightly run on the tiny estate (tests/conftest.py), which must have published."""
+    assert pipeline_tiny.returncode == 0, pipeline_tiny.output[-4000:]
+    assert (pipeline_tiny.data / "published" / "marts.duckdb").exists()
+    return pipeline_tiny
 
 
 @pytest.fixture(scope="session")

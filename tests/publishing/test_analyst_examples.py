@@ -10,7 +10,7 @@ import pytest
 from analyst_examples import examples, run
 
 if TYPE_CHECKING:
-    from conftest import PipelineRun
+    from pipeline_runs import PipelineRun
 
 
 def test_the_page_has_ten_examples() -> None:

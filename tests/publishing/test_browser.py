@@ -18,7 +18,7 @@ import pytest
 import webdriver
 
 if TYPE_CHECKING:
-    from conftest import PipelineRun
+    from pipeline_runs import PipelineRun
 
 pytestmark = [
     pytest.mark.e2e,

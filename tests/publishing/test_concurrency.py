@@ -28,7 +28,7 @@ from orchestration.lib.publish_postgres import DEFAULT_READER_ROLE, publish_post
 from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
 
 if TYPE_CHECKING:
-    from conftest import PipelineRun
+    from pipeline_runs import PipelineRun
     from pg_server import PgServer
 
 pytestmark = pytest.mark.e2e

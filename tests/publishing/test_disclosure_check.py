@@ -14,7 +14,7 @@ import pytest
 from orchestration.lib.publish import DisclosureError, Mart, disclosure_problems, publish_duckdb
 
 if TYPE_CHECKING:
-    from conftest import PipelineRun
+    from pipeline_runs import PipelineRun
 
 
 def _con(sql: str) -> duckdb.DuckDBPyConnection:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import PipelineRun
+    from pipeline_runs import PipelineRun
 
 pytestmark = pytest.mark.e2e
 CLIENT_PIN = "duckdb==1.4.*"

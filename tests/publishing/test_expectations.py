@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import PipelineRun
+    from pipeline_runs import PipelineRun
 
 pytestmark = pytest.mark.e2e
 

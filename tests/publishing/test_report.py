@@ -10,7 +10,7 @@ import pytest
 from orchestration.lib.report import build_report
 
 if TYPE_CHECKING:
-    from conftest import PipelineRun
+    from pipeline_runs import PipelineRun
 
 pytestmark = pytest.mark.e2e
 

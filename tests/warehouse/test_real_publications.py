@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import PipelineRun
+    from pipeline_runs import PipelineRun
 
 ROOT = Path(__file__).resolve().parents[2]
 # ../shared/data beside the repository; SP_SHARED_DATA points elsewhere (e.g. a checkout in /tmp)
@@ -43,7 +43,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> PipelineRun:
-    from conftest import run_pipeline
+    from pipeline_runs import run_pipeline
 
     data = tmp_path_factory.mktemp("real") / "data"
     for folder, paths in FILES.items():

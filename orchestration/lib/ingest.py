@@ -28,6 +28,11 @@ from schemas._base import ExtractSpec, normalise_header
 
 READ_THREADS = 4
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# An NHS number as people write it: 10 digits, or 3-3-4 with spaces or dashes, not part of a
+# longer digit run. Rust's regex has no look-around, so the neighbouring non-digit (or the end
+# of the text) is captured and put back; see withhold_identifiers for why two passes.
+NHS_LIKE = r"(^|\D)\d{3}[ -]?\d{3}[ -]?\d{4}(\D|$)"
+WITHHELD = "<withheld: 10-digit identifier>"
 QUARANTINE_SCHEMA = {
     "_source_file": pl.Utf8,
     "_row_number": pl.Int64,
@@ -76,6 +81,18 @@ class PartitionResult:
     rows_quarantined: int
     skipped: bool = False
     quarantine_by_check: dict[str, int] = field(default_factory=dict)
+
+
+def withhold_identifiers(text: pl.Expr) -> pl.Expr:
+    """Replace every NHS-number-like token in ``text`` by a marker.
+
+    Swapped or shifted columns put NHS numbers into columns that are not declared identifiers,
+    and a headerless file turns its first data row into column names; neither may reach the
+    quarantine or the audit. The pattern consumes the non-digit on each side of a match, so two
+    tokens one character apart need a second pass (a token missed by the first pass always
+    follows a replaced one, so a third is never needed)."""
+    replacement = "${1}" + WITHHELD + "${2}"
+    return text.str.replace_all(NHS_LIKE, replacement).str.replace_all(NHS_LIKE, replacement)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,6 +409,9 @@ def validate_batch(
             )
             .drop("_pseudo")
         )
+    # Identifier columns keep the pseudonym; anywhere else an NHS-number-like value means the
+    # columns are swapped or shifted, and the value is withheld rather than stored.
+    failures = failures.with_columns(withhold_identifiers(pl.col("failure_value")))
 
     file_failures = [
         batch.filter(pl.col("_source_file") == name).select(
@@ -502,7 +522,10 @@ def load_partition(
                 "finished_at": finished,
             }
         )
-    audit = pl.DataFrame(audit_rows, schema=AUDIT_SCHEMA)
+    # Messages quote landed headers, which in a headerless file are the first row's values.
+    audit = pl.DataFrame(audit_rows, schema=AUDIT_SCHEMA).with_columns(
+        withhold_identifiers(pl.col("message"))
+    )
     zones.append_to_partition(
         settings.audit / f"table={spec.table}",
         extract_date,

@@ -16,7 +16,7 @@ import pytest
 import schemas
 from orchestration.lib import zones
 from orchestration.lib.checks import reconcile
-from orchestration.lib.ingest import ingest_files
+from orchestration.lib.ingest import WITHHELD, ingest_files
 from orchestration.lib.settings import load_settings
 
 DATE = dt.date(2024, 2, 1)
@@ -376,4 +376,46 @@ def test_duplicate_file_is_skipped_and_recorded_not_loaded_twice(data_dir: Path)
         0
     ]
     assert GOOD_FILE in message and str(DATE) in message
+    assert reconcile(SPEC.table)[0]
+
+
+def test_nhs_number_in_a_swapped_column_is_withheld(data_dir: Path) -> None:
+    """Columns shifted by the source: the NHS number lands in Practice Code (and, spaced 3-3-4,
+    in Clinician Type). Those columns are not identifiers, but the value must still be withheld."""
+    seed_practice_mapping(data_dir)
+    land(
+        data_dir,
+        BAD_FILE,
+        csv(
+            "B1,9434765919,Z00002,03/01/2024,Attended,Telephone,GP,",
+            "B2,Z00002,9434765919,03/01/2024,Attended,Telephone,943 476 5919,",
+        ),
+    )
+    _, quarantine, audit = run_ingest()
+    everything = quarantine.write_csv() + audit.write_csv()
+    assert "9434765919" not in everything and "943 476 5919" not in everything
+    by_check = dict(quarantine.select("check", "failure_value").iter_rows())
+    assert by_check["ods_practice_code"] == WITHHELD
+    assert by_check["allowed_clinician_type"] == WITHHELD
+    assert len(by_check["nhs_number_modulus11"]) == 64, "identifier failures keep the pseudonym"
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert (bad["rows_read"], bad["rows_quarantined"]) == (2, 2)
+
+
+def test_headerless_file_does_not_leak_its_first_row_into_the_audit(data_dir: Path) -> None:
+    """Without a header, polars takes the first data row as column names; the audit message
+    lists unknown columns, so the first row's NHS number would be written there."""
+    seed_practice_mapping(data_dir)
+    land(
+        data_dir,
+        BAD_FILE,
+        b"B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,\n"
+        b"B2,Z00002,9990000018,03/01/2024,Attended,Telephone,GP,\n",
+    )
+    _, quarantine, audit = run_ingest()
+    everything = quarantine.write_csv() + audit.write_csv()
+    assert "9434765919" not in everything and "9990000018" not in everything
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert bad["outcome"] == "quarantined" and BAD_FILE in bad["message"]
+    assert WITHHELD in bad["message"]
     assert reconcile(SPEC.table)[0]

@@ -8,7 +8,6 @@ exactly one of the raw zone or the quarantine, and the audit row per file says h
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -68,7 +67,9 @@ class LandedFile:
     # (check, column, message) when the whole file is quarantined or rejected
     problem: tuple[str, str | None, str] | None = None
     extra_columns: list[str] = field(default_factory=list)
-    truncated_row: int | None = None  # the last row, cut off mid-line (a copy that stopped early)
+    # Rows whose shape is wrong (ragged_row, truncated_row): _row_number, check, failure_value.
+    # They are quarantined as they are; their fields cannot be trusted to be in their columns.
+    row_problems: pl.DataFrame | None = None
 
 
 @dataclass
@@ -141,13 +142,18 @@ def read_landed_file(spec: ExtractSpec, path: Path) -> LandedFile:
         )
     body, encoding = _decode(data)
     try:
+        # Ragged lines are read (too long: cut; too short: padded) so that one bad line cannot
+        # sink the file; _ragged_rows then finds and quarantines exactly those lines.
         frame = pl.read_csv(
             io.BytesIO(body),
             separator=spec.delimiter,
             infer_schema=False,
             has_header=True,
-            truncate_ragged_lines=False,
+            truncate_ragged_lines=True,
         )
+        fields = record_field_counts(body, spec.delimiter)
+        if fields.len() != frame.height + 1:
+            raise ValueError("the CSV parser and the record count disagree")
     except Exception as exc:  # polars reports malformed CSV with many exception types
         return LandedFile(
             path.name,
@@ -162,18 +168,81 @@ def read_landed_file(spec: ExtractSpec, path: Path) -> LandedFile:
             ),
         )
     landed = conform_columns(spec, frame, path.name, sha, encoding)
-    landed.truncated_row = _truncated_last_row(body, spec.delimiter, frame)
+    landed.row_problems = _row_problems(fields, cut_off=not body.endswith((b"\n", b"\r")))
     return landed
 
 
-def _truncated_last_row(body: bytes, delimiter: str, frame: pl.DataFrame) -> int | None:
-    """A file that does not end in a newline and whose last line has fewer fields than the
-    header was cut off mid-row: polars would read the missing fields as empty, silently."""
-    if body.endswith((b"\n", b"\r")) or frame.height == 0:
-        return None
-    last = body.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
-    fields = next(csv.reader([last], delimiter=delimiter), [])
-    return frame.height if len(fields) < frame.width else None
+def record_field_counts(body: bytes, delimiter: str) -> pl.Series:
+    """Fields per CSV record, header first, counted without a Python loop over lines.
+
+    Lines are read as one string column (polars, no quoting, a separator byte the file does not
+    contain). A line without quote characters is a record whose fields are its delimiters + 1.
+    Otherwise quoted text (delimiters and line breaks inside it) is removed before counting, and
+    a line holding an odd number of quotes opens or closes a quoted field that spans lines, so
+    such lines are grouped into one record by the running quote parity. The costlier steps run
+    only on the lines that need them. Should the quoting defeat this reasoning, the record count
+    disagrees with the parser's and the caller treats the file as unreadable.
+    """
+    sentinel = next((c for c in "\x1f\x1e\x1d\x1c" if c.encode() not in body), None)
+    if sentinel is None:
+        raise ValueError("no free separator byte to read lines with")
+    lines = pl.read_csv(
+        io.BytesIO(body),
+        has_header=False,
+        separator=sentinel,
+        quote_char=None,
+        infer_schema=False,
+        new_columns=["line"],
+    ).select(pl.col("line").fill_null(""))
+    line = pl.col("line")
+    count = (line.str.count_matches(delimiter, literal=True).cast(pl.Int64) + 1).alias("fields")
+    if b'"' not in body:
+        return lines.select(count).to_series()
+    unquoted = line.str.replace_all(r'"[^"]*"', "").str.count_matches(delimiter, literal=True)
+    count_unquoted = (unquoted.cast(pl.Int64) + 1).alias("fields")
+    quotes = line.str.count_matches('"', literal=True)
+    open_after = (quotes % 2).cum_sum() % 2 == 1
+    open_before = open_after.shift(1, fill_value=False)
+    lines = lines.with_columns(
+        open_before.not_().cum_sum().alias("_record"),
+        (open_before | open_after).alias("_spans"),
+        (quotes > 0).alias("_quoted"),
+    )
+    single = pl.col("_spans").not_()
+    parts = [
+        lines.filter(single & pl.col("_quoted").not_()).select("_record", count),
+        lines.filter(single & pl.col("_quoted")).select("_record", count_unquoted),
+        lines.filter(pl.col("_spans"))
+        .group_by("_record")
+        .agg(line.str.join("\n"))
+        .select("_record", count_unquoted),
+    ]
+    return pl.concat(parts).sort("_record")["fields"]
+
+
+def _row_problems(fields: pl.Series, cut_off: bool) -> pl.DataFrame:
+    """Data rows with more or fewer fields than the header. A short last line in a file that
+    does not end in a newline is a copy that stopped early (truncated_row); any other wrong
+    count is a ragged_row. polars would otherwise pad short rows with nulls and cut long ones."""
+    expected = int(fields[0]) if fields.len() else 0
+    last = fields.len() - 1
+    return (
+        fields.to_frame()
+        .with_row_index("_row_number")
+        .filter((pl.col("_row_number") > 0) & (pl.col("fields") != expected))
+        .select(
+            pl.col("_row_number").cast(pl.Int64),
+            pl.when(
+                pl.lit(cut_off) & (pl.col("_row_number") == last) & (pl.col("fields") < expected)
+            )
+            .then(pl.lit("truncated_row"))
+            .otherwise(pl.lit("ragged_row"))
+            .alias("check"),
+            pl.format("found {} fields, expected {}", pl.col("fields"), pl.lit(expected)).alias(
+                "failure_value"
+            ),
+        )
+    )
 
 
 def _delimiter_hint(columns: list[str], expected: str) -> str:
@@ -373,25 +442,37 @@ def validate_batch(
     ]
     ok_files = batch.filter(pl.col("_source_file").is_in([n for n, _ in whole_file]).not_())
 
-    truncated = [(f.name, f.truncated_row) for f in files if f.truncated_row is not None]
-    cut_off = pl.concat(
-        [
-            ok_files.filter((pl.col("_source_file") == name) & (pl.col("_row_number") == row))
-            for name, row in truncated
-        ]
-        or [ok_files.clear()]
-    ).select(
-        "_rid",
-        pl.lit("truncated_row").alias("check"),
-        pl.lit(None, pl.Utf8).alias("column"),
-        pl.lit(None, pl.Utf8).alias("failure_value"),
+    # Misshapen rows are quarantined for their shape alone: their values may sit in the wrong
+    # columns, so value rules on them would report noise.
+    shape_problems = [
+        f.row_problems.with_columns(pl.lit(f.name).alias("_source_file"))
+        for f in files
+        if f.row_problems is not None and f.row_problems.height
+    ]
+    misshapen = (
+        pl.concat(shape_problems)
+        .join(
+            ok_files.select("_rid", "_source_file", "_row_number"),
+            on=["_source_file", "_row_number"],
+        )
+        .select(
+            "_rid",
+            "check",
+            pl.lit(None, pl.Utf8).alias("column"),
+            "failure_value",
+        )
+        if shape_problems
+        else pl.DataFrame(
+            schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8}
+        )
     )
+    well_formed = ok_files.filter(pl.col("_rid").is_in(misshapen["_rid"].implode()).not_())
     failures = pl.concat(
         [
-            _duplicates(spec, ok_files),
-            _schema_failures(spec, ok_files),
-            _unknown_practices(spec, ok_files, known_practices),
-            cut_off,
+            _duplicates(spec, well_formed),
+            _schema_failures(spec, well_formed),
+            _unknown_practices(spec, well_formed, known_practices),
+            misshapen,
         ]
     )
 
@@ -596,7 +677,7 @@ def mark_duplicates(
             None,
             f"{f.name}: identical to {where}; skipped, not loaded twice",
         )
-        f.frame, f.rows_read, f.truncated_row = None, 0, None
+        f.frame, f.rows_read, f.row_problems = None, 0, None
 
 
 def ingest_files(

@@ -419,3 +419,32 @@ def test_headerless_file_does_not_leak_its_first_row_into_the_audit(data_dir: Pa
     assert bad["outcome"] == "quarantined" and BAD_FILE in bad["message"]
     assert WITHHELD in bad["message"]
     assert reconcile(SPEC.table)[0]
+
+
+def test_ragged_rows_are_quarantined_and_the_rest_of_the_file_loads(data_dir: Path) -> None:
+    """One row with an extra delimiter used to make the whole file unreadable (rows_read 0), and
+    a short row was padded with nulls. Each is now a ragged_row; the well-formed rows load."""
+    seed_practice_mapping(data_dir)
+    land(
+        data_dir,
+        BAD_FILE,
+        csv(
+            "B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
+            "B2,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,,extra",
+            'B3,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,"Routine, with a comma"',
+            "B4,Z00002,9434765919,03/01/2024,Attended",
+            'B5,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,"two\nlines"',
+        ),
+    )
+    raw, quarantine, audit = run_ingest()
+    loaded = raw.filter(pl.col("_source_file") == BAD_FILE)
+    assert loaded["appointment_id"].to_list() == ["B1", "B3", "B5"]
+    assert loaded["national_category"].to_list()[1:] == ["Routine, with a comma", "two\nlines"]
+    assert quarantine.select("_source_file", "_row_number", "check", "failure_value").rows() == [
+        (BAD_FILE, 2, "ragged_row", "found 9 fields, expected 8"),
+        (BAD_FILE, 4, "ragged_row", "found 5 fields, expected 8"),
+    ]
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert (bad["rows_read"], bad["rows_loaded"], bad["rows_quarantined"]) == (5, 3, 2)
+    assert bad["outcome"] == "partial"
+    assert reconcile(SPEC.table)[0]

@@ -8,6 +8,7 @@ exactly one of the raw zone or the quarantine, and the audit row per file says h
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import io
@@ -38,6 +39,7 @@ QUARANTINE_SCHEMA = {
     "check": pl.Utf8,
     "column": pl.Utf8,
     "failure_value": pl.Utf8,
+    "message": pl.Utf8,  # why a whole file was quarantined, naming it; null for row rules
 }
 AUDIT_SCHEMA = {
     "table": pl.Utf8,
@@ -143,7 +145,7 @@ def read_landed_file(spec: ExtractSpec, path: Path) -> LandedFile:
     body, encoding = _decode(data)
     try:
         # Ragged lines are read (too long: cut; too short: padded) so that one bad line cannot
-        # sink the file; _ragged_rows then finds and quarantines exactly those lines.
+        # sink the file; _row_problems then finds and quarantines exactly those lines.
         frame = pl.read_csv(
             io.BytesIO(body),
             separator=spec.delimiter,
@@ -153,23 +155,65 @@ def read_landed_file(spec: ExtractSpec, path: Path) -> LandedFile:
         )
         fields = record_field_counts(body, spec.delimiter)
         if fields.len() != frame.height + 1:
-            raise ValueError("the CSV parser and the record count disagree")
+            raise UnreadableError("its quoting leaves the number of rows ambiguous")
     except Exception as exc:  # polars reports malformed CSV with many exception types
-        return LandedFile(
+        # Only our own reasons are quoted: a parser's message may hold the row's values.
+        reason = str(exc) if isinstance(exc, UnreadableError) else type(exc).__name__
+        lines = _physical_lines(body)
+        data_lines = lines - 1 if _first_line_is_header(spec, body) else lines
+        return _whole_file(
             path.name,
             sha,
             encoding,
-            None,
-            0,
-            (
-                "unreadable_file",
-                None,
-                f"{path.name}: cannot be parsed as CSV ({type(exc).__name__})",
-            ),
+            data_lines,
+            "unreadable_file",
+            f"{path.name}: cannot be parsed as CSV ({reason}); all {data_lines} data line(s) "
+            "quarantined",
+        )
+    if not _first_line_is_header(spec, body) and not _delimiter_hint(
+        list(frame.columns), spec.delimiter
+    ):
+        # The first line is data, not a header: polars took it for column names, so it is a
+        # row too. Its values are never quoted (they would be an NHS number, among others).
+        rows = frame.height + 1
+        return _whole_file(
+            path.name,
+            sha,
+            encoding,
+            rows,
+            "header_missing",
+            f"{path.name}: no recognised header (none of the first line's {frame.width} "
+            f"field(s) names a {spec.table} column); all {rows} line(s) quarantined",
         )
     landed = conform_columns(spec, frame, path.name, sha, encoding)
     landed.row_problems = _row_problems(fields, cut_off=not body.endswith((b"\n", b"\r")))
     return landed
+
+
+class UnreadableError(ValueError):
+    """A file the CSV reader cannot be trusted on; the message is safe to record."""
+
+
+def _physical_lines(body: bytes) -> int:
+    """Lines in the file, a last line without a newline included (counted in C, not Python)."""
+    return body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+
+
+def _first_line_is_header(spec: ExtractSpec, body: bytes) -> bool:
+    """Does the first line name at least one column of this extract? One line, so the csv
+    module is fine here."""
+    first = body.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    fields = next(csv.reader([first], delimiter=spec.delimiter), [])
+    mapping = spec.header_map()
+    return any(normalise_header(f, spec.fuzzy_headers) in mapping for f in fields)
+
+
+def _whole_file(
+    name: str, sha: str, encoding: str, rows: int, check: str, message: str
+) -> LandedFile:
+    """A file quarantined whole: one quarantine row per data line, so the accounts reconcile."""
+    frame = pl.DataFrame({"_placeholder": pl.repeat(None, rows, dtype=pl.Utf8, eager=True)})
+    return LandedFile(name, sha, encoding, frame, rows, (check, None, message))
 
 
 def record_field_counts(body: bytes, delimiter: str) -> pl.Series:
@@ -501,15 +545,18 @@ def validate_batch(
             pl.lit(check).alias("check"),
             pl.lit(column, pl.Utf8).alias("column"),
             pl.lit(None, pl.Utf8).alias("failure_value"),
+            withhold_identifiers(pl.lit(msg, pl.Utf8)).alias("message"),
         )
-        for name, (check, column, _msg) in whole_file
+        for name, (check, column, msg) in whole_file
     ]
     quarantine = (
         pl.concat(
             [
                 failures.join(
                     batch.select("_rid", "_source_file", "_row_number"), on="_rid", how="left"
-                ).select(list(QUARANTINE_SCHEMA)),
+                )
+                .with_columns(pl.lit(None, pl.Utf8).alias("message"))
+                .select(list(QUARANTINE_SCHEMA)),
                 *file_failures,
             ]
         )

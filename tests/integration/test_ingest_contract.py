@@ -417,7 +417,61 @@ def test_headerless_file_does_not_leak_its_first_row_into_the_audit(data_dir: Pa
     assert "9434765919" not in everything and "9990000018" not in everything
     bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
     assert bad["outcome"] == "quarantined" and BAD_FILE in bad["message"]
-    assert WITHHELD in bad["message"]
+    assert "no recognised header" in bad["message"]
+    assert reconcile(SPEC.table)[0]
+
+
+def test_file_without_a_header_is_quarantined_whole_with_every_line_counted(
+    data_dir: Path,
+) -> None:
+    """The first line is data, not a header: it is a row too, so three lines are three rows."""
+    seed_practice_mapping(data_dir)
+    land(data_dir, GOOD_FILE, csv(*GOOD))
+    land(
+        data_dir,
+        BAD_FILE,
+        b"B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,\n"
+        b"B2,Z00002,9990000018,03/01/2024,Attended,Telephone,GP,\n"
+        b"B3,Z00002,9990000018,04/01/2024,Attended,Telephone,GP,\n",
+    )
+    raw, quarantine, audit = run_ingest()
+    assert raw.filter(pl.col("_source_file") == BAD_FILE).is_empty()
+    assert raw.filter(pl.col("_source_file") == GOOD_FILE).height == len(GOOD)
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert (bad["rows_read"], bad["rows_loaded"], bad["rows_quarantined"]) == (3, 0, 3)
+    assert bad["outcome"] == "quarantined"
+    rows = quarantine.filter(pl.col("_source_file") == BAD_FILE)
+    assert rows["_row_number"].to_list() == [1, 2, 3]
+    assert set(rows["check"]) == {"header_missing"}
+    message = rows["message"][0]
+    assert BAD_FILE in message and "no recognised header" in message
+    assert reconcile(SPEC.table)[0]
+
+
+def test_unreadable_file_is_quarantined_whole_with_its_lines_counted(data_dir: Path) -> None:
+    """A quote opening inside an unquoted field makes the CSV reader give up on the file: the
+    file is quarantined whole, its data lines counted, and the other file still loads."""
+    seed_practice_mapping(data_dir)
+    land(data_dir, GOOD_FILE, csv(*GOOD))
+    land(
+        data_dir,
+        BAD_FILE,
+        csv(
+            'B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,5" screen',
+            "B2,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
+            "B3,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
+        ),
+    )
+    raw, quarantine, audit = run_ingest()
+    assert raw.filter(pl.col("_source_file") == GOOD_FILE).height == len(GOOD)
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert (bad["rows_read"], bad["rows_loaded"], bad["rows_quarantined"]) == (3, 0, 3)
+    assert bad["outcome"] == "quarantined"
+    assert BAD_FILE in bad["message"] and "cannot be parsed as CSV" in bad["message"]
+    rows = quarantine.filter(pl.col("_source_file") == BAD_FILE)
+    assert set(rows["check"]) == {"unreadable_file"} and rows.height == 3
+    assert rows["message"][0] == bad["message"]
+    assert "9434765919" not in quarantine.write_csv() + audit.write_csv()
     assert reconcile(SPEC.table)[0]
 
 

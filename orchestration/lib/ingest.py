@@ -438,6 +438,33 @@ def _unknown_practices(
     )
 
 
+def _episode_failures(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
+    """Rules across the rows of one episode (follow-up after baseline), over the whole batch:
+    the rows of one episode may come in different files of the same extract date."""
+    out = [
+        batch.filter(rule.violations()).select(
+            "_rid",
+            pl.lit(rule.name).alias("check"),
+            pl.lit(rule.date).alias("column"),
+            pl.col(rule.date).alias("failure_value"),
+        )
+        for rule in spec.episode_rules
+    ]
+    return pl.concat(
+        [
+            pl.DataFrame(
+                schema={
+                    "_rid": pl.Int64,
+                    "check": pl.Utf8,
+                    "column": pl.Utf8,
+                    "failure_value": pl.Utf8,
+                }
+            ),
+            *out,
+        ]
+    )
+
+
 def validate_batch(
     spec: ExtractSpec, files: list[LandedFile], key: bytes, known_practices: set[str] | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -516,6 +543,7 @@ def validate_batch(
             _duplicates(spec, well_formed),
             _schema_failures(spec, well_formed),
             _unknown_practices(spec, well_formed, known_practices),
+            _episode_failures(spec, well_formed),
             misshapen,
         ]
     )

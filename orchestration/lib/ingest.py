@@ -161,7 +161,7 @@ def read_landed_file(spec: ExtractSpec, path: Path) -> LandedFile:
         reason = str(exc) if isinstance(exc, UnreadableError) else type(exc).__name__
         lines = _physical_lines(body)
         data_lines = lines - 1 if _first_line_is_header(spec, body) else lines
-        return _whole_file(
+        return quarantine_whole_file(
             path.name,
             sha,
             encoding,
@@ -176,7 +176,7 @@ def read_landed_file(spec: ExtractSpec, path: Path) -> LandedFile:
         # The first line is data, not a header: polars took it for column names, so it is a
         # row too. Its values are never quoted (they would be an NHS number, among others).
         rows = frame.height + 1
-        return _whole_file(
+        return quarantine_whole_file(
             path.name,
             sha,
             encoding,
@@ -208,7 +208,7 @@ def _first_line_is_header(spec: ExtractSpec, body: bytes) -> bool:
     return any(normalise_header(f, spec.fuzzy_headers) in mapping for f in fields)
 
 
-def _whole_file(
+def quarantine_whole_file(
     name: str, sha: str, encoding: str, rows: int, check: str, message: str
 ) -> LandedFile:
     """A file quarantined whole: one quarantine row per data line, so the accounts reconcile."""

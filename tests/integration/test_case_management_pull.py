@@ -7,12 +7,15 @@ import json
 import sqlite3
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from orchestration.defs.case_management.definitions import case_management_pull
 from orchestration.lib import zones
 from orchestration.lib.case_management import load_json_exports, pull_database
+from orchestration.lib.checks import reconcile
 from orchestration.lib.settings import load_settings
 
 COLUMNS = (
@@ -199,3 +202,78 @@ def test_a_missing_database_file_is_reported_not_retried(data_dir: Path) -> None
     )
     make_db(data_dir / "sources" / "case_management" / "cms_reporting.sqlite", [])
     assert missing_sqlite_file(load_settings().cms_url) is None
+
+
+def export(rows: list[tuple], contacts: dict[str, list[dict]] | None = None) -> str:
+    keys = [c.strip() for c in COLUMNS.split(",")]
+    contacts = contacts or {}
+    return json.dumps(
+        {
+            "schema_version": 1,
+            "generated_at": "2024-01-03T23:00:00",
+            "referrals": [
+                dict(zip(keys, r, strict=True))
+                | {
+                    "contacts": contacts.get(r[0], []),
+                    "onward_referrals": [],
+                    "outcome_measures": [],
+                }
+                for r in rows
+            ],
+        }
+    )
+
+
+def test_two_exports_in_one_folder_both_load(data_dir: Path) -> None:
+    """Each export used to replace the partition the previous one had just written."""
+    folder = data_dir / "landing" / "case_management" / "2024-01-03"
+    folder.mkdir(parents=True)
+    (folder / "cms_export_20240103.json").write_text(
+        export([referral("R1", "2024-01-03T09:00:00")], {"R1": [CONTACT]})
+    )
+    second_contact = CONTACT | {"contact_id": "C2"}
+    (folder / "cms_export_20240103_2.json").write_text(
+        export([referral("R2", "2024-01-03T18:00:00")], {"R2": [second_contact]})
+    )
+    load_json_exports(load_settings(), "two-exports")
+    assert raw_referrals()["referral_id"].to_list() == ["R1", "R2"]
+    contacts = zones.read_zone(load_settings().raw / "cms_contacts").sort("contact_id")
+    assert contacts.select("contact_id", "referral_id").rows() == [("C1", "R1"), ("C2", "R2")]
+    audit = zones.read_zone(load_settings().audit / "table=cms_referrals")
+    assert sorted(audit["source_file"].to_list()) == [
+        "cms_export_20240103.json#referrals",
+        "cms_export_20240103_2.json#referrals",
+    ]
+    assert reconcile("cms_referrals")[0] and reconcile("cms_contacts")[0]
+
+
+def test_malformed_export_is_quarantined_whole_and_the_asset_completes(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A truncated export (a copy that stopped early) is quarantined whole with a message
+    naming it; the good export beside it loads, through the real Dagster asset."""
+    folder = data_dir / "landing" / "case_management" / "2024-01-03"
+    folder.mkdir(parents=True)
+    (folder / "cms_export_20240103.json").write_text(export([referral("R1", "2024-01-03T09:00")]))
+    broken = export([referral("R2", "2024-01-03T18:00:00")])
+    (folder / "cms_export_20240103_2.json").write_text(broken[: len(broken) // 2])
+    (folder / "cms_export_20240103_3.json").write_text('{"schema_version": 1}')
+    monkeypatch.setenv("SP_CMS_SOURCE", "json")
+
+    result = dg.materialize([case_management_pull], raise_on_error=False)
+
+    assert result.success
+    assert raw_referrals()["referral_id"].to_list() == ["R1"]
+    audit = zones.read_zone(load_settings().audit / "table=cms_referrals").sort("source_file")
+    assert audit.select("source_file", "outcome", "rows_read", "rows_quarantined").rows() == [
+        ("cms_export_20240103.json#referrals", "loaded", 1, 0),
+        ("cms_export_20240103_2.json", "quarantined", 1, 1),
+        ("cms_export_20240103_3.json", "quarantined", 1, 1),
+    ]
+    quarantine = zones.read_zone(load_settings().quarantine / "cms_referrals").sort("_source_file")
+    assert quarantine["check"].to_list() == ["unreadable_file", "unreadable_file"]
+    truncated, no_referrals = quarantine["message"].to_list()
+    assert "cms_export_20240103_2.json" in truncated and "invalid JSON" in truncated
+    assert "cms_export_20240103_3.json" in no_referrals and "'referrals'" in no_referrals
+    assert "9434765919" not in quarantine.write_csv() + audit.write_csv()
+    assert reconcile("cms_referrals")[0]

@@ -15,7 +15,11 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 import schemas
-from orchestration.defs.operations.definitions import landing_sensor, nightly_schedule
+from orchestration.defs.operations.definitions import (
+    freshness_checks,
+    landing_sensor,
+    nightly_schedule,
+)
 from orchestration.lib import zones
 from orchestration.lib.assets import build_ingest_asset, is_transient, retry_request
 from orchestration.lib.checks import build_freshness_check, ingest_checks
@@ -254,3 +258,27 @@ def test_rows_reconcile_check_fails_when_the_zones_disagree_with_the_audit(
     failed = rerun["rows_reconcile"]
     assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
     assert failed.metadata["rows_loaded"].value == 2 and failed.metadata["raw_zone_rows"].value == 1
+
+
+@pytest.mark.parametrize(("age_days", "passes"), [(1, True), (5, False)])
+def test_freshness_of_the_case_management_system_follows_its_newest_change(
+    data_dir: Path, age_days: int, passes: bool
+) -> None:
+    """Its partitions are change months, so the newest change pulled (last_modified), not the
+    newest extract date, says whether it is still sending; the check is in the hourly job."""
+    changed = dt.datetime.combine(dt.date.today() - dt.timedelta(days=age_days), dt.time(9))
+    month = changed.date().replace(day=1)
+    zones.replace_partition(
+        data_dir / "raw" / "cms_contacts", month, pl.DataFrame({"last_modified": [changed]})
+    )
+    zones.replace_partition(
+        data_dir / "raw" / "cms_referrals",
+        month,
+        pl.DataFrame({"last_modified": [changed - dt.timedelta(days=20)]}),
+    )
+    key = dg.AssetCheckKey(dg.AssetKey(["raw", "cms_referrals"]), "extract_freshness")
+    (check,) = [c for c in freshness_checks if c.check_key == key]
+    result = check()
+    assert result.passed is passes
+    assert result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["age_days"].value == age_days

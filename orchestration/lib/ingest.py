@@ -244,18 +244,36 @@ def record_field_counts(body: bytes, delimiter: str) -> pl.Series:
         return lines.select(count).to_series()
     unquoted = line.str.replace_all(r'"[^"]*"', "").str.count_matches(delimiter, literal=True)
     count_unquoted = (unquoted.cast(pl.Int64) + 1).alias("fields")
-    quotes = line.str.count_matches('"', literal=True)
-    open_after = (quotes % 2).cum_sum() % 2 == 1
-    open_before = open_after.shift(1, fill_value=False)
+    # Counted once, as columns: every expression below reuses them.
+    lines = lines.with_columns(
+        line.str.count_matches('"', literal=True).alias("_quotes"),
+        line.str.count_matches(f'"{delimiter}"', literal=True).cast(pl.Int64).alias("_bounds"),
+    )
+    quotes, boundaries = pl.col("_quotes"), pl.col("_bounds")
+    # Every field quoted, none holding a quote (exports that quote all fields): the line is
+    # `"` s1 `","` s2 ... `","` sn `"` with no quote inside any s, and literal counting of `","`
+    # is exact and far cheaper than the regex. Checked by replacing each `","` and requiring
+    # that only the first and last characters are quotes; any other line takes the regex.
+    all_quoted = line.str.replace_all(f'"{delimiter}"', sentinel, literal=True).str.contains(
+        r'^"[^"]*"$'
+    )
+    open_after = ((quotes % 2).cum_sum() % 2 == 1).alias("_open_after")
+    lines = lines.with_columns(open_after)
+    open_before = pl.col("_open_after").shift(1, fill_value=False)
     lines = lines.with_columns(
         open_before.not_().cum_sum().alias("_record"),
-        (open_before | open_after).alias("_spans"),
+        (open_before | pl.col("_open_after")).alias("_spans"),
         (quotes > 0).alias("_quoted"),
+        all_quoted.alias("_all_quoted"),
     )
     single = pl.col("_spans").not_()
+    quoted = single & pl.col("_quoted")
     parts = [
         lines.filter(single & pl.col("_quoted").not_()).select("_record", count),
-        lines.filter(single & pl.col("_quoted")).select("_record", count_unquoted),
+        lines.filter(quoted & pl.col("_all_quoted")).select(
+            "_record", (boundaries + 1).alias("fields")
+        ),
+        lines.filter(quoted & pl.col("_all_quoted").not_()).select("_record", count_unquoted),
         lines.filter(pl.col("_spans"))
         .group_by("_record")
         .agg(line.str.join("\n"))

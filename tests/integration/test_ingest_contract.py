@@ -36,6 +36,12 @@ def land(data: Path, name: str, content: bytes) -> None:
     (folder / name).write_bytes(content)
 
 
+def leaked(text: str, *numbers: str) -> int:
+    """How many of ``numbers`` occur in ``text``: a count, so that a failing assertion never
+    prints the text (and the number) into the test output."""
+    return sum(n in text for n in numbers)
+
+
 def seed_practice_mapping(data: Path) -> None:
     zones.replace_partition(
         data / "raw" / "ref_practice_mapping",
@@ -393,7 +399,7 @@ def test_nhs_number_in_a_swapped_column_is_withheld(data_dir: Path) -> None:
     )
     _, quarantine, audit = run_ingest()
     everything = quarantine.write_csv() + audit.write_csv()
-    assert "9434765919" not in everything and "943 476 5919" not in everything
+    assert leaked(everything, "9434765919", "943 476 5919") == 0
     by_check = dict(quarantine.select("check", "failure_value").iter_rows())
     assert by_check["ods_practice_code"] == WITHHELD
     assert by_check["allowed_clinician_type"] == WITHHELD
@@ -414,7 +420,7 @@ def test_headerless_file_does_not_leak_its_first_row_into_the_audit(data_dir: Pa
     )
     _, quarantine, audit = run_ingest()
     everything = quarantine.write_csv() + audit.write_csv()
-    assert "9434765919" not in everything and "9990000018" not in everything
+    assert leaked(everything, "9434765919", "9990000018") == 0
     bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
     assert bad["outcome"] == "quarantined" and BAD_FILE in bad["message"]
     assert "no recognised header" in bad["message"]
@@ -471,7 +477,7 @@ def test_unreadable_file_is_quarantined_whole_with_its_lines_counted(data_dir: P
     rows = quarantine.filter(pl.col("_source_file") == BAD_FILE)
     assert set(rows["check"]) == {"unreadable_file"} and rows.height == 3
     assert rows["message"][0] == bad["message"]
-    assert "9434765919" not in quarantine.write_csv() + audit.write_csv()
+    assert leaked(quarantine.write_csv() + audit.write_csv(), "9434765919") == 0
     assert reconcile(SPEC.table)[0]
 
 

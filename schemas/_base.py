@@ -147,6 +147,32 @@ class RowRule:
 
 
 @dataclass(frozen=True)
+class EpisodeRule:
+    """A rule across rows of one episode: a later timepoint may not be dated before the
+    episode's earlier one (a follow-up before its baseline). pandera checks rows one at a
+    time, so the ingest evaluates this over the whole batch of a partition, with ``violations``.
+    An episode whose baseline is in another partition (an earlier pull or export) cannot be
+    seen here; the rule then lets its rows through rather than guess."""
+
+    name: str
+    episode: tuple[str, ...]  # raw columns naming the episode (and the measure, if per measure)
+    timepoint: str
+    earlier: str  # the timepoint value that comes first (baseline)
+    later: str  # the timepoint value that must not be dated before it (follow-up)
+    date: str
+    dtype: str = "date"
+    fmt: str | None = None
+
+    def violations(self) -> pl.Expr:
+        """True for a later-timepoint row dated before its episode's earliest baseline."""
+        when = parsed_date(self.date, self.fmt, self.dtype)
+        timepoint = pl.col(self.timepoint)
+        baseline = pl.when(timepoint == self.earlier).then(when).min().over(self.episode)
+        named = pl.all_horizontal(pl.col(c).is_not_null() for c in self.episode)
+        return (named & (timepoint == self.later) & (when < baseline)).fill_null(False)
+
+
+@dataclass(frozen=True)
 class ExtractSpec:
     """Everything the pipeline needs to know about one extract type."""
 
@@ -158,6 +184,7 @@ class ExtractSpec:
     delimiter: str = ","
     key: tuple[str, ...] = ()  # source key, unique within a file (raw names)
     row_rules: tuple[RowRule, ...] = ()
+    episode_rules: tuple[EpisodeRule, ...] = ()
     practice_column: str | None = None  # raw column checked against known practice codes
     fuzzy_headers: bool = False  # survey tools: match question text loosely
     quarantine_rate_warn: float = 0.05

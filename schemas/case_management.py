@@ -1,7 +1,18 @@
 """Social prescribing case-management system. Pulled from its reporting database over
 SQLAlchemy (or read from its JSON export); column names are the database's own."""
 
-from schemas._base import PRACTICE_CODE, Col, ExtractSpec, nhs_number, not_before, one_of
+import polars as pl
+
+from schemas._base import (
+    PRACTICE_CODE,
+    Col,
+    EpisodeRule,
+    ExtractSpec,
+    RowRule,
+    nhs_number,
+    not_before,
+    one_of,
+)
 
 ISO = "%Y-%m-%d"
 TS = None  # ISO timestamps; databases disagree on 'T' vs ' ', so let the parser infer
@@ -116,14 +127,32 @@ onward_referrals = ExtractSpec(
     ),
 )
 
-MEASURES = (
-    "SWEMWBS",
-    "ONS4_LIFE_SATISFACTION",
-    "ONS4_WORTHWHILE",
-    "ONS4_HAPPINESS",
-    "ONS4_ANXIETY",
-    "UCLA3",
-)
+# Valid totals per measure: SWEMWBS is the raw sum of 7 items scored 1-5; each ONS4 item is
+# 0-10 on its own; UCLA-3 is the sum of 3 items scored 1-3.
+MEASURE_RANGES = {
+    "SWEMWBS": (7, 35),
+    "ONS4_LIFE_SATISFACTION": (0, 10),
+    "ONS4_WORTHWHILE": (0, 10),
+    "ONS4_HAPPINESS": (0, 10),
+    "ONS4_ANXIETY": (0, 10),
+    "UCLA3": (3, 9),
+}
+MEASURES = tuple(MEASURE_RANGES)
+
+
+def _score_in_measure_range() -> pl.Expr:
+    # An unknown measure or an unparseable score yields null here: those rows are reported by
+    # allowed_measure / number_parse, not twice.
+    score = pl.col("score").str.strip_chars().cast(pl.Int64, strict=False)
+    code = pl.col("measure_code")
+    low = code.replace_strict(
+        {m: lo for m, (lo, _) in MEASURE_RANGES.items()}, default=None, return_dtype=pl.Int64
+    )
+    high = code.replace_strict(
+        {m: hi for m, (_, hi) in MEASURE_RANGES.items()}, default=None, return_dtype=pl.Int64
+    )
+    return score.is_between(low, high)
+
 
 outcome_measures = ExtractSpec(
     table="cms_outcome_measures",
@@ -144,6 +173,20 @@ outcome_measures = ExtractSpec(
         Col("recorded_date", "recorded_date", dtype="date", fmt=ISO, past_only=True),
         Col("score", "score", dtype="int", nullable=True),
         Col("last_modified", "last_modified", dtype="datetime", fmt=TS),
+    ),
+    row_rules=(
+        RowRule("score_in_measure_range", ("measure_code", "score"), _score_in_measure_range),
+    ),
+    episode_rules=(
+        EpisodeRule(
+            name="follow_up_after_baseline",
+            episode=("referral_id", "measure_code"),
+            timepoint="timepoint",
+            earlier="baseline",
+            later="follow_up",
+            date="recorded_date",
+            fmt=ISO,
+        ),
     ),
 )
 

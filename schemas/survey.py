@@ -1,7 +1,7 @@
 """Survey-tool exports: question text as headers, Likert labels as answers. Headers are
 matched loosely (case, punctuation, curly quotes, spacing) because exports drift."""
 
-from schemas._base import PRACTICE_CODE, Col, ExtractSpec, nhs_number, one_of
+from schemas._base import PRACTICE_CODE, Col, EpisodeRule, ExtractSpec, nhs_number, one_of
 
 SUBMITTED = "%d/%m/%Y %H:%M"
 FREQUENCY = {
@@ -70,6 +70,19 @@ wellbeing_responses = ExtractSpec(
         ),
         *(Col(q, code, nullable=True, value_map=ONS4, required=False) for q, code in ONS4_ITEMS),
         *(Col(q, code, nullable=True, value_map=UCLA, required=False) for q, code in UCLA3_ITEMS),
+    ),
+    # One questionnaire covers every instrument, so the episode is the client's referral.
+    episode_rules=(
+        EpisodeRule(
+            name="follow_up_after_baseline",
+            episode=("referral_id",),
+            timepoint="timepoint",
+            earlier="Baseline",
+            later="Follow-up",
+            date="submitted_at",
+            dtype="datetime",
+            fmt=SUBMITTED,
+        ),
     ),
 )
 

@@ -25,9 +25,11 @@ from orchestration.lib import zones
 from orchestration.lib.ingest import (
     LandedFile,
     PartitionResult,
+    UnreadableError,
     conform_columns,
     known_practice_codes,
     load_partition,
+    quarantine_whole_file,
 )
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
@@ -121,7 +123,11 @@ def read_json_export(path: Path) -> dict[str, pl.DataFrame]:
     """Flatten the nested export (referrals with their contacts, onward referrals and outcome
     measures) into the four database tables, without a Python loop over records."""
     doc = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or not isinstance(doc.get("referrals"), list):
+        raise UnreadableError("no top-level 'referrals' list")
     referrals = pl.DataFrame(doc["referrals"], infer_schema_length=None)
+    if "referral_id" not in referrals.columns:
+        raise UnreadableError("referrals carry no 'referral_id'")
     out = {
         "referrals": referrals.drop(
             [
@@ -147,25 +153,55 @@ def read_json_export(path: Path) -> dict[str, pl.DataFrame]:
     return out
 
 
+def unreadable_export(path: Path, exc: Exception) -> LandedFile:
+    """An export that cannot be parsed is quarantined whole, as one row of cms_referrals (its
+    top-level table): its records cannot be counted, but the file must not vanish from the
+    accounts. Only our own reasons and the JSON parser's position are quoted, never content."""
+    if isinstance(exc, UnreadableError):
+        reason = str(exc)
+    elif isinstance(exc, json.JSONDecodeError):
+        reason = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    else:
+        reason = type(exc).__name__
+    return quarantine_whole_file(
+        path.name,
+        hashlib.sha256(path.read_bytes()).hexdigest(),
+        "utf-8",
+        1,
+        "unreadable_file",
+        f"{path.name}: not a readable case-management export ({reason}); quarantined whole",
+    )
+
+
 def load_json_exports(settings: Settings, run_id: str) -> list[PartitionResult]:
+    """Every export of an extract date goes into one load per table, so that two exports in
+    the same folder add up rather than the second replacing the first's partition."""
     known = known_practice_codes(settings)
     results = []
     root = settings.landing / "case_management"
     for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.exists() else []:
+        landed: dict[str, list[LandedFile]] = {table: [] for table in DB_TABLES}
         for path in sorted(folder.glob("cms_export_*.json")):
-            tables = read_json_export(path)
+            try:
+                tables = read_json_export(path)
+            except Exception as exc:  # a broken export must not stop the others loading
+                landed["referrals"].append(unreadable_export(path, exc))
+                continue
             for table, spec in DB_TABLES.items():
-                if tables[table].is_empty():
-                    continue
-                landed = _landed(spec, f"{path.name}#{table}", tables[table])
-                results.append(
-                    load_partition(
-                        settings,
-                        spec,
-                        dt.date.fromisoformat(folder.name),
-                        [landed],
-                        run_id,
-                        known if spec.practice_column else None,
-                    )
+                if not tables[table].is_empty():
+                    landed[table].append(_landed(spec, f"{path.name}#{table}", tables[table]))
+        for table, files in landed.items():
+            if not files:
+                continue
+            spec = DB_TABLES[table]
+            results.append(
+                load_partition(
+                    settings,
+                    spec,
+                    dt.date.fromisoformat(folder.name),
+                    files,
+                    run_id,
+                    known if spec.practice_column else None,
                 )
+            )
     return results

@@ -1,6 +1,7 @@
 """Asset-check factories for the ingest assets, read from the audit and the zones."""
 
 import datetime as dt
+from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
@@ -97,17 +98,30 @@ def latest_extract_date(table: str) -> dt.date | None:
     return dt.date.fromisoformat(max(dates)) if dates else None
 
 
-def build_freshness_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
+def latest_change(tables: tuple[str, ...]) -> dt.date | None:
+    """The day of the newest ``last_modified`` pulled into any of ``tables``, or None."""
+    settings = load_settings()
+    newest = [zones.max_value(settings.raw / t, "last_modified") for t in tables]
+    newest = [v for v in newest if v is not None]
+    return max(newest).date() if newest else None
+
+
+def build_freshness_check(
+    spec: ExtractSpec,
+    latest_date: Callable[[], dt.date | None] | None = None,
+    what: str = "loaded extract",
+) -> dg.AssetChecksDefinition:
+    """``latest_date`` defaults to the newest loaded extract date of ``spec``'s table."""
     allowance = FRESHNESS_ALLOWANCE[spec.cadence]
 
     @dg.asset_check(
         asset=raw_key(spec.table),
         name="extract_freshness",
-        description=f"Warns when the newest loaded {spec.cadence} extract is more than "
+        description=f"Warns when the newest {what} ({spec.cadence} source) is more than "
         f"{allowance.days} days old: the source has stopped sending.",
     )
     def _check() -> dg.AssetCheckResult:
-        latest = latest_extract_date(spec.table)
+        latest = latest_date() if latest_date else latest_extract_date(spec.table)
         age = (dt.date.today() - latest).days if latest else None
         return dg.AssetCheckResult(
             passed=age is not None and age <= allowance.days,
@@ -121,3 +135,16 @@ def build_freshness_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
         )
 
     return _check
+
+
+def build_case_management_freshness_check(
+    specs: tuple[ExtractSpec, ...],
+) -> dg.AssetChecksDefinition:
+    """Freshness of the case-management system, on its referrals table. Its partitions are
+    change months (see lib/case_management.py), so the newest extract date says nothing about
+    the last few days; the newest change pulled (``last_modified``) across its tables does."""
+    tables = tuple(s.table for s in specs)
+    referrals = next(s for s in specs if s.table == "cms_referrals")
+    return build_freshness_check(
+        referrals, lambda: latest_change(tables), what="change pulled (last_modified)"
+    )

@@ -28,12 +28,18 @@ from schemas._base import ExtractSpec, normalise_header
 
 READ_THREADS = 4
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# An NHS number as people write it: 10 digits, or 3-3-4 with spaces or dashes, not part of a
+# longer digit run. Rust's regex has no look-around, so the neighbouring non-digit (or the end
+# of the text) is captured and put back; see withhold_identifiers for why two passes.
+NHS_LIKE = r"(^|\D)\d{3}[ -]?\d{3}[ -]?\d{4}(\D|$)"
+WITHHELD = "<withheld: 10-digit identifier>"
 QUARANTINE_SCHEMA = {
     "_source_file": pl.Utf8,
     "_row_number": pl.Int64,
     "check": pl.Utf8,
     "column": pl.Utf8,
     "failure_value": pl.Utf8,
+    "message": pl.Utf8,  # why a whole file was quarantined, naming it; null for row rules
 }
 AUDIT_SCHEMA = {
     "table": pl.Utf8,
@@ -63,7 +69,9 @@ class LandedFile:
     # (check, column, message) when the whole file is quarantined or rejected
     problem: tuple[str, str | None, str] | None = None
     extra_columns: list[str] = field(default_factory=list)
-    truncated_row: int | None = None  # the last row, cut off mid-line (a copy that stopped early)
+    # Rows whose shape is wrong (ragged_row, truncated_row): _row_number, check, failure_value.
+    # They are quarantined as they are; their fields cannot be trusted to be in their columns.
+    row_problems: pl.DataFrame | None = None
 
 
 @dataclass
@@ -76,6 +84,18 @@ class PartitionResult:
     rows_quarantined: int
     skipped: bool = False
     quarantine_by_check: dict[str, int] = field(default_factory=dict)
+
+
+def withhold_identifiers(text: pl.Expr) -> pl.Expr:
+    """Replace every NHS-number-like token in ``text`` by a marker.
+
+    Swapped or shifted columns put NHS numbers into columns that are not declared identifiers,
+    and a headerless file turns its first data row into column names; neither may reach the
+    quarantine or the audit. The pattern consumes the non-digit on each side of a match, so two
+    tokens one character apart need a second pass (a token missed by the first pass always
+    follows a replaced one, so a third is never needed)."""
+    replacement = "${1}" + WITHHELD + "${2}"
+    return text.str.replace_all(NHS_LIKE, replacement).str.replace_all(NHS_LIKE, replacement)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,39 +144,167 @@ def read_landed_file(spec: ExtractSpec, path: Path) -> LandedFile:
         )
     body, encoding = _decode(data)
     try:
+        # Ragged lines are read (too long: cut; too short: padded) so that one bad line cannot
+        # sink the file; _row_problems then finds and quarantines exactly those lines.
         frame = pl.read_csv(
             io.BytesIO(body),
             separator=spec.delimiter,
             infer_schema=False,
             has_header=True,
-            truncate_ragged_lines=False,
+            truncate_ragged_lines=True,
         )
+        fields = record_field_counts(body, spec.delimiter)
+        if fields.len() != frame.height + 1:
+            raise UnreadableError("its quoting leaves the number of rows ambiguous")
     except Exception as exc:  # polars reports malformed CSV with many exception types
-        return LandedFile(
+        # Only our own reasons are quoted: a parser's message may hold the row's values.
+        reason = str(exc) if isinstance(exc, UnreadableError) else type(exc).__name__
+        lines = _physical_lines(body)
+        data_lines = lines - 1 if _first_line_is_header(spec, body) else lines
+        return quarantine_whole_file(
             path.name,
             sha,
             encoding,
-            None,
-            0,
-            (
-                "unreadable_file",
-                None,
-                f"{path.name}: cannot be parsed as CSV ({type(exc).__name__})",
-            ),
+            data_lines,
+            "unreadable_file",
+            f"{path.name}: cannot be parsed as CSV ({reason}); all {data_lines} data line(s) "
+            "quarantined",
+        )
+    if not _first_line_is_header(spec, body) and not _delimiter_hint(
+        list(frame.columns), spec.delimiter
+    ):
+        # The first line is data, not a header: polars took it for column names, so it is a
+        # row too. Its values are never quoted (they would be an NHS number, among others).
+        rows = frame.height + 1
+        return quarantine_whole_file(
+            path.name,
+            sha,
+            encoding,
+            rows,
+            "header_missing",
+            f"{path.name}: no recognised header (none of the first line's {frame.width} "
+            f"field(s) names a {spec.table} column); all {rows} line(s) quarantined",
         )
     landed = conform_columns(spec, frame, path.name, sha, encoding)
-    landed.truncated_row = _truncated_last_row(body, spec.delimiter, frame)
+    landed.row_problems = _row_problems(fields, cut_off=not body.endswith((b"\n", b"\r")))
     return landed
 
 
-def _truncated_last_row(body: bytes, delimiter: str, frame: pl.DataFrame) -> int | None:
-    """A file that does not end in a newline and whose last line has fewer fields than the
-    header was cut off mid-row: polars would read the missing fields as empty, silently."""
-    if body.endswith((b"\n", b"\r")) or frame.height == 0:
-        return None
-    last = body.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
-    fields = next(csv.reader([last], delimiter=delimiter), [])
-    return frame.height if len(fields) < frame.width else None
+class UnreadableError(ValueError):
+    """A file the CSV reader cannot be trusted on; the message is safe to record."""
+
+
+def _physical_lines(body: bytes) -> int:
+    """Lines in the file, a last line without a newline included (counted in C, not Python)."""
+    return body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+
+
+def _first_line_is_header(spec: ExtractSpec, body: bytes) -> bool:
+    """Does the first line name at least one column of this extract? One line, so the csv
+    module is fine here."""
+    first = body.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    fields = next(csv.reader([first], delimiter=spec.delimiter), [])
+    mapping = spec.header_map()
+    return any(normalise_header(f, spec.fuzzy_headers) in mapping for f in fields)
+
+
+def quarantine_whole_file(
+    name: str, sha: str, encoding: str, rows: int, check: str, message: str
+) -> LandedFile:
+    """A file quarantined whole: one quarantine row per data line, so the accounts reconcile."""
+    frame = pl.DataFrame({"_placeholder": pl.repeat(None, rows, dtype=pl.Utf8, eager=True)})
+    return LandedFile(name, sha, encoding, frame, rows, (check, None, message))
+
+
+def record_field_counts(body: bytes, delimiter: str) -> pl.Series:
+    """Fields per CSV record, header first, counted without a Python loop over lines.
+
+    Lines are read as one string column (polars, no quoting, a separator byte the file does not
+    contain). A line without quote characters is a record whose fields are its delimiters + 1.
+    Otherwise quoted text (delimiters and line breaks inside it) is removed before counting, and
+    a line holding an odd number of quotes opens or closes a quoted field that spans lines, so
+    such lines are grouped into one record by the running quote parity. The costlier steps run
+    only on the lines that need them. Should the quoting defeat this reasoning, the record count
+    disagrees with the parser's and the caller treats the file as unreadable.
+    """
+    sentinel = next((c for c in "\x1f\x1e\x1d\x1c" if c.encode() not in body), None)
+    if sentinel is None:
+        raise ValueError("no free separator byte to read lines with")
+    lines = pl.read_csv(
+        io.BytesIO(body),
+        has_header=False,
+        separator=sentinel,
+        quote_char=None,
+        infer_schema=False,
+        new_columns=["line"],
+    ).select(pl.col("line").fill_null(""))
+    line = pl.col("line")
+    count = (line.str.count_matches(delimiter, literal=True).cast(pl.Int64) + 1).alias("fields")
+    if b'"' not in body:
+        return lines.select(count).to_series()
+    unquoted = line.str.replace_all(r'"[^"]*"', "").str.count_matches(delimiter, literal=True)
+    count_unquoted = (unquoted.cast(pl.Int64) + 1).alias("fields")
+    # Counted once, as columns: every expression below reuses them.
+    lines = lines.with_columns(
+        line.str.count_matches('"', literal=True).alias("_quotes"),
+        line.str.count_matches(f'"{delimiter}"', literal=True).cast(pl.Int64).alias("_bounds"),
+    )
+    quotes, boundaries = pl.col("_quotes"), pl.col("_bounds")
+    # Every field quoted, none holding a quote (exports that quote all fields): the line is
+    # `"` s1 `","` s2 ... `","` sn `"` with no quote inside any s, and literal counting of `","`
+    # is exact and far cheaper than the regex. Checked by replacing each `","` and requiring
+    # that only the first and last characters are quotes; any other line takes the regex.
+    all_quoted = line.str.replace_all(f'"{delimiter}"', sentinel, literal=True).str.contains(
+        r'^"[^"]*"$'
+    )
+    open_after = ((quotes % 2).cum_sum() % 2 == 1).alias("_open_after")
+    lines = lines.with_columns(open_after)
+    open_before = pl.col("_open_after").shift(1, fill_value=False)
+    lines = lines.with_columns(
+        open_before.not_().cum_sum().alias("_record"),
+        (open_before | pl.col("_open_after")).alias("_spans"),
+        (quotes > 0).alias("_quoted"),
+        all_quoted.alias("_all_quoted"),
+    )
+    single = pl.col("_spans").not_()
+    quoted = single & pl.col("_quoted")
+    parts = [
+        lines.filter(single & pl.col("_quoted").not_()).select("_record", count),
+        lines.filter(quoted & pl.col("_all_quoted")).select(
+            "_record", (boundaries + 1).alias("fields")
+        ),
+        lines.filter(quoted & pl.col("_all_quoted").not_()).select("_record", count_unquoted),
+        lines.filter(pl.col("_spans"))
+        .group_by("_record")
+        .agg(line.str.join("\n"))
+        .select("_record", count_unquoted),
+    ]
+    return pl.concat(parts).sort("_record")["fields"]
+
+
+def _row_problems(fields: pl.Series, cut_off: bool) -> pl.DataFrame:
+    """Data rows with more or fewer fields than the header. A short last line in a file that
+    does not end in a newline is a copy that stopped early (truncated_row); any other wrong
+    count is a ragged_row. polars would otherwise pad short rows with nulls and cut long ones."""
+    expected = int(fields[0]) if fields.len() else 0
+    last = fields.len() - 1
+    return (
+        fields.to_frame()
+        .with_row_index("_row_number")
+        .filter((pl.col("_row_number") > 0) & (pl.col("fields") != expected))
+        .select(
+            pl.col("_row_number").cast(pl.Int64),
+            pl.when(
+                pl.lit(cut_off) & (pl.col("_row_number") == last) & (pl.col("fields") < expected)
+            )
+            .then(pl.lit("truncated_row"))
+            .otherwise(pl.lit("ragged_row"))
+            .alias("check"),
+            pl.format("found {} fields, expected {}", pl.col("fields"), pl.lit(expected)).alias(
+                "failure_value"
+            ),
+        )
+    )
 
 
 def _delimiter_hint(columns: list[str], expected: str) -> str:
@@ -308,6 +456,33 @@ def _unknown_practices(
     )
 
 
+def _episode_failures(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
+    """Rules across the rows of one episode (follow-up after baseline), over the whole batch:
+    the rows of one episode may come in different files of the same extract date."""
+    out = [
+        batch.filter(rule.violations()).select(
+            "_rid",
+            pl.lit(rule.name).alias("check"),
+            pl.lit(rule.date).alias("column"),
+            pl.col(rule.date).alias("failure_value"),
+        )
+        for rule in spec.episode_rules
+    ]
+    return pl.concat(
+        [
+            pl.DataFrame(
+                schema={
+                    "_rid": pl.Int64,
+                    "check": pl.Utf8,
+                    "column": pl.Utf8,
+                    "failure_value": pl.Utf8,
+                }
+            ),
+            *out,
+        ]
+    )
+
+
 def validate_batch(
     spec: ExtractSpec, files: list[LandedFile], key: bytes, known_practices: set[str] | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -356,25 +531,38 @@ def validate_batch(
     ]
     ok_files = batch.filter(pl.col("_source_file").is_in([n for n, _ in whole_file]).not_())
 
-    truncated = [(f.name, f.truncated_row) for f in files if f.truncated_row is not None]
-    cut_off = pl.concat(
-        [
-            ok_files.filter((pl.col("_source_file") == name) & (pl.col("_row_number") == row))
-            for name, row in truncated
-        ]
-        or [ok_files.clear()]
-    ).select(
-        "_rid",
-        pl.lit("truncated_row").alias("check"),
-        pl.lit(None, pl.Utf8).alias("column"),
-        pl.lit(None, pl.Utf8).alias("failure_value"),
+    # Misshapen rows are quarantined for their shape alone: their values may sit in the wrong
+    # columns, so value rules on them would report noise.
+    shape_problems = [
+        f.row_problems.with_columns(pl.lit(f.name).alias("_source_file"))
+        for f in files
+        if f.row_problems is not None and f.row_problems.height
+    ]
+    misshapen = (
+        pl.concat(shape_problems)
+        .join(
+            ok_files.select("_rid", "_source_file", "_row_number"),
+            on=["_source_file", "_row_number"],
+        )
+        .select(
+            "_rid",
+            "check",
+            pl.lit(None, pl.Utf8).alias("column"),
+            "failure_value",
+        )
+        if shape_problems
+        else pl.DataFrame(
+            schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8}
+        )
     )
+    well_formed = ok_files.filter(pl.col("_rid").is_in(misshapen["_rid"].implode()).not_())
     failures = pl.concat(
         [
-            _duplicates(spec, ok_files),
-            _schema_failures(spec, ok_files),
-            _unknown_practices(spec, ok_files, known_practices),
-            cut_off,
+            _duplicates(spec, well_formed),
+            _schema_failures(spec, well_formed),
+            _unknown_practices(spec, well_formed, known_practices),
+            _episode_failures(spec, well_formed),
+            misshapen,
         ]
     )
 
@@ -392,6 +580,9 @@ def validate_batch(
             )
             .drop("_pseudo")
         )
+    # Identifier columns keep the pseudonym; anywhere else an NHS-number-like value means the
+    # columns are swapped or shifted, and the value is withheld rather than stored.
+    failures = failures.with_columns(withhold_identifiers(pl.col("failure_value")))
 
     file_failures = [
         batch.filter(pl.col("_source_file") == name).select(
@@ -400,15 +591,18 @@ def validate_batch(
             pl.lit(check).alias("check"),
             pl.lit(column, pl.Utf8).alias("column"),
             pl.lit(None, pl.Utf8).alias("failure_value"),
+            withhold_identifiers(pl.lit(msg, pl.Utf8)).alias("message"),
         )
-        for name, (check, column, _msg) in whole_file
+        for name, (check, column, msg) in whole_file
     ]
     quarantine = (
         pl.concat(
             [
                 failures.join(
                     batch.select("_rid", "_source_file", "_row_number"), on="_rid", how="left"
-                ).select(list(QUARANTINE_SCHEMA)),
+                )
+                .with_columns(pl.lit(None, pl.Utf8).alias("message"))
+                .select(list(QUARANTINE_SCHEMA)),
                 *file_failures,
             ]
         )
@@ -502,7 +696,10 @@ def load_partition(
                 "finished_at": finished,
             }
         )
-    audit = pl.DataFrame(audit_rows, schema=AUDIT_SCHEMA)
+    # Messages quote landed headers, which in a headerless file are the first row's values.
+    audit = pl.DataFrame(audit_rows, schema=AUDIT_SCHEMA).with_columns(
+        withhold_identifiers(pl.col("message"))
+    )
     zones.append_to_partition(
         settings.audit / f"table={spec.table}",
         extract_date,
@@ -573,7 +770,7 @@ def mark_duplicates(
             None,
             f"{f.name}: identical to {where}; skipped, not loaded twice",
         )
-        f.frame, f.rows_read, f.truncated_row = None, 0, None
+        f.frame, f.rows_read, f.row_problems = None, 0, None
 
 
 def ingest_files(

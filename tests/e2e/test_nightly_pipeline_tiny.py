@@ -167,13 +167,22 @@ def test_no_nhs_number_in_warehouse_zones_published_file(run: PipelineRun) -> No
         for t in EXTRACTS
         if (run.data / "quarantine" / t).exists()
     }
-    con.execute(f"attach '{run.data / 'warehouse.duckdb'}' as wh (read_only)")
-    con.execute(f"attach '{run.data / 'published' / 'marts.duckdb'}' as pub (read_only)")
-    for db in ("wh", "pub"):
-        for schema, table in con.sql(
-            f"select schema_name, table_name from duckdb_tables() where database_name = '{db}'"
-        ).fetchall():
+    audit = run.data / "audit" / "loads"
+    assert list(audit.rglob("*.parquet")), "the audit zone must be scanned"
+    sources["audit/loads"] = f"read_parquet('{audit}/*/*/*.parquet', union_by_name=true)"
+    # Attached under their own names (warehouse, marts): dbt's views name their catalog.
+    con.execute(f"attach '{run.data / 'warehouse.duckdb'}' (read_only)")
+    con.execute(f"attach '{run.data / 'published' / 'marts.duckdb'}' (read_only)")
+    for db in ("warehouse", "marts"):
+        relations = con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = $db "
+            "union all select schema_name, view_name from duckdb_views() "
+            "where database_name = $db and not internal",
+            {"db": db},
+        ).fetchall()
+        for schema, table in relations:
             sources[f"{db}.{schema}.{table}"] = f'{db}."{schema}"."{table}"'
+    assert any(".audit.quarantine" in name for name in sources), "views are scanned too"
     leaks = {}
     for name, relation in sources.items():
         empty = con.sql(f"select * from {relation} limit 0")

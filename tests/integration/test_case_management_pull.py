@@ -7,15 +7,39 @@ import json
 import sqlite3
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
 
+from orchestration.defs.case_management.definitions import case_management_pull
 from orchestration.lib import zones
 from orchestration.lib.case_management import load_json_exports, pull_database
+from orchestration.lib.checks import reconcile
 from orchestration.lib.settings import load_settings
 
 COLUMNS = (
     "referral_id, nhs_number, practice_code, referral_date, referrer_type, referral_reasons, status, "
     "first_contact_date, sessions, discharge_date, discharge_reason, last_modified"
+)
+
+
+CONTACT_COLUMNS = (
+    "contact_id",
+    "referral_id",
+    "contact_date",
+    "contact_type",
+    "duration_minutes",
+    "last_modified",
+)
+OUTCOME_COLUMNS = (
+    "outcome_id",
+    "referral_id",
+    "measure_code",
+    "timepoint",
+    "recorded_date",
+    "score",
+    "last_modified",
 )
 
 
@@ -88,9 +112,57 @@ def test_incremental_pull_by_whole_months_and_exact_reruns(data_dir: Path) -> No
     assert "9434765919" not in after.write_csv()
 
 
-def test_json_export_matches_database_rows(data_dir: Path, monkeypatch) -> None:
-    rows = [referral("R1", "2024-01-03T09:00:00")]
-    folder = data_dir / "landing" / "case_management" / "2024-01-03"
+CONTACT = {
+    "contact_id": "C1",
+    "contact_date": "2024-01-04",
+    "contact_type": "Telephone",
+    "duration_minutes": 30,
+    "last_modified": "2024-01-04T00:00:00",
+}
+OUTCOME = {
+    "outcome_id": "M1",
+    "measure_code": "SWEMWBS",
+    "timepoint": "baseline",
+    "recorded_date": "2024-01-04",
+    "score": 21,
+    "last_modified": "2024-01-04T00:00:00",
+}
+
+
+def raw_tables() -> dict[str, pl.DataFrame]:
+    """The content of every case-management raw table, without where it came from (the file
+    or database name and the partition differ between the two paths by design)."""
+    settings = load_settings()
+    out = {}
+    for table in ("cms_referrals", "cms_contacts", "cms_outcome_measures"):
+        frame = zones.read_zone(settings.raw / table).drop("_source_file", "extract_date")
+        out[table] = frame.sort(frame.columns[0])
+    return out
+
+
+def test_json_export_matches_database_rows(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same referrals through the database pull and through the JSON export give the same
+    raw rows, column for column (person_id included: the same pseudonym either way)."""
+    rows = [referral("R1", "2024-01-03T09:00:00"), referral("R2", "2024-01-03T10:00:00")]
+    db = data_dir / "sources" / "case_management" / "cms_reporting.sqlite"
+    make_db(db, rows)
+    with sqlite3.connect(db) as con:
+        con.execute(
+            "insert into contacts values (?,?,?,?,?,?)",
+            [CONTACT[k] if k != "referral_id" else "R1" for k in CONTACT_COLUMNS],
+        )
+        con.execute(
+            "insert into outcome_measures values (?,?,?,?,?,?,?)",
+            [OUTCOME[k] if k != "referral_id" else "R2" for k in OUTCOME_COLUMNS],
+        )
+    pull_database(load_settings(), "db-run")
+    via_database = raw_tables()
+
+    json_data = tmp_path / "json_path" / "data"
+    monkeypatch.setenv("SP_DATA_DIR", str(json_data))
+    folder = json_data / "landing" / "case_management" / "2024-01-03"
     folder.mkdir(parents=True)
     keys = [c.strip() for c in COLUMNS.split(",")]
     doc = {
@@ -99,27 +171,23 @@ def test_json_export_matches_database_rows(data_dir: Path, monkeypatch) -> None:
         "referrals": [
             dict(zip(keys, r, strict=True))
             | {
-                "contacts": [
-                    {
-                        "contact_id": "C1",
-                        "contact_date": "2024-01-04",
-                        "contact_type": "Telephone",
-                        "duration_minutes": 30,
-                        "last_modified": "2024-01-04T00:00:00",
-                    }
-                ],
+                "contacts": [CONTACT] if r[0] == "R1" else [],
                 "onward_referrals": [],
-                "outcome_measures": [],
+                "outcome_measures": [OUTCOME] if r[0] == "R2" else [],
             }
             for r in rows
         ],
     }
     (folder / "cms_export_20240103.json").write_text(json.dumps(doc))
     load_json_exports(load_settings(), "json-run")
-    via_json = raw_referrals()
-    contacts = zones.read_zone(load_settings().raw / "cms_contacts")
-    assert via_json["referral_id"].to_list() == ["R1"] and len(via_json["person_id"][0]) == 64
-    assert contacts.select("contact_id", "referral_id").rows() == [("C1", "R1")]
+    via_json = raw_tables()
+
+    assert via_json["cms_referrals"]["referral_id"].to_list() == ["R1", "R2"]
+    assert len(via_json["cms_referrals"]["person_id"][0]) == 64
+    assert via_json["cms_contacts"].select("contact_id", "referral_id").rows() == [("C1", "R1")]
+    for table, frame in via_database.items():
+        assert frame.height > 0, table
+        assert_frame_equal(via_json[table], frame, check_column_order=False)
 
 
 def test_a_missing_database_file_is_reported_not_retried(data_dir: Path) -> None:
@@ -134,3 +202,79 @@ def test_a_missing_database_file_is_reported_not_retried(data_dir: Path) -> None
     )
     make_db(data_dir / "sources" / "case_management" / "cms_reporting.sqlite", [])
     assert missing_sqlite_file(load_settings().cms_url) is None
+
+
+def export(rows: list[tuple], contacts: dict[str, list[dict]] | None = None) -> str:
+    keys = [c.strip() for c in COLUMNS.split(",")]
+    contacts = contacts or {}
+    return json.dumps(
+        {
+            "schema_version": 1,
+            "generated_at": "2024-01-03T23:00:00",
+            "referrals": [
+                dict(zip(keys, r, strict=True))
+                | {
+                    "contacts": contacts.get(r[0], []),
+                    "onward_referrals": [],
+                    "outcome_measures": [],
+                }
+                for r in rows
+            ],
+        }
+    )
+
+
+def test_two_exports_in_one_folder_both_load(data_dir: Path) -> None:
+    """Each export used to replace the partition the previous one had just written."""
+    folder = data_dir / "landing" / "case_management" / "2024-01-03"
+    folder.mkdir(parents=True)
+    (folder / "cms_export_20240103.json").write_text(
+        export([referral("R1", "2024-01-03T09:00:00")], {"R1": [CONTACT]})
+    )
+    second_contact = CONTACT | {"contact_id": "C2"}
+    (folder / "cms_export_20240103_2.json").write_text(
+        export([referral("R2", "2024-01-03T18:00:00")], {"R2": [second_contact]})
+    )
+    load_json_exports(load_settings(), "two-exports")
+    assert raw_referrals()["referral_id"].to_list() == ["R1", "R2"]
+    contacts = zones.read_zone(load_settings().raw / "cms_contacts").sort("contact_id")
+    assert contacts.select("contact_id", "referral_id").rows() == [("C1", "R1"), ("C2", "R2")]
+    audit = zones.read_zone(load_settings().audit / "table=cms_referrals")
+    assert sorted(audit["source_file"].to_list()) == [
+        "cms_export_20240103.json#referrals",
+        "cms_export_20240103_2.json#referrals",
+    ]
+    assert reconcile("cms_referrals")[0] and reconcile("cms_contacts")[0]
+
+
+def test_malformed_export_is_quarantined_whole_and_the_asset_completes(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A truncated export (a copy that stopped early) is quarantined whole with a message
+    naming it; the good export beside it loads, through the real Dagster asset."""
+    folder = data_dir / "landing" / "case_management" / "2024-01-03"
+    folder.mkdir(parents=True)
+    (folder / "cms_export_20240103.json").write_text(export([referral("R1", "2024-01-03T09:00")]))
+    broken = export([referral("R2", "2024-01-03T18:00:00")])
+    (folder / "cms_export_20240103_2.json").write_text(broken[: len(broken) // 2])
+    (folder / "cms_export_20240103_3.json").write_text('{"schema_version": 1}')
+    monkeypatch.setenv("SP_CMS_SOURCE", "json")
+
+    result = dg.materialize([case_management_pull], raise_on_error=False)
+
+    assert result.success
+    assert raw_referrals()["referral_id"].to_list() == ["R1"]
+    audit = zones.read_zone(load_settings().audit / "table=cms_referrals").sort("source_file")
+    assert audit.select("source_file", "outcome", "rows_read", "rows_quarantined").rows() == [
+        ("cms_export_20240103.json#referrals", "loaded", 1, 0),
+        ("cms_export_20240103_2.json", "quarantined", 1, 1),
+        ("cms_export_20240103_3.json", "quarantined", 1, 1),
+    ]
+    quarantine = zones.read_zone(load_settings().quarantine / "cms_referrals").sort("_source_file")
+    assert quarantine["check"].to_list() == ["unreadable_file", "unreadable_file"]
+    truncated, no_referrals = quarantine["message"].to_list()
+    assert "cms_export_20240103_2.json" in truncated and "invalid JSON" in truncated
+    assert "cms_export_20240103_3.json" in no_referrals and "'referrals'" in no_referrals
+    leaks = sum("9434765919" in t for t in (quarantine.write_csv(), audit.write_csv()))
+    assert leaks == 0, "a raw NHS number reached the quarantine or the audit"
+    assert reconcile("cms_referrals")[0]

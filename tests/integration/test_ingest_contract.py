@@ -16,7 +16,7 @@ import pytest
 import schemas
 from orchestration.lib import zones
 from orchestration.lib.checks import reconcile
-from orchestration.lib.ingest import ingest_files
+from orchestration.lib.ingest import WITHHELD, ingest_files
 from orchestration.lib.settings import load_settings
 
 DATE = dt.date(2024, 2, 1)
@@ -34,6 +34,12 @@ def land(data: Path, name: str, content: bytes) -> None:
     folder = data / "landing" / "gp_emis" / DATE.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(content)
+
+
+def leaked(text: str, *numbers: str) -> int:
+    """How many of ``numbers`` occur in ``text``: a count, so that a failing assertion never
+    prints the text (and the number) into the test output."""
+    return sum(n in text for n in numbers)
 
 
 def seed_practice_mapping(data: Path) -> None:
@@ -376,4 +382,129 @@ def test_duplicate_file_is_skipped_and_recorded_not_loaded_twice(data_dir: Path)
         0
     ]
     assert GOOD_FILE in message and str(DATE) in message
+    assert reconcile(SPEC.table)[0]
+
+
+def test_nhs_number_in_a_swapped_column_is_withheld(data_dir: Path) -> None:
+    """Columns shifted by the source: the NHS number lands in Practice Code (and, spaced 3-3-4,
+    in Clinician Type). Those columns are not identifiers, but the value must still be withheld."""
+    seed_practice_mapping(data_dir)
+    land(
+        data_dir,
+        BAD_FILE,
+        csv(
+            "B1,9434765919,Z00002,03/01/2024,Attended,Telephone,GP,",
+            "B2,Z00002,9434765919,03/01/2024,Attended,Telephone,943 476 5919,",
+        ),
+    )
+    _, quarantine, audit = run_ingest()
+    everything = quarantine.write_csv() + audit.write_csv()
+    assert leaked(everything, "9434765919", "943 476 5919") == 0
+    by_check = dict(quarantine.select("check", "failure_value").iter_rows())
+    assert by_check["ods_practice_code"] == WITHHELD
+    assert by_check["allowed_clinician_type"] == WITHHELD
+    assert len(by_check["nhs_number_modulus11"]) == 64, "identifier failures keep the pseudonym"
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert (bad["rows_read"], bad["rows_quarantined"]) == (2, 2)
+
+
+def test_headerless_file_does_not_leak_its_first_row_into_the_audit(data_dir: Path) -> None:
+    """Without a header, polars takes the first data row as column names; the audit message
+    lists unknown columns, so the first row's NHS number would be written there."""
+    seed_practice_mapping(data_dir)
+    land(
+        data_dir,
+        BAD_FILE,
+        b"B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,\n"
+        b"B2,Z00002,9990000018,03/01/2024,Attended,Telephone,GP,\n",
+    )
+    _, quarantine, audit = run_ingest()
+    everything = quarantine.write_csv() + audit.write_csv()
+    assert leaked(everything, "9434765919", "9990000018") == 0
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert bad["outcome"] == "quarantined" and BAD_FILE in bad["message"]
+    assert "no recognised header" in bad["message"]
+    assert reconcile(SPEC.table)[0]
+
+
+def test_file_without_a_header_is_quarantined_whole_with_every_line_counted(
+    data_dir: Path,
+) -> None:
+    """The first line is data, not a header: it is a row too, so three lines are three rows."""
+    seed_practice_mapping(data_dir)
+    land(data_dir, GOOD_FILE, csv(*GOOD))
+    land(
+        data_dir,
+        BAD_FILE,
+        b"B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,\n"
+        b"B2,Z00002,9990000018,03/01/2024,Attended,Telephone,GP,\n"
+        b"B3,Z00002,9990000018,04/01/2024,Attended,Telephone,GP,\n",
+    )
+    raw, quarantine, audit = run_ingest()
+    assert raw.filter(pl.col("_source_file") == BAD_FILE).is_empty()
+    assert raw.filter(pl.col("_source_file") == GOOD_FILE).height == len(GOOD)
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert (bad["rows_read"], bad["rows_loaded"], bad["rows_quarantined"]) == (3, 0, 3)
+    assert bad["outcome"] == "quarantined"
+    rows = quarantine.filter(pl.col("_source_file") == BAD_FILE)
+    assert rows["_row_number"].to_list() == [1, 2, 3]
+    assert set(rows["check"]) == {"header_missing"}
+    message = rows["message"][0]
+    assert BAD_FILE in message and "no recognised header" in message
+    assert reconcile(SPEC.table)[0]
+
+
+def test_unreadable_file_is_quarantined_whole_with_its_lines_counted(data_dir: Path) -> None:
+    """A quote opening inside an unquoted field makes the CSV reader give up on the file: the
+    file is quarantined whole, its data lines counted, and the other file still loads."""
+    seed_practice_mapping(data_dir)
+    land(data_dir, GOOD_FILE, csv(*GOOD))
+    land(
+        data_dir,
+        BAD_FILE,
+        csv(
+            'B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,5" screen',
+            "B2,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
+            "B3,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
+        ),
+    )
+    raw, quarantine, audit = run_ingest()
+    assert raw.filter(pl.col("_source_file") == GOOD_FILE).height == len(GOOD)
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert (bad["rows_read"], bad["rows_loaded"], bad["rows_quarantined"]) == (3, 0, 3)
+    assert bad["outcome"] == "quarantined"
+    assert BAD_FILE in bad["message"] and "cannot be parsed as CSV" in bad["message"]
+    rows = quarantine.filter(pl.col("_source_file") == BAD_FILE)
+    assert set(rows["check"]) == {"unreadable_file"} and rows.height == 3
+    assert rows["message"][0] == bad["message"]
+    assert leaked(quarantine.write_csv() + audit.write_csv(), "9434765919") == 0
+    assert reconcile(SPEC.table)[0]
+
+
+def test_ragged_rows_are_quarantined_and_the_rest_of_the_file_loads(data_dir: Path) -> None:
+    """One row with an extra delimiter used to make the whole file unreadable (rows_read 0), and
+    a short row was padded with nulls. Each is now a ragged_row; the well-formed rows load."""
+    seed_practice_mapping(data_dir)
+    land(
+        data_dir,
+        BAD_FILE,
+        csv(
+            "B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,",
+            "B2,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,,extra",
+            'B3,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,"Routine, with a comma"',
+            "B4,Z00002,9434765919,03/01/2024,Attended",
+            'B5,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,"two\nlines"',
+        ),
+    )
+    raw, quarantine, audit = run_ingest()
+    loaded = raw.filter(pl.col("_source_file") == BAD_FILE)
+    assert loaded["appointment_id"].to_list() == ["B1", "B3", "B5"]
+    assert loaded["national_category"].to_list()[1:] == ["Routine, with a comma", "two\nlines"]
+    assert quarantine.select("_source_file", "_row_number", "check", "failure_value").rows() == [
+        (BAD_FILE, 2, "ragged_row", "found 9 fields, expected 8"),
+        (BAD_FILE, 4, "ragged_row", "found 5 fields, expected 8"),
+    ]
+    bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
+    assert (bad["rows_read"], bad["rows_loaded"], bad["rows_quarantined"]) == (5, 3, 2)
+    assert bad["outcome"] == "partial"
     assert reconcile(SPEC.table)[0]

@@ -15,10 +15,14 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 import schemas
-from orchestration.defs.operations.definitions import landing_sensor, nightly_schedule
+from orchestration.defs.operations.definitions import (
+    freshness_checks,
+    landing_sensor,
+    nightly_schedule,
+)
 from orchestration.lib import zones
 from orchestration.lib.assets import build_ingest_asset, is_transient, retry_request
-from orchestration.lib.checks import build_freshness_check
+from orchestration.lib.checks import build_freshness_check, ingest_checks
 from orchestration.lib.partitions import EXTRACT_DATES, RANGE_END_TAG, RANGE_START_TAG, range_tags
 
 SPEC = schemas.EXTRACTS["gp_emis_appointments"]
@@ -167,3 +171,114 @@ def test_freshness_of_a_monthly_source_allows_a_month(data_dir: Path) -> None:
     assert not build_freshness_check(schemas.EXTRACTS["ref_imd_lsoa"])().passed, (
         "never loaded: stale"
     )
+
+
+def run_ingest_with_checks(
+    instance: dg.DagsterInstance, selection: dg.AssetSelection | None = None
+) -> dict[str, dg.AssetCheckEvaluation]:
+    """Materialise the ingest asset of SPEC with its reconciliation and quarantine-rate checks,
+    through Dagster, for the one landed extract date; the checks' evaluations by name."""
+    instance.add_dynamic_partitions(EXTRACT_DATES.name, ["2024-02-01"])
+    result = dg.materialize(
+        [build_ingest_asset(SPEC), *ingest_checks(SPEC)],
+        instance=instance,
+        tags=range_tags("2024-02-01", "2024-02-01"),
+        selection=selection,
+        raise_on_error=False,
+    )
+    assert result.success, "check results never fail the ingest run itself"
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def land_rows(data: Path, *rows: str) -> None:
+    zones.replace_partition(
+        data / "raw" / "ref_practice_mapping",
+        dt.date(2024, 1, 1),
+        pl.DataFrame({"practice_code": ["Z00001"]}),
+    )
+    folder = data / "landing" / "gp_emis" / "2024-02-01"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Z00001_Appointments_20240201.csv").write_text(HEADER + "".join(rows))
+
+
+GOOD_ROW = "A{n},Z00001,9434765919,03/01/2024,Attended,Telephone,GP,\n"
+
+
+def test_quarantine_rate_check_warns_above_the_threshold(data_dir: Path) -> None:
+    # 1 bad row in 10 is 10 %, above the 5 % threshold of GP appointments.
+    assert SPEC.quarantine_rate_warn == 0.05
+    land_rows(
+        data_dir,
+        *(GOOD_ROW.format(n=n) for n in range(9)),
+        "B1,Z00001,9434765918,03/01/2024,Attended,Telephone,GP,\n",
+    )
+    with dg.instance_for_test() as instance:
+        checks = run_ingest_with_checks(instance)
+    rate = checks["quarantine_rate"]
+    assert not rate.passed and rate.severity == dg.AssetCheckSeverity.WARN
+    assert rate.metadata["rate"].value == 0.1 and rate.metadata["threshold"].value == 0.05
+    assert checks["rows_reconcile"].passed, "quarantined rows are still accounted for"
+
+
+def test_quarantine_rate_check_passes_at_or_below_the_threshold(data_dir: Path) -> None:
+    land_rows(data_dir, *(GOOD_ROW.format(n=n) for n in range(20)))
+    with dg.instance_for_test() as instance:
+        checks = run_ingest_with_checks(instance)
+    assert checks["quarantine_rate"].passed
+    assert checks["quarantine_rate"].metadata["rows_read"].value == 20
+
+
+def test_rows_reconcile_check_fails_when_the_zones_disagree_with_the_audit(
+    data_dir: Path,
+) -> None:
+    """The check passes after a real ingest, and fails, with the figures, when a raw-zone
+    partition loses a row behind the audit's back (a partial write, a manual edit)."""
+    land_rows(
+        data_dir,
+        GOOD_ROW.format(n=1),
+        GOOD_ROW.format(n=2),
+        "B1,Z00001,9434765918,03/01/2024,Attended,Telephone,GP,\n",
+    )
+    with dg.instance_for_test() as instance:
+        checks = run_ingest_with_checks(instance)
+        reconciled = checks["rows_reconcile"]
+        assert reconciled.passed
+        assert {k: reconciled.metadata[k].value for k in ("rows_read", "raw_zone_rows")} == {
+            "rows_read": 3,
+            "raw_zone_rows": 2,
+        }
+
+        raw = zones.read_zone(data_dir / "raw" / SPEC.table)
+        zones.replace_partition(
+            data_dir / "raw" / SPEC.table, dt.date(2024, 2, 1), raw.drop("extract_date").head(1)
+        )
+        rerun = run_ingest_with_checks(
+            instance, selection=dg.AssetSelection.checks(*ingest_checks(SPEC))
+        )
+    failed = rerun["rows_reconcile"]
+    assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
+    assert failed.metadata["rows_loaded"].value == 2 and failed.metadata["raw_zone_rows"].value == 1
+
+
+@pytest.mark.parametrize(("age_days", "passes"), [(1, True), (5, False)])
+def test_freshness_of_the_case_management_system_follows_its_newest_change(
+    data_dir: Path, age_days: int, passes: bool
+) -> None:
+    """Its partitions are change months, so the newest change pulled (last_modified), not the
+    newest extract date, says whether it is still sending; the check is in the hourly job."""
+    changed = dt.datetime.combine(dt.date.today() - dt.timedelta(days=age_days), dt.time(9))
+    month = changed.date().replace(day=1)
+    zones.replace_partition(
+        data_dir / "raw" / "cms_contacts", month, pl.DataFrame({"last_modified": [changed]})
+    )
+    zones.replace_partition(
+        data_dir / "raw" / "cms_referrals",
+        month,
+        pl.DataFrame({"last_modified": [changed - dt.timedelta(days=20)]}),
+    )
+    key = dg.AssetCheckKey(dg.AssetKey(["raw", "cms_referrals"]), "extract_freshness")
+    (check,) = [c for c in freshness_checks if c.check_key == key]
+    result = check()
+    assert result.passed is passes
+    assert result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["age_days"].value == age_days

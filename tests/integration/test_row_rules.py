@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import sqlite3
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +15,7 @@ import pytest
 
 import schemas
 from orchestration.lib import zones
+from orchestration.lib.case_management import pull_database
 from orchestration.lib.ingest import ingest_files
 from orchestration.lib.settings import load_settings
 
@@ -267,18 +269,23 @@ def test_each_rule_quarantines_its_row(
 
 def test_every_rule_in_the_schemas_is_exercised_somewhere() -> None:
     """Keep this file honest: a new rule in schemas/ needs a case here (or in the contract tests)."""
-    exercised = {c for *_, c in CASES} | {
-        "nhs_number_modulus11",
-        "not_nullable",
-        "ods_practice_code",
-        "allowed_status",
-        "date_parse",
-        "date_range",
-        "practice_code_known",
-        "duplicate_row",
-        "unique_key",
-        "required_column_missing",
-    }
+    exercised = (
+        {c for *_, c in CASES}
+        | {c for *_, c in CMS_CASES}
+        | {
+            "nhs_number_modulus11",
+            "not_nullable",
+            "ods_practice_code",
+            "allowed_status",
+            "date_parse",
+            "date_range",
+            "practice_code_known",
+            "duplicate_row",
+            "unique_key",
+            "required_column_missing",
+            "follow_up_after_baseline",  # the survey's: test_survey_follow_up_before_baseline…
+        }
+    )
     declared = {
         name
         for spec in schemas.EXTRACTS.values()
@@ -286,18 +293,152 @@ def test_every_rule_in_the_schemas_is_exercised_somewhere() -> None:
         for name, _ in col.all_rules()
     }
     declared |= {rule.name for spec in schemas.EXTRACTS.values() for rule in spec.row_rules}
-    missing = declared - exercised
-    # Rules only the case-management database carries are covered by its own tests.
-    cms_only = {
-        "allowed_referrer_type",
-        "allowed_referral_status",
-        "allowed_contact_type",
-        "allowed_activity_category",
-        "allowed_measure",
-        "discharge_after_referral",
-        "first_contact_after_referral",
+    declared |= {rule.name for spec in schemas.EXTRACTS.values() for rule in spec.episode_rules}
+    assert declared - exercised == set(), "rules never violated by a test"
+
+
+# The case-management rules, through the real pull from its reporting database (SQLite here).
+CMS_VALID: dict[str, dict[str, str | None]] = {
+    "referrals": {
+        "referral_id": "R1",
+        "nhs_number": "9434765919",
+        "practice_code": "Z00001",
+        "referral_date": "2024-01-03",
+        "referrer_type": "GP",
+        "referral_reasons": "Loneliness or isolation",
+        "status": "Discharged",
+        "first_contact_date": "2024-01-05",
+        "sessions": "3",
+        "discharge_date": "2024-01-20",
+        "discharge_reason": "Goals met",
+        "last_modified": "2024-01-20T10:00:00",
+    },
+    "contacts": {
+        "contact_id": "C1",
+        "referral_id": "R1",
+        "contact_date": "2024-01-05",
+        "contact_type": "Telephone",
+        "duration_minutes": "30",
+        "last_modified": "2024-01-20T10:00:00",
+    },
+    "onward_referrals": {
+        "onward_referral_id": "O1",
+        "referral_id": "R1",
+        "onward_referral_date": "2024-01-06",
+        "activity_category": "Befriending",
+        "organisation_name": "A VCSE",
+        "attended": "1",
+        "last_modified": "2024-01-20T10:00:00",
+    },
+    "outcome_measures": {
+        "outcome_id": "M1",
+        "referral_id": "R1",
+        "measure_code": "SWEMWBS",
+        "timepoint": "baseline",
+        "recorded_date": "2024-01-05",
+        "score": "21",
+        "last_modified": "2024-01-20T10:00:00",
+    },
+}
+
+# (database table, values changed in the second row, the rule it violates)
+CMS_CASES = [
+    ("referrals", {"referrer_type": "Neighbour"}, "allowed_referrer_type"),
+    ("referrals", {"status": "Lost"}, "allowed_referral_status"),
+    ("referrals", {"discharge_date": "2024-01-02"}, "discharge_after_referral"),
+    ("referrals", {"first_contact_date": "2024-01-01"}, "first_contact_after_referral"),
+    ("contacts", {"contact_type": "Carrier pigeon"}, "allowed_contact_type"),
+    ("onward_referrals", {"activity_category": "Skydiving"}, "allowed_activity_category"),
+    ("outcome_measures", {"measure_code": "PHQ9"}, "allowed_measure"),
+    ("outcome_measures", {"score": "36"}, "score_in_measure_range"),
+    ("outcome_measures", {"score": "6"}, "score_in_measure_range"),
+    (
+        "outcome_measures",
+        {"measure_code": "ONS4_ANXIETY", "score": "11"},
+        "score_in_measure_range",
+    ),
+    ("outcome_measures", {"measure_code": "UCLA3", "score": "2"}, "score_in_measure_range"),
+    (
+        "outcome_measures",
+        {"timepoint": "follow_up", "recorded_date": "2024-01-04"},
+        "follow_up_after_baseline",
+    ),
+]
+
+
+def make_cms_database(path: Path, table: str, rows: list[dict[str, str | None]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as con:
+        for name, spec in schemas.case_management.DB_TABLES.items():
+            # Table and column names are the schema's own constants, not data.
+            columns = ", ".join(c.header for c in spec.columns)
+            con.execute(f"create table {name} ({columns})")
+        headers = list(rows[0])
+        marks = ", ".join("?" for _ in headers)
+        con.executemany(
+            f"insert into {table} ({', '.join(headers)}) values ({marks})",
+            [[r[h] for h in headers] for r in rows],
+        )
+
+
+@pytest.mark.parametrize(
+    ("table", "changes", "check"),
+    CMS_CASES,
+    ids=[f"{t}-{c}-{'-'.join(ch.values())}" for t, ch, c in CMS_CASES],
+)
+def test_each_case_management_rule_quarantines_its_row(
+    data_dir: Path, table: str, changes: dict[str, str], check: str
+) -> None:
+    spec = schemas.case_management.DB_TABLES[table]
+    good = CMS_VALID[table]
+    key = spec.key[0]
+    bad = dict(good) | changes | {key: good[key][:-1] + "2"}
+    make_cms_database(
+        data_dir / "sources" / "case_management" / "cms_reporting.sqlite", table, [good, bad]
+    )
+    zones.replace_partition(
+        data_dir / "raw" / "ref_practice_mapping", DATE, pl.DataFrame({"practice_code": ["Z00001"]})
+    )
+
+    (result,) = pull_database(load_settings(), run_id="cms-rules")
+
+    quarantine = zones.read_zone(load_settings().quarantine / spec.table)
+    assert set(quarantine["check"]) == {check}
+    assert quarantine["_row_number"].unique().to_list() == [2], "the bad row, and only it"
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
+
+
+def test_survey_follow_up_before_baseline_is_quarantined(data_dir: Path) -> None:
+    """Baseline and follow-up are separate responses (rows), and may come in separate files of
+    the same extract date: the rule is checked across the partition's whole batch."""
+    spec = schemas.EXTRACTS["survey_wellbeing_responses"]
+    name, baseline = VALID["survey_wellbeing_responses"]
+    early = baseline | {
+        "Response ID": "W2",
+        "Timepoint": "Follow-up",
+        "Submitted": "02/01/2024 09:00",
     }
-    assert missing <= cms_only, f"rules never violated by a test: {sorted(missing - cms_only)}"
+    other_early = baseline | {
+        "Response ID": "W3",
+        "Client reference": "R2",
+        "Timepoint": "Follow-up",
+        "Submitted": "02/01/2024 09:00",
+    }
+    other_client = baseline | {"Response ID": "W4", "Client reference": "R2"}
+    folder = data_dir / "landing" / spec.source / DATE.isoformat()
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(write(spec, [baseline, other_client, other_early]))
+    (folder / "wellbeing_responses_20240202.csv").write_bytes(write(spec, [early]))
+
+    (result,) = ingest_files(load_settings(), spec, [DATE], run_id="episodes")
+
+    quarantine = zones.read_zone(load_settings().quarantine / spec.table)
+    got = quarantine.select("_source_file", "_row_number", "check", "failure_value").rows()
+    assert sorted(got) == [
+        (name, 3, "follow_up_after_baseline", "02/01/2024 09:00"),
+        ("wellbeing_responses_20240202.csv", 1, "follow_up_after_baseline", "02/01/2024 09:00"),
+    ]
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 2, 2)
 
 
 def test_identical_workforce_lines_are_separate_records(data_dir: Path) -> None:

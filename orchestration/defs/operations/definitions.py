@@ -10,11 +10,11 @@ import json
 
 import dagster as dg
 
-from orchestration.lib.checks import build_freshness_check
+from orchestration.lib.checks import build_case_management_freshness_check, build_freshness_check
 from orchestration.lib.landing_watch import landed_dates, landing_fingerprints
 from orchestration.lib.partitions import EXTRACT_DATES, covering_range, new_keys, register
 from orchestration.lib.settings import load_settings
-from schemas import EXTRACTS
+from schemas import EXTRACTS, case_management
 
 # The audit and quarantine zones are written by every ingest asset as a side effect; declaring
 # them as assets fed by all of them keeps lineage one graph down to `audit.loads` in the warehouse.
@@ -37,7 +37,12 @@ audit_zone = [
 ]
 
 freshness_checks = [
-    build_freshness_check(spec) for spec in EXTRACTS.values() if not spec.table.startswith("cms_")
+    *(
+        build_freshness_check(spec)
+        for spec in EXTRACTS.values()
+        if not spec.table.startswith("cms_")
+    ),
+    build_case_management_freshness_check(case_management.EXTRACTS),
 ]
 
 nightly_job = dg.define_asset_job(

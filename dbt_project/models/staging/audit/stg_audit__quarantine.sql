@@ -7,6 +7,7 @@ select
     _source_file as source_file,
     _row_number as source_row_number,
     failure_value,
+    message,
     "check" as check_name,
     "column" as column_name,
     cast(extract_date as date) as extract_date,

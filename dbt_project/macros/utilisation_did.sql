@@ -100,14 +100,24 @@ select
     ) as avoided_activity_ci_upper,
     costs.unit_cost_gbp,
     costs.price_year,
+    costs.source as unit_cost_source,
     coalesce(costs.is_placeholder, true) as is_unit_cost_placeholder,
+    {#- Money and carbon are fixed multiples of avoided activity, so their intervals are the
+        activity interval times the same factor (the unit cost is taken as known). #}
+    {%- for name, factor in [('savings_gbp', 'costs.unit_cost_gbp'),
+                             ('avoided_kgco2e', 'carbon.kgco2e_per_unit')] %}
     cast(
-        estimated.avoided_per_person * estimated.referred_people * costs.unit_cost_gbp as double
-    ) as savings_gbp,
+        estimated.avoided_per_person * estimated.referred_people * {{ factor }} as double
+    ) as {{ name }},
     cast(
-        estimated.avoided_per_person * estimated.referred_people * carbon.kgco2e_per_unit
-        as double
-    ) as avoided_kgco2e
+        (estimated.avoided_per_person - 1.96 * estimated.did_standard_error)
+        * estimated.referred_people * {{ factor }} as double
+    ) as {{ name }}_ci_lower,
+    cast(
+        (estimated.avoided_per_person + 1.96 * estimated.did_standard_error)
+        * estimated.referred_people * {{ factor }} as double
+    ) as {{ name }}_ci_upper{{ ',' if not loop.last }}
+    {%- endfor %}
 from did_estimated as estimated
 left join did_costs as costs
     on estimated.activity_code = costs.activity_code

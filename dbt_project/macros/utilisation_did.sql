@@ -28,7 +28,7 @@ did_changes as (
             {%- endfor %}
             people.cohort,
             '{{ m }}' as activity_code,
-            cast(people.{{ m }}_post - people.{{ m }}_pre as double) as activity_change
+            cast(people.{{ m }}_post - people.{{ m }}_pre as {{ type_double() }}) as activity_change
         from {{ people_relation }} as people
         inner join did_complete_sets
             on people.match_set_id = did_complete_sets.match_set_id
@@ -82,14 +82,14 @@ select
     estimated.activity_code,
     cast(estimated.referred_people as integer) as referred_people,
     cast(estimated.comparison_people as integer) as comparison_people,
-    cast(estimated.mean_change_referred as double) as mean_change_referred,
-    cast(estimated.mean_change_comparison as double) as mean_change_comparison,
-    cast(estimated.did_per_person as double) as did_per_person,
-    cast(estimated.did_standard_error as double) as did_standard_error,
-    cast(estimated.did_per_person - 1.96 * estimated.did_standard_error as double) as did_ci_lower,
-    cast(estimated.did_per_person + 1.96 * estimated.did_standard_error as double) as did_ci_upper,
+    cast(estimated.mean_change_referred as {{ type_double() }}) as mean_change_referred,
+    cast(estimated.mean_change_comparison as {{ type_double() }}) as mean_change_comparison,
+    cast(estimated.did_per_person as {{ type_double() }}) as did_per_person,
+    cast(estimated.did_standard_error as {{ type_double() }}) as did_standard_error,
+    cast(estimated.did_per_person - 1.96 * estimated.did_standard_error as {{ type_double() }}) as did_ci_lower,
+    cast(estimated.did_per_person + 1.96 * estimated.did_standard_error as {{ type_double() }}) as did_ci_upper,
     -- avoided = minus the DiD, scaled to the referred people of the cell
-    cast(estimated.avoided_per_person * estimated.referred_people as double) as avoided_activity,
+    cast(estimated.avoided_per_person * estimated.referred_people as {{ type_double() }}) as avoided_activity,
     cast(
         (estimated.avoided_per_person - 1.96 * estimated.did_standard_error)
         * estimated.referred_people as double

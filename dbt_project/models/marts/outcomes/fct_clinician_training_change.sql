@@ -15,7 +15,7 @@ long as (
             practice_code,
             survey_wave,
             '{{ measure }}' as measure_code,
-            cast({{ measure }} as double) as score
+            cast({{ measure }} as {{ type_double() }}) as score
         from responses
         where {{ measure }} is not null
         {%- if not loop.last %}
@@ -53,12 +53,12 @@ select
     practice_code,
     measure_code,
     cast(pre_responses as integer) as pre_responses,
-    cast(pre_mean as double) as pre_mean,
+    cast(pre_mean as {{ type_double() }}) as pre_mean,
     cast(post_responses as integer) as post_responses,
-    cast(post_mean as double) as post_mean,
-    cast(pre_agree as double) / nullif(pre_responses, 0) as pre_agree_proportion,
-    cast(post_agree as double) / nullif(post_responses, 0) as post_agree_proportion,
-    cast(mean_change as double) as mean_change,
-    cast(mean_change - 1.96 * change_se as double) as change_ci_lower,
-    cast(mean_change + 1.96 * change_se as double) as change_ci_upper
+    cast(post_mean as {{ type_double() }}) as post_mean,
+    cast(pre_agree as {{ type_double() }}) / nullif(pre_responses, 0) as pre_agree_proportion,
+    cast(post_agree as {{ type_double() }}) / nullif(post_responses, 0) as post_agree_proportion,
+    cast(mean_change as {{ type_double() }}) as mean_change,
+    cast(mean_change - 1.96 * change_se as {{ type_double() }}) as change_ci_lower,
+    cast(mean_change + 1.96 * change_se as {{ type_double() }}) as change_ci_upper
 from changes

@@ -137,23 +137,23 @@ select
     icb_months.icb_code,
     icb_months.census_month,
     cast(icb_months.splw_headcount as integer) as splw_headcount,
-    cast(icb_months.splw_fte as double) as splw_fte,
+    cast(icb_months.splw_fte as {{ type_double() }}) as splw_fte,
     cast(icb_months.pcns as integer) as pcns,
     cast(icb_months.pcns_without_link_worker as integer) as pcns_without_link_worker,
     cast(population_at_month.registered_patients as bigint) as icb_registered_patients,
     cast(
         population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as double) as double
+        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as double
     ) as icb_population_share,
-    cast(national_line.national_target as double) as national_target_posts,
+    cast(national_line.national_target as {{ type_double() }}) as national_target_posts,
     cast(
         national_line.national_target * population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as double) as double
+        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as double
     ) as icb_target_posts,
     cast(
         icb_months.splw_headcount
         - national_line.national_target * population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as double) as double
+        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as double
     ) as headcount_gap_to_target
 from icb_months
 left join national_line

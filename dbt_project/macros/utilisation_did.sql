@@ -28,7 +28,7 @@ did_changes as (
             {%- endfor %}
             people.cohort,
             '{{ m }}' as activity_code,
-            cast(people.{{ m }}_post - people.{{ m }}_pre as double) as activity_change
+            cast(people.{{ m }}_post - people.{{ m }}_pre as {{ type_double() }}) as activity_change
         from {{ people_relation }} as people
         inner join did_complete_sets
             on people.match_set_id = did_complete_sets.match_set_id
@@ -82,14 +82,14 @@ select
     estimated.activity_code,
     cast(estimated.referred_people as integer) as referred_people,
     cast(estimated.comparison_people as integer) as comparison_people,
-    cast(estimated.mean_change_referred as double) as mean_change_referred,
-    cast(estimated.mean_change_comparison as double) as mean_change_comparison,
-    cast(estimated.did_per_person as double) as did_per_person,
-    cast(estimated.did_standard_error as double) as did_standard_error,
-    cast(estimated.did_per_person - 1.96 * estimated.did_standard_error as double) as did_ci_lower,
-    cast(estimated.did_per_person + 1.96 * estimated.did_standard_error as double) as did_ci_upper,
+    cast(estimated.mean_change_referred as {{ type_double() }}) as mean_change_referred,
+    cast(estimated.mean_change_comparison as {{ type_double() }}) as mean_change_comparison,
+    cast(estimated.did_per_person as {{ type_double() }}) as did_per_person,
+    cast(estimated.did_standard_error as {{ type_double() }}) as did_standard_error,
+    cast(estimated.did_per_person - 1.96 * estimated.did_standard_error as {{ type_double() }}) as did_ci_lower,
+    cast(estimated.did_per_person + 1.96 * estimated.did_standard_error as {{ type_double() }}) as did_ci_upper,
     -- avoided = minus the DiD, scaled to the referred people of the cell
-    cast(estimated.avoided_per_person * estimated.referred_people as double) as avoided_activity,
+    cast(estimated.avoided_per_person * estimated.referred_people as {{ type_double() }}) as avoided_activity,
     cast(
         (estimated.avoided_per_person - 1.96 * estimated.did_standard_error)
         * estimated.referred_people as double
@@ -100,14 +100,24 @@ select
     ) as avoided_activity_ci_upper,
     costs.unit_cost_gbp,
     costs.price_year,
+    costs.source as unit_cost_source,
     coalesce(costs.is_placeholder, true) as is_unit_cost_placeholder,
+    {#- Money and carbon are fixed multiples of avoided activity, so their intervals are the
+        activity interval times the same factor (the unit cost is taken as known). #}
+    {%- for name, factor in [('savings_gbp', 'costs.unit_cost_gbp'),
+                             ('avoided_kgco2e', 'carbon.kgco2e_per_unit')] %}
     cast(
-        estimated.avoided_per_person * estimated.referred_people * costs.unit_cost_gbp as double
-    ) as savings_gbp,
+        estimated.avoided_per_person * estimated.referred_people * {{ factor }} as double
+    ) as {{ name }},
     cast(
-        estimated.avoided_per_person * estimated.referred_people * carbon.kgco2e_per_unit
-        as double
-    ) as avoided_kgco2e
+        (estimated.avoided_per_person - 1.96 * estimated.did_standard_error)
+        * estimated.referred_people * {{ factor }} as double
+    ) as {{ name }}_ci_lower,
+    cast(
+        (estimated.avoided_per_person + 1.96 * estimated.did_standard_error)
+        * estimated.referred_people * {{ factor }} as double
+    ) as {{ name }}_ci_upper{{ ',' if not loop.last }}
+    {%- endfor %}
 from did_estimated as estimated
 left join did_costs as costs
     on estimated.activity_code = costs.activity_code

@@ -5,9 +5,9 @@
 {% macro wilson_bound(x, n, sign, z=1.96) %}
     (
         (
-            cast({{ x }} as double) / {{ n }} + {{ z }} * {{ z }} / (2.0 * {{ n }})
+            cast({{ x }} as {{ type_double() }}) / {{ n }} + {{ z }} * {{ z }} / (2.0 * {{ n }})
             + ({{ sign }}) * {{ z }} * sqrt(
-                (cast({{ x }} as double) / {{ n }}) * (1 - cast({{ x }} as double) / {{ n }})
+                (cast({{ x }} as {{ type_double() }}) / {{ n }}) * (1 - cast({{ x }} as {{ type_double() }}) / {{ n }})
                 / {{ n }}
                 + {{ z }} * {{ z }} / (4.0 * {{ n }} * {{ n }})
             )

@@ -91,7 +91,7 @@ def print_summary(settings: Settings, result: Any, elapsed: float, dagster_home:
     print(f"""
 Where to look next
   Published marts (for analysts and BI tools): {published}
-      duckdb -readonly {published}
+      .venv/bin/duckdb -readonly {published}   (the DuckDB CLI, installed in the venv)
       or: .venv/bin/python -c "import duckdb; print(duckdb.connect('{published}', read_only=True).sql('{EXAMPLE_SQL}'))"
       example: {EXAMPLE_SQL};
   Warehouse (dbt's alone, do not hold it open): {settings.warehouse}

@@ -179,3 +179,50 @@ def test_ons4_and_ucla3_changes_match_the_realised_pairs(wh, truth) -> None:
         "where has_paired_scores and measure_code = 'ONS4_ANXIETY'"
     ).fetchone()[0]
     assert improvement > 0, "a fall in anxiety is an improvement"
+
+
+def test_clinician_training_change_recovers_the_realised_wave_means(wh, truth) -> None:
+    """Tolerance: exact to 4 decimal places. Pooling each practice's pre and post means
+    (weighted by responses) gives back the estate's realised mean per item and wave, and every
+    item improved after training at the trained practices."""
+    realised = truth["clinician_survey"]["realised_means"]
+    rows = wh.execute(
+        "select measure_code, sum(pre_mean * pre_responses) / sum(pre_responses), "
+        "sum(post_mean * post_responses) / sum(post_responses), min(mean_change) "
+        "from fct_clinician_training_change group by measure_code"
+    ).fetchall()
+    by_measure = {code: (pre, post, lowest) for code, pre, post, lowest in rows}
+    for item, pre_mean in realised["Pre-training"].items():
+        pre, post, _ = by_measure[item]
+        assert round(pre, 4) == pytest.approx(pre_mean), item
+        assert round(post, 4) == pytest.approx(realised["Post-training"][item]), item
+    practices = {
+        p
+        for (p,) in wh.execute("select practice_code from fct_clinician_training_survey").fetchall()
+    }
+    assert practices == set(truth["clinician_survey"]["practices"])
+
+
+def test_pathway_stage_agrees_with_the_onward_referrals(wh) -> None:
+    """Exact: an episode is at 'referred-to activity' if and only if it has an onward referral;
+    an episode at 'social prescription' met its link worker (a first contact, sessions or a
+    GP 'seen' code); every stage is reached by some episode on the tiny tier."""
+    mismatched = wh.execute(
+        "select count(*) from fct_referrals as r "
+        "full join (select distinct episode_id from fct_onward_referrals) as o "
+        "on r.episode_id = o.episode_id "
+        "where (r.pathway_stage_reached = 'referred-to activity') <> (o.episode_id is not null)"
+    ).fetchone()[0]
+    assert mismatched == 0
+    unmet = wh.execute(
+        "select count(*) from fct_referrals where pathway_stage_reached = 'social prescription' "
+        "and first_contact_date is null and coalesce(sessions, 0) = 0 and not is_gp_coded_seen"
+    ).fetchone()[0]
+    assert unmet == 0
+    stages = {
+        s
+        for (s,) in wh.execute(
+            "select distinct pathway_stage_reached from fct_referrals"
+        ).fetchall()
+    }
+    assert stages == {"referral", "social prescription", "referred-to activity"}

@@ -7,19 +7,43 @@
     {'level': 'icb', 'code': 'icb_code', 'parent': "'all'"},
     {'level': 'all', 'code': "'all'", 'parent': "'all'"},
 ] %}
-with survey as (
+{%- set items = ['knowledge_role', 'knowledge_referral', 'confidence_identify',
+                 'confidence_discuss'] %}
+with answers as (
+    -- One row per response and item answered, from the respondent-level mart.
+    {%- for item in items %}
+        select
+            practice_code,
+            survey_wave,
+            '{{ item }}' as item_code,
+            {{ item }} as score
+        from {{ ref('fct_clinician_training_survey') }}
+        where {{ item }} is not null
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+survey as (
     select
-        survey.survey_wave,
-        survey.item_code,
-        survey.responses,
-        survey.agree_responses,
-        survey.mean_score,
-        coalesce(survey.practice_code, 'unknown') as practice_code,
+        answers.survey_wave,
+        answers.item_code,
+        count(*) as responses,
+        sum(case when answers.score >= 4 then 1 else 0 end) as agree_responses,
+        avg(cast(answers.score as double)) as mean_score,
+        coalesce(answers.practice_code, 'unknown') as practice_code,
         coalesce(practices.pcn_code, 'unknown') as pcn_code,
         coalesce(practices.icb_code, 'unknown') as icb_code
-    from {{ ref('fct_clinician_training_survey') }} as survey
+    from answers
     left join {{ ref('dim_practices') }} as practices
-        on survey.practice_code = practices.practice_code
+        on answers.practice_code = practices.practice_code
+    group by
+        answers.survey_wave,
+        answers.item_code,
+        answers.practice_code,
+        practices.pcn_code,
+        practices.icb_code
 ),
 
 cells as (

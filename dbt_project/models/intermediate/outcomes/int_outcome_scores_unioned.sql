@@ -163,7 +163,7 @@ select
     valid.timepoint,
     valid.recorded_date,
     valid.raw_score,
-    cast(valid.score as double) as score
+    cast(valid.score as {{ type_double() }}) as score
 from valid
 inner join attached
     on valid.score_id = attached.score_id

@@ -61,7 +61,7 @@ series as (
             when weeks.week_start < cast('{{ var("spc_change_date") }}' as date) then 1
             else 2
         end as spc_period,
-        cast(coalesce(counts.referrals, 0) as double) as referrals
+        cast(coalesce(counts.referrals, 0) as {{ type_double() }}) as referrals
     from orgs
     cross join weeks
     left join counts

@@ -1,38 +1,33 @@
--- One row per practice, survey wave (pre / post training) and item: responses, mean Likert
--- score (1-5) and share agreeing (4 Agree or 5 Strongly agree).
-{%- set items = ['knowledge_role', 'knowledge_referral', 'confidence_identify',
-                 'confidence_discuss'] %}
-
+-- One row per clinician's survey response (respondent x wave): the four Likert items (1-5) and
+-- the knowledge and confidence scores (mean of their two items). The survey tool issues a new
+-- response id per submission and asks no identity, so a respondent's pre and post answers
+-- cannot be paired: change after training is measured between the waves' samples
+-- (fct_clinician_training_change).
 with responses as (
     select * from {{ ref('stg_survey__clinician_training_responses') }}
     where survey_wave is not null
 ),
 
-long as (
-    {%- for item in items %}
-        select
-            practice_code,
-            survey_wave,
-            '{{ item }}' as item_code,
-            {{ item }} as score
-        from responses
-        where {{ item }} is not null
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+memberships as (
+    select * from {{ ref('int_practice_memberships_intervalled') }}
 )
 
 select
-    {{ surrogate_key(['practice_code', 'survey_wave', 'item_code']) }} as survey_item_id,
-    practice_code,
-    survey_wave,
-    item_code,
-    cast(count(*) as integer) as responses,
-    cast(avg(cast(score as double)) as double) as mean_score,
-    cast(sum(case when score >= 4 then 1 else 0 end) as integer) as agree_responses,
-    cast(
-        sum(case when score >= 4 then 1.0 else 0.0 end) / count(*) as double
-    ) as agree_proportion
-from long
-group by practice_code, survey_wave, item_code
+    responses.response_id,
+    responses.practice_code,
+    memberships.pcn_code,
+    responses.survey_wave,
+    responses.submitted_date,
+    responses.respondent_role,
+    responses.knowledge_role,
+    responses.knowledge_referral,
+    responses.confidence_identify,
+    responses.confidence_discuss,
+    -- A score needs both of its items: half an answer is not comparable across waves.
+    (responses.knowledge_role + responses.knowledge_referral) / 2.0 as knowledge_score,
+    (responses.confidence_identify + responses.confidence_discuss) / 2.0 as confidence_score
+from responses
+left join memberships
+    on {{ membership_valid_on(
+        'memberships', 'responses.practice_code', 'responses.submitted_date'
+    ) }}

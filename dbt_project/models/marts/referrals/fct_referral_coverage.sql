@@ -93,11 +93,11 @@ select
     cast(
         case
             when combined.registered_patients > 0
-                then combined.referrals_12m / cast(combined.registered_patients as double)
+                then combined.referrals_12m / cast(combined.registered_patients as {{ type_double() }})
         end as double
     ) as coverage_rate,
-    cast({{ var('coverage_band_lower') }} as double) as band_lower,
-    cast({{ var('coverage_band_upper') }} as double) as band_upper,
+    cast({{ var('coverage_band_lower') }} as {{ type_double() }}) as band_lower,
+    cast({{ var('coverage_band_upper') }} as {{ type_double() }}) as band_upper,
     {{ coverage_band('combined.referrals_12m', 'combined.registered_patients') }} as coverage_band,
     {{ add_to_date('month', -11, 'combined.month_start') }} >= data_start.first_referral_month
         as has_full_12_months

@@ -51,7 +51,7 @@ select
     coverage.census_month,
     coverage.census_date,
     cast(coalesce(national.splw_headcount, 0) as integer) as splw_headcount,
-    cast(coalesce(national.splw_fte, 0) as double) as splw_fte,
+    cast(coalesce(national.splw_fte, 0) as {{ type_double() }}) as splw_fte,
     cast(coverage.pcns as integer) as pcns,
     cast(coverage.pcns_with_link_worker as integer) as pcns_with_link_worker,
     cast(coverage.pcns - coverage.pcns_with_link_worker as integer) as pcns_without_link_worker,

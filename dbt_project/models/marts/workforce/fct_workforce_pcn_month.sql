@@ -44,10 +44,10 @@ select
     months.census_month,
     months.census_date,
     cast(coalesce(splw.splw_headcount, 0) as integer) as splw_headcount,
-    cast(coalesce(splw.splw_fte, 0) as double) as splw_fte,
-    cast(coalesce(splw.splw_fte_staff, 0) as double) as splw_fte_staff,
-    cast(coalesce(splw.splw_fte_contracted, 0) as double) as splw_fte_contracted,
-    cast(coalesce(splw.splw_fte_mental_health, 0) as double) as splw_fte_mental_health,
+    cast(coalesce(splw.splw_fte, 0) as {{ type_double() }}) as splw_fte,
+    cast(coalesce(splw.splw_fte_staff, 0) as {{ type_double() }}) as splw_fte_staff,
+    cast(coalesce(splw.splw_fte_contracted, 0) as {{ type_double() }}) as splw_fte_contracted,
+    cast(coalesce(splw.splw_fte_mental_health, 0) as {{ type_double() }}) as splw_fte_mental_health,
     coalesce(splw.splw_headcount, 0) > 0 or coalesce(splw.splw_fte, 0) > 0 as has_link_worker
 from pcns
 cross join months

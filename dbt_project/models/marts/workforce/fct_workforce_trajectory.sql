@@ -49,7 +49,8 @@ anchors as (
         target_month,
         target_value,
         lead(target_month) over (order by target_month) as next_target_month,
-        lead(target_value) over (order by target_month) as next_target_value
+        lead(target_value) over (order by target_month) as next_target_value,
+        lead(target_month, 2) over (order by target_month) as after_next_target_month
     from {{ ref('workforce_targets') }}
     where target_code = 'national_splw_posts'
 ),
@@ -63,7 +64,8 @@ segments as (
         cast(
             {{ dbt.datediff('target_month', 'next_target_month', 'month') }}
             as double
-        ) as months_in_segment
+        ) as months_in_segment,
+        after_next_target_month is null as is_last_segment
     from anchors
     where next_target_month is not null
 ),
@@ -74,13 +76,19 @@ month_segments as (
         segments.target_value,
         segments.next_target_value,
         segments.months_in_segment,
-        {{ dbt.datediff('segments.target_month', 'months.census_month', 'month') }}
-            as months_elapsed
+        -- The line holds at its last anchor (9,000 from 2037-03 on): the ambition is a level.
+        least(
+            {{ dbt.datediff('segments.target_month', 'months.census_month', 'month') }},
+            segments.months_in_segment
+        ) as months_elapsed
     from (select distinct census_month from icb_months) as months
     inner join segments
         on
             months.census_month >= segments.target_month
-            and months.census_month < segments.next_target_month
+            and (
+                months.census_month < segments.next_target_month
+                or segments.is_last_segment
+            )
 ),
 
 national_line as (
@@ -129,23 +137,23 @@ select
     icb_months.icb_code,
     icb_months.census_month,
     cast(icb_months.splw_headcount as integer) as splw_headcount,
-    cast(icb_months.splw_fte as double) as splw_fte,
+    cast(icb_months.splw_fte as {{ type_double() }}) as splw_fte,
     cast(icb_months.pcns as integer) as pcns,
     cast(icb_months.pcns_without_link_worker as integer) as pcns_without_link_worker,
     cast(population_at_month.registered_patients as bigint) as icb_registered_patients,
     cast(
         population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as double) as double
+        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as double
     ) as icb_population_share,
-    cast(national_line.national_target as double) as national_target_posts,
+    cast(national_line.national_target as {{ type_double() }}) as national_target_posts,
     cast(
         national_line.national_target * population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as double) as double
+        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as double
     ) as icb_target_posts,
     cast(
         icb_months.splw_headcount
         - national_line.national_target * population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as double) as double
+        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as double
     ) as headcount_gap_to_target
 from icb_months
 left join national_line

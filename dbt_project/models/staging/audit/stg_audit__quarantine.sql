@@ -11,5 +11,5 @@ select
     "check" as check_name,
     "column" as column_name,
     cast(extract_date as date) as extract_date,
-    regexp_extract(filename, 'quarantine/([^/]+)/extract_date=', 1) as table_name
+    {{ regex_capture('filename', "'quarantine/([^/]+)/extract_date='") }} as table_name
 from {{ source('audit', 'quarantine') }}

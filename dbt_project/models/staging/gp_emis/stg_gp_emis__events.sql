@@ -21,7 +21,7 @@ select
     cast(event_date as date) as event_date,
     cast(snomed_code as {{ dbt.type_string() }}) as snomed_code,
     cast(term as {{ dbt.type_string() }}) as term,
-    cast(value as double) as numeric_value,
+    cast(value as {{ type_double() }}) as numeric_value,
     cast(extract_date as date) as extract_date
 from ranked
 where extract_rank = 1

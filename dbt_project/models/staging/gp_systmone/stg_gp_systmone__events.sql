@@ -21,7 +21,7 @@ select
     cast(event_date as date) as event_date,
     cast(concept_id as {{ dbt.type_string() }}) as snomed_code,
     cast(description as {{ dbt.type_string() }}) as term,
-    cast(numeric_value as double) as numeric_value,
+    cast(numeric_value as {{ type_double() }}) as numeric_value,
     cast(extract_date as date) as extract_date
 from ranked
 where extract_rank = 1

@@ -1,0 +1,13 @@
+{#-
+  Double-precision float. `double` is DuckDB and Spark; PostgreSQL spells it `double
+  precision`. dbt.type_float() is no substitute: on DuckDB it gives FLOAT, which is 4 bytes.
+-#}
+{% macro type_double() %}
+    {{- return(adapter.dispatch('type_double', 'sp_warehouse')()) -}}
+{% endmacro %}
+
+{% macro default__type_double() %}double precision{% endmacro %}
+
+{% macro duckdb__type_double() %}double{% endmacro %}
+
+{% macro spark__type_double() %}double{% endmacro %}

@@ -67,12 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         register(instance, dates)
         tags = covering_range(instance, dates)
         job = defs.resolve_job_def("nightly_pipeline")
-        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
+        results = [job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)]
+        # As the publish_after_nightly sensor does under the daemon: publish after success.
+        if results[0].success:
+            publish = defs.resolve_job_def("publish")
+            results.append(publish.execute_in_process(instance=instance, raise_on_error=False))
     elapsed = time.perf_counter() - started
-    failed_checks = print_summary(settings, result, elapsed, home)
+    failed_checks = print_summary(settings, results, elapsed, home)
     # A failed check does not fail the run (unrelated marts still build and publish), but it
     # must fail this command, so cron wrappers and CI notice.
-    return 0 if result.success and not failed_checks else 1
+    return 0 if all(r.success for r in results) and not failed_checks else 1
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Asset factories: one ingest asset per extract type, built from its schema spec."""
 
+import os
 import warnings
 
 import dagster as dg
 from sqlalchemy import exc as sa_exc
 
+from orchestration.lib import outages
 from orchestration.lib.ingest import PartitionResult, ingest_files, landing_dates
 from orchestration.lib.partitions import EXTRACT_DATES, SINGLE_RUN_BACKFILL, dates_in_window
 from orchestration.lib.settings import load_settings
@@ -14,6 +16,15 @@ from schemas._base import ExtractSpec
 # retry, with exponential backoff. Data errors never raise (they are quarantined), and a
 # programming error must fail at once rather than wait through the retries.
 RETRY_DELAYS = (10, 30, 90)
+
+
+def retry_delays() -> tuple[int, ...]:
+    """Seconds before each retry: RETRY_DELAYS, or SP_RETRY_DELAYS (e.g. "60,300,900" where a
+    source database restarts slowly; tests use "0,0")."""
+    configured = os.environ.get("SP_RETRY_DELAYS")
+    return tuple(int(s) for s in configured.split(",")) if configured else RETRY_DELAYS
+
+
 _TRANSIENT_MARKERS = (
     "locked",
     "unable to open",
@@ -38,10 +49,9 @@ def is_transient(exc: BaseException) -> bool:
 
 def retry_request(exc: BaseException, attempt: int) -> dg.RetryRequested | None:
     """The retry to ask for after ``exc`` on attempt ``attempt`` (0-based), or None."""
-    if is_transient(exc) and attempt < len(RETRY_DELAYS):
-        return dg.RetryRequested(
-            max_retries=len(RETRY_DELAYS), seconds_to_wait=RETRY_DELAYS[attempt]
-        )
+    delays = retry_delays()
+    if is_transient(exc) and attempt < len(delays):
+        return dg.RetryRequested(max_retries=len(delays), seconds_to_wait=delays[attempt])
     return None
 
 
@@ -53,6 +63,30 @@ def retry_if_transient(context: dg.AssetExecutionContext, exc: BaseException) ->
             f"transient fault ({type(exc).__name__}); retrying in {request.seconds_to_wait}s"
         )
         raise request from exc
+
+
+def transient_reason(exc: BaseException) -> str:
+    """What made ``exc`` transient, without its message (it may quote a URL and password)."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    marker = next((m for m in _TRANSIENT_MARKERS if m in text), None)
+    return f"{type(exc).__name__}" + (f" ({marker})" if marker else "")
+
+
+def give_up_if_transient(
+    context: dg.AssetExecutionContext, exc: BaseException, tables: list[str]
+) -> bool:
+    """After the last retry of a transient fault, record the source as unreachable for this run
+    (orchestration.lib.outages) and return True: the step then ends without new data, so the
+    rest of the warehouse still builds. Anything else returns False, to be raised."""
+    if not is_transient(exc):
+        return False
+    reason = f"{transient_reason(exc)} after {context.retry_number} retries"
+    outages.record(load_settings(), context.run.run_id, tables, reason)
+    context.log.error(
+        f"source unreachable: {', '.join(tables)} not loaded in this run ({reason}); everything "
+        "downstream keeps its last build. Check the source, then rerun."
+    )
+    return True
 
 
 PRACTICE_MAPPING = dg.AssetKey(["raw", "ref_practice_mapping"])
@@ -96,7 +130,9 @@ def build_ingest_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
             results = ingest_files(settings, spec, dates, context.run.run_id)
         except Exception as exc:
             retry_if_transient(context, exc)
-            raise
+            if not give_up_if_transient(context, exc, [spec.table]):
+                raise
+            return dg.MaterializeResult(metadata={"source_unavailable": True, **summarise([])})
         meta = summarise(results)
         context.log.info(
             f"{spec.table}: {meta['files']} file(s) in {meta['partitions_loaded']} new/changed "

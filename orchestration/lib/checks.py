@@ -6,7 +6,7 @@ from collections.abc import Callable
 import dagster as dg
 import polars as pl
 
-from orchestration.lib import ingest, zones
+from orchestration.lib import ingest, outages, zones
 from orchestration.lib.assets import raw_key
 from orchestration.lib.settings import load_settings
 from schemas._base import ExtractSpec
@@ -84,8 +84,30 @@ def build_quarantine_rate_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
     return _check
 
 
+def build_source_reached_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_key(spec.table),
+        name="source_reached",
+        description="Fails when the source could not be reached in this run even after every "
+        "retry: nothing new was loaded and what depends on it kept its last build.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        reason = outages.for_run(load_settings(), context.run.run_id).get(spec.table)
+        return dg.AssetCheckResult(
+            passed=reason is None,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"reason": reason or "reached"},
+        )
+
+    return _check
+
+
 def ingest_checks(spec: ExtractSpec) -> list[dg.AssetChecksDefinition]:
-    return [build_reconciliation_check(spec), build_quarantine_rate_check(spec)]
+    return [
+        build_reconciliation_check(spec),
+        build_quarantine_rate_check(spec),
+        build_source_reached_check(spec),
+    ]
 
 
 # How stale the newest landed extract may be before on-call is told, per source cadence.

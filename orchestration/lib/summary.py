@@ -21,10 +21,10 @@ EXAMPLE_SQL = (
 )
 
 
-def _check_outcomes(result: Any) -> tuple[int, int, int, list[str]]:
+def _check_outcomes(events: list[Any]) -> tuple[int, int, int, list[str]]:
     passed = failed = warned = 0
     failures = []
-    for event in result.all_events:
+    for event in events:
         if event.event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             continue
         ev = event.event_specific_data
@@ -39,8 +39,13 @@ def _check_outcomes(result: Any) -> tuple[int, int, int, list[str]]:
     return passed, warned, failed, failures
 
 
-def print_summary(settings: Settings, result: Any, elapsed: float, dagster_home: Path) -> int:
-    """Print the summary; return the number of failed error-severity checks."""
+def print_summary(
+    settings: Settings, results: list[Any], elapsed: float, dagster_home: Path
+) -> int:
+    """Print the summary of the nightly run and the publish run after it (``results``, in
+    order); return the number of failed error-severity checks."""
+    events = [event for result in results for event in result.all_events]
+    succeeded = all(result.success for result in results) and len(results) == 2
     rows = []
     for table, spec in EXTRACTS.items():
         audit = latest_audit(table)
@@ -58,16 +63,17 @@ def print_summary(settings: Settings, result: Any, elapsed: float, dagster_home:
         )
     materialised = {
         e.asset_key.path[-1]
-        for e in result.all_events
+        for e in events
         if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.asset_key is not None
     }
     marts = sorted(m for m in materialised if m.startswith(("fct_", "dim_")))
-    passed, warned, failed, failures = _check_outcomes(result)
+    passed, warned, failed, failures = _check_outcomes(events)
 
     print()
     print("=" * 78)
     print(
-        f"Nightly pipeline {'SUCCEEDED' if result.success else 'FAILED'} in {elapsed:.0f}s (run {result.run_id})"
+        f"Nightly pipeline {'SUCCEEDED' if succeeded else 'FAILED'} in {elapsed:.0f}s "
+        f"(runs {', '.join(result.run_id for result in results)})"
     )
     print("=" * 78)
     if rows:

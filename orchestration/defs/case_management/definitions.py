@@ -2,7 +2,13 @@
 
 import dagster as dg
 
-from orchestration.lib.assets import PRACTICE_MAPPING, raw_key, retry_if_transient, summarise
+from orchestration.lib.assets import (
+    PRACTICE_MAPPING,
+    give_up_if_transient,
+    raw_key,
+    retry_if_transient,
+    summarise,
+)
 from orchestration.lib.case_management import load_json_exports, missing_sqlite_file, pull_database
 from orchestration.lib.checks import ingest_checks
 from orchestration.lib.settings import load_settings
@@ -41,7 +47,15 @@ def case_management_pull(context: dg.AssetExecutionContext):  # noqa: ANN201 - g
             results = pull_database(settings, context.run.run_id)
     except Exception as exc:
         retry_if_transient(context, exc)
-        raise
+        if not give_up_if_transient(context, exc, [s.table for s in case_management.EXTRACTS]):
+            raise
+        # Nothing new tonight: the materialisations record the attempt and say why (counts 0).
+        for spec in case_management.EXTRACTS:
+            yield dg.MaterializeResult(
+                asset_key=raw_key(spec.table),
+                metadata={"source_unavailable": True, **summarise([])},
+            )
+        return
     for spec in case_management.EXTRACTS:
         mine = [r for r in results if r.table == spec.table]
         yield dg.MaterializeResult(asset_key=raw_key(spec.table), metadata=summarise(mine))

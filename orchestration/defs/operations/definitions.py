@@ -10,6 +10,7 @@ import json
 
 import dagster as dg
 
+from orchestration.defs.publish.definitions import published_models_disclosure_safe
 from orchestration.lib.checks import build_case_management_freshness_check, build_freshness_check
 from orchestration.lib.landing_watch import landed_dates, landing_fingerprints
 from orchestration.lib.partitions import EXTRACT_DATES, covering_range, new_keys, register
@@ -45,10 +46,30 @@ freshness_checks = [
     build_case_management_freshness_check(case_management.EXTRACTS),
 ]
 
+# Publishing is its own run, started when the nightly run succeeds. In one run, Dagster skips a
+# step when any asset it depends on was not materialised in that run — and the dbt step leaves
+# out whatever depends on an unreconciled or unreachable source, or on a failed test. Publishing
+# in the same run would then publish nothing at all; in its own run it publishes every mart,
+# the ones left out keeping their last build. The disclosure check runs in the publish run, so
+# it still blocks every publish step (blocking checks act within a run).
+_publishing = dg.AssetSelection.groups("publish") | dg.AssetSelection.checks(
+    published_models_disclosure_safe
+)
+
 nightly_job = dg.define_asset_job(
     "nightly_pipeline",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*freshness_checks),
-    description="Landing → raw/quarantine → dbt build → publish. What `make pipeline` runs.",
+    selection=dg.AssetSelection.all()
+    - dg.AssetSelection.groups("publish")
+    - dg.AssetSelection.checks(*freshness_checks, published_models_disclosure_safe),
+    description="Landing → raw/quarantine → dbt build; `publish` follows when it succeeds. "
+    "`make pipeline` runs both.",
+)
+
+publish_job = dg.define_asset_job(
+    "publish",
+    selection=_publishing,
+    description="Disclosure check (blocking), then the published layer to DuckDB, Parquet and "
+    "PostgreSQL, its Great Expectations suites and the report.",
 )
 
 freshness_job = dg.define_asset_job(
@@ -115,10 +136,22 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
     )
 
 
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[nightly_job],
+    request_job=publish_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Publishes after every successful nightly run (a failed run publishes nothing: "
+    "yesterday's published marts stay).",
+)
+def publish_after_nightly(context: dg.RunStatusSensorContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"publish-after-{context.dagster_run.run_id}")
+
+
 defs = dg.Definitions(
     assets=audit_zone,
     asset_checks=freshness_checks,
-    jobs=[nightly_job, freshness_job],
+    jobs=[nightly_job, publish_job, freshness_job],
     schedules=[nightly_schedule, freshness_schedule],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, publish_after_nightly],
 )

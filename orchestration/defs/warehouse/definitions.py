@@ -17,8 +17,10 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.lib import outages
 from orchestration.lib.checks import reconcile
 from orchestration.lib.dbt_project import sp_dbt_project
+from orchestration.lib.settings import load_settings
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -42,17 +44,20 @@ translator = WarehouseTranslator(
 )
 
 
-def unreconciled_source_selectors(manifest: Mapping[str, Any]) -> list[str]:
-    """dbt selectors for everything downstream of a raw table that fails reconciliation.
+def excluded_source_selectors(manifest: Mapping[str, Any], run_id: str) -> list[str]:
+    """dbt selectors for everything downstream of a raw table that fails reconciliation or
+    whose source could not be reached in this run (orchestration.lib.outages).
 
     Dagster's blocking checks act per step, and every dbt model is in one step: a blocking
     check on one source would stop the whole warehouse. So the rule "a failed check stops only
-    what depends on it" is applied here, per model, with dbt's own graph."""
+    what depends on it" is applied here, per model, with dbt's own graph; what is excluded keeps
+    its last build."""
+    unreachable = outages.for_run(load_settings(), run_id)
     selectors = []
     for source in manifest["sources"].values():
         meta = source.get("config", {}).get("meta", {}) or source.get("meta", {})
         key = meta.get("dagster", {}).get("asset_key")
-        if key and not reconcile(key[-1])[0]:
+        if key and (key[-1] in unreachable or not reconcile(key[-1])[0]):
             selectors.append(f"source:{source['source_name']}.{source['name']}+")
     return sorted(selectors)
 
@@ -65,10 +70,14 @@ def unreconciled_source_selectors(manifest: Mapping[str, Any]) -> list[str]:
 )
 def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     manifest = json.loads(sp_dbt_project.manifest_path.read_text())
-    skip = unreconciled_source_selectors(manifest)
+    skip = excluded_source_selectors(manifest, context.run.run_id)
     if skip:
-        context.log.error(f"not rebuilding what depends on unreconciled sources: {', '.join(skip)}")
-    args = ["build", *(["--exclude", *skip] if skip else [])]
+        context.log.error(
+            "not rebuilding what depends on unreconciled or unreachable sources: " + ", ".join(skip)
+        )
+    # One --exclude value holding every selector, space-separated (dbt's own syntax): as
+    # separate arguments dagster-dbt would put all but the last before its own --select.
+    args = ["build", *(["--exclude", " ".join(skip)] if skip else [])]
     # A failing dbt test must not fail the step: dbt build already skips the models downstream
     # of it, the failure surfaces as a failed asset check, and unrelated marts still publish.
     yield from dbt.cli(args, context=context, raise_on_error=False).stream()

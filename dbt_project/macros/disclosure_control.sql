@@ -10,7 +10,14 @@
       (e.g. practices within a PCN, referrer types within an organisation-month). One cell can
       sit in several groups, and suppressing it in one can leave a single suppressed cell in
       another, so all groups are swept `disclosure_secondary_rounds` times (default 3);
-    * rates, means and intervals are nulled when a count they derive from is suppressed;
+    * rates and intervals are computed AFTER rounding, from the published counts (`rates`), so a
+      rate times its published denominator gives back only the published (rounded) numerator,
+      never the exact count; they are null when a count they use is suppressed (null);
+    * means (`means`) are nulled when a count they derive from is suppressed and otherwise
+      rounded to var `disclosure_mean_decimals` (default 1) decimal places, so the exact count
+      cannot be recovered from the mean's fraction (k / n) either;
+    * other values computed from the cell (`dependents`) are nulled when a count they derive
+      from is suppressed;
     * `is_suppressed` and `disclosure_status` (rounded / suppressed_primary /
       suppressed_secondary / exempt) tell the reader what happened to the row.
 
@@ -27,7 +34,14 @@
                       only.
     independent_counts counts with their own 1-7 rule (denominators such as a population)
     dependents        {column: [counts it is derived from]}: nulled if any of them is suppressed
+    means             {column: [counts it is derived from]}: as dependents, and rounded to
+                      `mean_decimals` (default var disclosure_mean_decimals, 1) places
+    rates             {column: sql expression over the PUBLISHED (rounded or null) counts and
+                      means}: computed after disclosure control, in the final select
+    labels            {column: sql expression}: like rates but not cast to double (e.g. a band
+                      computed from the published rate)
     passthrough       other columns passed through unchanged (labels, limits, targets)
+    hidden            columns carried for `rates`/`labels` to use but not published
     secondary_groups  list of {'where': sql condition, 'partition': [sql expressions]}: the rows
                       matching `where` that share `partition` add up to a published total
     exempt_when       sql condition naming exempt rows (only honoured when the var is true)
@@ -41,7 +55,12 @@
     linked_counts=[],
     independent_counts=[],
     dependents={},
+    means={},
+    rates={},
+    labels={},
+    mean_decimals=none,
     passthrough=[],
+    hidden=[],
     secondary_groups=[],
     exempt_when='false'
 ) %}
@@ -49,6 +68,7 @@
 {%- set high = disclosure_max_small_count() -%}
 {%- set exempt_on = var('disclosure_exempt_national', false) -%}
 {%- set rounds = var('disclosure_secondary_rounds', 3) | int -%}
+{%- set decimals = (mean_decimals if mean_decimals is not none else var('disclosure_mean_decimals', 1)) | int -%}
 {%- set order_keys = keys | join(', ') -%}
 dc_step_0 as (
     select
@@ -103,13 +123,14 @@ dc_final as (
         dc_step_{{ ns.step }}.*,
         dc_sup_{{ ns.step }} as dc_row_suppressed
     from dc_step_{{ ns.step }}
-)
+),
 
+dc_published as (
 select
     {%- for k in keys %}
     {{ k }},
     {%- endfor %}
-    {%- for p in passthrough %}
+    {%- for p in passthrough + hidden %}
     {{ p }},
     {%- endfor %}
     {{ disclosure_rounded(primary_count, 'dc_row_suppressed') }} as {{ primary_count }},
@@ -121,19 +142,16 @@ select
     {%- endfor %}
     {%- for col, sources in dependents.items() %}
     case
-        when
-        {%- for s in sources %}
-            {%- if s == primary_count %}
-            dc_row_suppressed
-            {%- elif s in linked_counts %}
-            (dc_row_suppressed or {{ disclosure_small(s) }})
-            {%- else %}
-            {{ disclosure_small(s) }}
-            {%- endif %}
-            {%- if not loop.last %} or{% endif %}
-        {%- endfor %}
+        when {{ disclosure_any_suppressed(sources, primary_count, linked_counts) }}
             then null
         else {{ col }}
+    end as {{ col }},
+    {%- endfor %}
+    {%- for col, sources in means.items() %}
+    case
+        when {{ disclosure_any_suppressed(sources, primary_count, linked_counts) }}
+            then null
+        else round(cast({{ col }} as {{ dbt.type_numeric() }}), {{ decimals }})
     end as {{ col }},
     {%- endfor %}
     dc_row_suppressed
@@ -148,7 +166,49 @@ select
         else 'rounded'
     end as disclosure_status
 from dc_final
+)
+
+select
+    {%- for k in keys %}
+    {{ k }},
+    {%- endfor %}
+    {%- for p in passthrough %}
+    {{ p }},
+    {%- endfor %}
+    {%- for c in [primary_count] + linked_counts + independent_counts + (dependents.keys() | list) %}
+    {{ c }},
+    {%- endfor %}
+    {%- for c in means.keys() %}
+    cast({{ c }} as double) as {{ c }},
+    {%- endfor %}
+    {%- for col, expression in rates.items() %}
+    cast({{ expression }} as double) as {{ col }},
+    {%- endfor %}
+    {%- for col, expression in labels.items() %}
+    {{ expression }} as {{ col }},
+    {%- endfor %}
+    is_suppressed,
+    disclosure_status
+from dc_published
 {% endmacro %}
+
+
+{#- True when any of these counts is suppressed on the row (the primary with the row, linked
+    counts with the row or on their own, others on their own). -#}
+{% macro disclosure_any_suppressed(sources, primary_count, linked_counts) -%}
+(
+    {%- for s in sources %}
+        {%- if s == primary_count %}
+        dc_row_suppressed
+        {%- elif s in linked_counts %}
+        (dc_row_suppressed or {{ disclosure_small(s) }})
+        {%- else %}
+        {{ disclosure_small(s) }}
+        {%- endif %}
+        {%- if not loop.last %} or{% endif %}
+    {%- endfor %}
+    )
+{%- endmacro %}
 
 
 {#- Smallest and largest counts that are suppressed (1-7 by the design card). -#}

@@ -14,8 +14,8 @@ from orchestration.lib.publish_postgres import DEFAULT_READER_ROLE, publish_post
 from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
 
 if TYPE_CHECKING:
-    from pipeline_runs import PipelineRun
     from pg_server import PgServer
+    from pipeline_runs import PipelineRun
 
 pytestmark = pytest.mark.e2e
 BI_USER, BI_PASSWORD = "bi_tool", "bi-tool-test-password"

@@ -63,7 +63,7 @@ cells as (
     keys=['org_level', 'org_code', 'parent_org_code', 'referral_month', 'referrer_type', 'pathway_stage'],
     primary_count='referrals',
     linked_counts=['contacted_episodes'],
-    dependents={'mean_days_to_first_contact': ['referrals', 'contacted_episodes']},
+    means={'mean_days_to_first_contact': ['referrals', 'contacted_episodes']},
     secondary_groups=[
         {'where': "referrer_type <> 'All'", 'partition': ['org_level', 'org_code', 'referral_month', 'pathway_stage']},
         {'where': "pathway_stage <> 'All'", 'partition': ['org_level', 'org_code', 'referral_month', 'referrer_type']},

@@ -59,6 +59,10 @@ class Mart:
     description: str
     columns: dict[str, str] = field(default_factory=dict)  # name -> description
     not_counts: frozenset[str] = frozenset()  # integer columns declared not to be counts
+    # The model's meta.disclosure: the count that drives suppression and the secondary-
+    # suppression groups ({'where': sql, 'partition': [sql]}, project text from the manifest).
+    primary_count: str | None = None
+    groups: tuple[dict, ...] = ()
 
 
 def publishable_marts(
@@ -80,6 +84,7 @@ def publishable_marts(
             for c in node["columns"].values()
             if (c.get("meta") or {}).get("disclosure") == "not_a_count"
         )
+        disclosure = (node.get("config", {}).get("meta") or {}).get("disclosure") or {}
         marts.append(
             Mart(
                 node.get("alias") or node["name"],
@@ -87,6 +92,8 @@ def publishable_marts(
                 node.get("description", ""),
                 columns,
                 not_counts,
+                disclosure.get("primary_count"),
+                tuple(disclosure.get("groups", [])),
             )
         )
     return sorted(marts, key=lambda m: m.name)
@@ -112,7 +119,10 @@ def disclosure_problems(
     * every table says what disclosure control did (``disclosure_status``);
     * on every row not marked ``exempt``, every integer column not declared ``not_a_count`` is
       null, 0 or a multiple of 5 of at least 10: a 1-7 would be an unsuppressed small count, and
-      anything else an unrounded one.
+      anything else an unrounded one;
+    * secondary suppression held: no group (a total and its parts, from the model's
+      ``meta.disclosure.groups``) has exactly one suppressed (null) primary count, which a reader
+      could recover from the others.
     """
     problems: list[str] = []
     for mart in marts:
@@ -138,6 +148,34 @@ def disclosure_problems(
                 problems.append(f"{mart.name}.{column}: {small} unsuppressed count(s) of 1-7")
             if unrounded:
                 problems.append(f"{mart.name}.{column}: {unrounded} count(s) not rounded to 5")
+        problems += _group_problems(con, mart, table, types)
+    return problems
+
+
+def _group_problems(
+    con: duckdb.DuckDBPyConnection, mart: Mart, table: str, types: dict[str, str]
+) -> list[str]:
+    """Groups with exactly one suppressed cell. The group conditions and partitions are SQL
+    from the dbt project (the model's meta), never from data."""
+    if not mart.groups:
+        return []
+    if mart.primary_count not in types:
+        return [f"{mart.name}: meta.disclosure.primary_count {mart.primary_count!r} not a column"]
+    count = quote(mart.primary_count)
+    problems = []
+    for number, group in enumerate(mart.groups, start=1):
+        partition = ", ".join(group["partition"])
+        (singles,) = con.sql(
+            f"select count(*) from (select {partition}, "
+            f"count(*) filter (where {count} is null) as suppressed "
+            f"from {table} where {group['where']} group by all) as groups "
+            f"where suppressed = 1"
+        ).fetchall()[0]
+        if singles:
+            problems.append(
+                f"{mart.name}: {singles} group(s) of secondary-suppression group {number} "
+                f"({group['where']}; by {partition}) with exactly one suppressed cell"
+            )
     return problems
 
 

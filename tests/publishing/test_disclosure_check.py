@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 import duckdb
 import pytest
 
-from orchestration.lib.publish import DisclosureError, Mart, disclosure_problems, publish_duckdb
+from orchestration.lib.publish import (
+    DisclosureError,
+    Mart,
+    disclosure_problems,
+    publish_duckdb,
+    publishable_marts,
+)
+from orchestration.lib.settings import DBT_PROJECT_DIR
 
 if TYPE_CHECKING:
     from pipeline_runs import PipelineRun
@@ -52,6 +59,76 @@ def test_what_blocks_publication(sql: str, expected: str) -> None:
     assert any(expected in p for p in problems), problems
 
 
+# A PCN total and its practices, as the published models declare them in meta.disclosure.
+PRACTICE_TO_PCN = (
+    {
+        "where": "org_level in ('practice', 'pcn')",
+        "partition": [
+            "case when org_level = 'practice' then parent_org_code else org_code end",
+            "referral_month",
+        ],
+    },
+)
+
+
+def _hierarchy_table(practice_2: str, pcn: str) -> duckdb.DuckDBPyConnection:
+    return _con(
+        "create table t as select * from (values "
+        f"('practice', 'P1', 'U1', date '2024-06-01', null, 'suppressed'), "
+        f"('practice', 'P2', 'U1', date '2024-06-01', {practice_2}), "
+        f"('practice', 'P3', 'U1', date '2024-06-01', 20, 'rounded'), "
+        f"('pcn', 'U1', 'Q1', date '2024-06-01', {pcn}), "
+        # Another month, fully shown: not a problem.
+        "('practice', 'P1', 'U1', date '2024-07-01', 10, 'rounded'), "
+        "('pcn', 'U1', 'Q1', date '2024-07-01', 10, 'rounded')"
+        ") v(org_level, org_code, parent_org_code, referral_month, referrals, disclosure_status)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("practice_2", "pcn", "singles"),
+    [
+        # P1 alone suppressed: P1 = U1 - P2 - P3.
+        ("15, 'rounded'", "35, 'rounded'", 1),
+        # P1 and P2 suppressed: safe.
+        ("null, 'suppressed'", "35, 'rounded'", 0),
+        # P1 and the total suppressed: safe (P1 is not the total minus known parts).
+        ("15, 'rounded'", "null, 'suppressed'", 0),
+    ],
+)
+def test_a_group_with_exactly_one_suppressed_cell_blocks(
+    practice_2: str, pcn: str, singles: int
+) -> None:
+    con = _hierarchy_table(practice_2, pcn)
+    mart = Mart("t", "main", "", primary_count="referrals", groups=PRACTICE_TO_PCN)
+    problems = disclosure_problems(con, [mart])
+    blocked = [p for p in problems if "exactly one suppressed cell" in p]
+    assert len(blocked) == singles, problems
+    if singles:
+        assert blocked[0].startswith(f"t: {singles} group(s)")
+
+
+def test_a_suppressed_total_with_every_part_shown_blocks() -> None:
+    """The total counts as a cell: a suppressed PCN whose practices are all shown is their sum."""
+    con = _con(
+        "create table t as select * from (values "
+        "('practice', 'P1', 'U1', date '2024-06-01', 10, 'rounded'), "
+        "('practice', 'P2', 'U1', date '2024-06-01', 15, 'rounded'), "
+        "('pcn', 'U1', 'Q1', date '2024-06-01', null, 'suppressed')"
+        ") v(org_level, org_code, parent_org_code, referral_month, referrals, disclosure_status)"
+    )
+    mart = Mart("t", "main", "", primary_count="referrals", groups=PRACTICE_TO_PCN)
+    assert any("exactly one suppressed cell" in p for p in disclosure_problems(con, [mart]))
+
+
+def test_every_published_model_declares_its_groups(dbt_manifest: Path) -> None:
+    """Every published model under disclosure control declares its primary count and groups
+    (the check above can only hold what is declared); the exempt workforce tables need none."""
+    marts = {m.name: m for m in publishable_marts(dbt_manifest)}
+    undeclared = {n for n, m in marts.items() if not (m.primary_count and m.groups)}
+    assert undeclared == {"pub_workforce_pcn_month", "pub_workforce_trajectory"}
+
+
 @pytest.mark.e2e
 def test_every_published_table_passes_and_carries_the_run_id(published_run: PipelineRun) -> None:
     con = duckdb.connect(str(published_run.data / "published" / "marts.duckdb"), read_only=True)
@@ -63,7 +140,20 @@ def test_every_published_table_passes_and_carries_the_run_id(published_run: Pipe
     for table in published:
         ids = con.sql(f'select distinct publication_run_id from "{table}"').fetchall()
         assert ids == [(run_id,)], table
-    marts = [Mart(t, "main", "", not_counts=frozenset({"spc_period"})) for t in published]
+    # With the models' own declarations (not-a-count columns, secondary-suppression groups).
+    declared = {m.name: m for m in publishable_marts(DBT_PROJECT_DIR / "target" / "manifest.json")}
+    assert set(published) == set(declared)
+    marts = [
+        Mart(
+            t,
+            "main",
+            "",
+            not_counts=declared[t].not_counts,
+            primary_count=declared[t].primary_count,
+            groups=declared[t].groups,
+        )
+        for t in published
+    ]
     assert disclosure_problems(con, marts) == []
     # No marts from the warehouse (fct_*, dim_*) leave it any more: only the published layer.
     assert not [t for t in tables if t.startswith(("fct_", "dim_"))]

@@ -1,4 +1,11 @@
-{{ config(materialized='table', tags=['published']) }}
+{%- set groups = disclosure_hierarchy_groups(
+    ['practice', 'pcn', 'icb', 'all'], ['survey_wave', 'item_code']
+) %}
+{{ config(
+    materialized='table',
+    tags=['published'],
+    meta={'disclosure': {'primary_count': 'responses', 'groups': groups}},
+) }}
 -- Clinician training survey per practice, PCN, ICB and all, wave (pre/post) and item:
 -- responses, agreeing responses, mean Likert score and share agreeing, under disclosure control.
 -- The share agreeing is computed from the published (rounded) counts; the mean is rounded to
@@ -49,8 +56,6 @@ cells as (
     linked_counts=['agree_responses'],
     means={'mean_score': ['responses']},
     rates={'agree_proportion': 'cast(agree_responses as double) / nullif(responses, 0)'},
-    secondary_groups=[
-        {'where': "org_level <> 'all'", 'partition': ['org_level', 'parent_org_code', 'survey_wave', 'item_code']},
-    ],
+    secondary_groups=groups,
     exempt_when="org_level = 'all'",
 ) }}

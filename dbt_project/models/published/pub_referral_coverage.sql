@@ -1,4 +1,9 @@
-{{ config(materialized='table', tags=['published']) }}
+{%- set groups = disclosure_hierarchy_groups(['practice', 'pcn'], ['month_start']) %}
+{{ config(
+    materialized='table',
+    tags=['published'],
+    meta={'disclosure': {'primary_count': 'referrals_12m', 'groups': groups}},
+) }}
 -- Coverage: referral episodes in the rolling 12 months over the registered population, per
 -- practice and PCN and month, against the 0.8-1.2 % band, under disclosure control. Only full
 -- windows are published: the first 11 months of the series hold fewer than 12 months of
@@ -57,7 +62,5 @@ cells as (
             ~ coverage_band('referrals_12m', 'registered_patients') ~ " end",
     },
     passthrough=['band_lower', 'band_upper', 'has_full_12_months'],
-    secondary_groups=[
-        {'where': "org_level = 'practice'", 'partition': ['parent_org_code', 'month_start']},
-    ],
+    secondary_groups=groups,
 ) }}

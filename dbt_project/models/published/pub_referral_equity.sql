@@ -1,4 +1,13 @@
-{{ config(materialized='table', tags=['published']) }}
+{#- The groups of one dimension add up to the organisation's total (itself published through
+    every other dimension), and PCN rows to their ICB's row. -#}
+{%- set groups = [
+    {'where': 'true', 'partition': ['org_level', 'org_code', 'dimension']},
+] + disclosure_hierarchy_groups(['pcn', 'icb'], ['dimension', 'dimension_value']) %}
+{{ config(
+    materialized='table',
+    tags=['published'],
+    meta={'disclosure': {'primary_count': 'referred_people', 'groups': groups}},
+) }}
 -- Equity: people referred per 1,000 in each group (sex, age band, ethnic group, IMD quintile)
 -- per ICB and PCN over the latest 12 months, with 95 % Wilson intervals, under disclosure
 -- control. Rates and intervals are computed from the published (rounded) counts; the lower
@@ -43,8 +52,5 @@ cells as (
             ~ wilson_bound('referred_people', 'nullif(population, 0)', 1),
     },
     passthrough=['period_start', 'period_end'],
-    secondary_groups=[
-        {'where': 'true', 'partition': ['org_level', 'org_code', 'dimension']},
-        {'where': "org_level = 'pcn'", 'partition': ['parent_org_code', 'dimension', 'dimension_value']},
-    ],
+    secondary_groups=groups,
 ) }}

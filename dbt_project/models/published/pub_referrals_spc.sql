@@ -1,4 +1,13 @@
-{{ config(materialized='table', tags=['published']) }}
+{#- Groups: the points of one period (mean x points is their total), and a month's PCN points
+    with their ICB's point (the PCNs add up to the ICB). -#}
+{%- set groups = [
+    {'where': 'true', 'partition': ['org_level', 'org_code', 'spc_period']},
+] + disclosure_hierarchy_groups(['pcn', 'icb'], ['month_start']) %}
+{{ config(
+    materialized='table',
+    tags=['published'],
+    meta={'disclosure': {'primary_count': 'referrals', 'groups': groups}},
+) }}
 -- Monthly referral episodes per PCN and ICB on an XmR chart (Making Data Count), limits
 -- recalculated from var spc_change_date. Monthly, not weekly like the warehouse's
 -- fct_referrals_spc: a PCN's weekly count is mostly 1-7 and would be suppressed away.
@@ -74,22 +83,32 @@ series as (
             and months.month_start = counts.month_start
 ),
 
-chart as (
+chart_points as (
     with {{ xmr_chart(
         'series', ['org_level', 'org_code'], 'month_start', 'referrals', 'spc_period'
     ) }}
 ),
 
+chart as (
+    select
+        chart_points.*,
+        case
+            when chart_points.org_level = 'pcn' then coalesce(pcns.icb_code, 'unknown')
+            else 'all'
+        end as parent_org_code
+    from chart_points
+    left join {{ ref('dim_pcns') }} as pcns
+        on chart_points.org_level = 'pcn' and chart_points.org_code = pcns.pcn_code
+),
+
 {{ disclosure_control(
     'chart',
-    keys=['org_level', 'org_code', 'month_start'],
+    keys=['org_level', 'org_code', 'parent_org_code', 'month_start'],
     primary_count='referrals',
     passthrough=[
         'spc_period', 'mean', 'mean_moving_range', 'upper_limit', 'lower_limit',
         'rule_outside_limits', 'rule_run_one_side', 'rule_trend', 'rule_two_of_three',
         'is_special_cause', 'variation_type',
     ],
-    secondary_groups=[
-        {'where': 'true', 'partition': ['org_level', 'org_code', 'spc_period']},
-    ],
+    secondary_groups=groups,
 ) }}

@@ -1,4 +1,12 @@
-{{ config(materialized='table', tags=['published']) }}
+{#- PCNs of one ICB add up to the ICB (not itself published, but a reader can sum). -#}
+{%- set groups = [
+    {'where': 'true', 'partition': ['parent_org_code', 'index_quarter', 'activity_code']},
+] %}
+{{ config(
+    materialized='table',
+    tags=['published'],
+    meta={'disclosure': {'primary_count': 'referred_people', 'groups': groups}},
+) }}
 -- Healthcare-use savings per PCN, quarter of referral and activity (difference-in-differences
 -- against matched comparison people), under disclosure control. Comparison people are about
 -- 5 x referred people, so they are suppressed with them; every estimate derived from the cell
@@ -40,7 +48,5 @@ with savings as (
     },
     passthrough=['unit_cost_gbp', 'price_year', 'is_unit_cost_placeholder'],
     hidden=['kgco2e_per_unit'],
-    secondary_groups=[
-        {'where': 'true', 'partition': ['parent_org_code', 'index_quarter', 'activity_code']},
-    ],
+    secondary_groups=groups,
 ) }}

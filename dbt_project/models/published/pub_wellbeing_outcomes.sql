@@ -1,4 +1,9 @@
-{{ config(materialized='table', tags=['published']) }}
+{%- set groups = disclosure_hierarchy_groups(['pcn', 'icb', 'all'], ['measure_code']) %}
+{{ config(
+    materialized='table',
+    tags=['published'],
+    meta={'disclosure': {'primary_count': 'paired_episodes', 'groups': groups}},
+) }}
 -- Wellbeing outcomes per PCN, ICB and all, and measure: referral episodes with paired baseline
 -- and follow-up scores, how many improved (SWEMWBS: by at least the meaningful 3 points) or got
 -- worse, and mean scores, under disclosure control. Means go when their count is suppressed and
@@ -60,8 +65,6 @@ cells as (
         'mean_improvement': ['paired_episodes'],
     },
     passthrough=['higher_is_better'],
-    secondary_groups=[
-        {'where': "org_level <> 'all'", 'partition': ['org_level', 'parent_org_code', 'measure_code']},
-    ],
+    secondary_groups=groups,
     exempt_when="org_level = 'all'",
 ) }}

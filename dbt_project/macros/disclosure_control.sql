@@ -24,8 +24,9 @@
       cannot be recovered from the mean's fraction (k / n) either;
     * other values computed from the cell (`dependents`) are nulled when a count they derive
       from is suppressed;
-    * `is_suppressed` and `disclosure_status` (rounded / suppressed_primary /
-      suppressed_secondary / exempt) tell the reader what happened to the row.
+    * `is_suppressed` and `disclosure_status` (rounded / suppressed / exempt) tell the reader
+      what happened to the row. One 'suppressed' marker, never primary vs secondary: saying a
+      cell was hidden for being 1-7 (or for protecting another) narrows its value.
 
   National totals may be exempted (shown exact) with var `disclosure_exempt_national` (default
   false): the exemption only applies to rows matching `exempt_when`.
@@ -218,11 +219,9 @@ select
     {%- for c in linked_counts + independent_counts %} or {{ disclosure_small(c) }}{% endfor %} as is_suppressed,
     case
         when dc_exempt then 'exempt'
-        when dc_primary then 'suppressed_primary'
-        when dc_row_suppressed then 'suppressed_secondary'
-        {%- for c in linked_counts + independent_counts %}
-        when {{ disclosure_small(c) }} then 'suppressed_primary'
-        {%- endfor %}
+        when dc_row_suppressed
+        {%- for c in linked_counts + independent_counts %} or {{ disclosure_small(c) }}{% endfor %}
+            then 'suppressed'
         else 'rounded'
     end as disclosure_status
 from dc_final

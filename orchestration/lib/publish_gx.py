@@ -2,8 +2,9 @@
 cover, run after each publish on the file readers open.
 
 * rates and shares within their range (0-100 %, per 1,000 within 0-1,000);
-* suppression markers consistent: ``is_suppressed`` exactly when ``disclosure_status`` says
-  suppressed, and a suppressed row's primary count is null while a shown one's is not;
+* suppression markers consistent: ``disclosure_status`` is rounded, suppressed or exempt (one
+  marker for every kind of suppression), ``is_suppressed`` exactly when it says suppressed, and
+  a shown row's primary count is not null;
 * totals reconcile across levels: where no child cell is suppressed, the children's rounded
   counts add up to the parent's within the rounding (2.5 per rounded cell);
 * row counts within range of the last run (half to double), remembered between runs.
@@ -35,6 +36,7 @@ RANGES = {  # column -> (min, max): the rates and shares the published marts car
     "icb_population_share": (0.0, 1.0),
     "mean_score": (1.0, 5.0),
 }
+DISCLOSURE_STATUSES = ("rounded", "suppressed", "exempt")
 PRIMARY_COUNT = {
     "pub_referrals_monthly": "referrals",
     "pub_referral_coverage": "referrals_12m",
@@ -78,16 +80,14 @@ def _derived(table: str, df: pd.DataFrame) -> pd.DataFrame:
     'status says suppressed iff flag iff null count')."""
     out = df.copy()
     if "disclosure_status" in df:
-        suppressed_status = df["disclosure_status"].str.startswith("suppressed")
+        suppressed_status = df["disclosure_status"] == "suppressed"
         consistent = df["is_suppressed"].astype(bool) == suppressed_status
         count = PRIMARY_COUNT.get(table)
         if count:
-            primary = df["disclosure_status"].isin(["suppressed_primary", "suppressed_secondary"])
-            # A row suppressed by its primary count has that count null; a 'rounded' row shows it.
+            # A shown row ('rounded', 'exempt') has its primary count; a suppressed one may have
+            # it (only another count on the row was hidden) or not.
             shown = df["disclosure_status"].isin(["rounded", "exempt"])
-            null_when = df[count].isna()
-            consistent &= ~shown | ~null_when
-            consistent &= ~primary | null_when | (df["disclosure_status"] == "suppressed_primary")
+            consistent &= ~shown | df[count].notna()
         out["_suppression_consistent"] = consistent
     return out
 
@@ -166,6 +166,13 @@ def validate_published(
                         column=column, min_value=lo, max_value=hi
                     )
                 )
+        if "disclosure_status" in df:
+            # One 'suppressed' marker: primary vs secondary would narrow the hidden values.
+            suite.add_expectation(
+                gx.expectations.ExpectColumnValuesToBeInSet(
+                    column="disclosure_status", value_set=list(DISCLOSURE_STATUSES)
+                )
+            )
         if "_suppression_consistent" in df:
             suite.add_expectation(
                 gx.expectations.ExpectColumnValuesToBeInSet(

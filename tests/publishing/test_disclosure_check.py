@@ -33,7 +33,7 @@ def _con(sql: str) -> duckdb.DuckDBPyConnection:
 def test_a_controlled_table_passes() -> None:
     con = _con(
         "create table t as select * from (values "
-        "('a', 0, 2, 'rounded'), ('b', 10, 1, 'rounded'), ('c', null, 2, 'suppressed_primary'),"
+        "('a', 0, 2, 'rounded'), ('b', 10, 1, 'rounded'), ('c', null, 2, 'suppressed'),"
         " ('all', 3, 1, 'exempt')) v(org_code, referrals, spc_period, disclosure_status)"
     )
     mart = Mart("t", "main", "", not_counts=frozenset({"spc_period"}))

@@ -49,7 +49,7 @@ def test_suites_catch_what_they_are_for(published_copy: Path, tmp_path: Path) ->
         con.execute("update pub_referral_coverage set coverage_rate = 1.5 where org_level = 'pcn'")
         con.execute(
             "update pub_referral_equity set is_suppressed = false "
-            "where disclosure_status = 'suppressed_primary'"
+            "where disclosure_status = 'suppressed'"
         )
         # Inflate the PCN totals so their practices no longer add up to them (on the tiny
         # estate the survey is the table whose practice cells are all shown).

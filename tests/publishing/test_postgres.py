@@ -123,7 +123,7 @@ def test_comments_and_indexes_come_with_the_tables(published_pg: PgServer) -> No
         }
     engine.dispose()
     assert comment.startswith("Published referrals. Grain:")
-    assert "suppressed_secondary" in column_comment
+    assert "rounded (counts to the nearest 5), suppressed" in column_comment
     assert {"pub_referrals_monthly__org_code", "pub_referrals_monthly__referral_month"} <= indexed
 
 

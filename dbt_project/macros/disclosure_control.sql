@@ -28,8 +28,15 @@
       what happened to the row. One 'suppressed' marker, never primary vs secondary: saying a
       cell was hidden for being 1-7 (or for protecting another) narrows its value.
 
-  National totals may be exempted (shown exact) with var `disclosure_exempt_national` (default
-  false): the exemption only applies to rows matching `exempt_when`.
+  National grand totals may be exempted (shown exact) with var `disclosure_exempt_national`
+  (default false). The exemption only applies to rows matching `grand_total_when`, which must
+  name grand-total rows only: the all-organisations row with every breakdown of people at its
+  total ('All' referrer type and 'All' stage), never a breakdown such as all x month x referrer
+  type x stage, whose small cells are as disclosive as a practice's. (What is measured, e.g.
+  the survey item or wellbeing measure, is not a breakdown of people.) An exempt total still
+  counts as a shown cell of its groups, so a part it would give away is protected as usual, and
+  when nothing else in such a group can be suppressed the total itself is (e.g. a single ICB
+  with a month of 1-7 referrals: the national total would be the ICB's count exactly).
 
   Arguments
     relation          a CTE or relation with one row per cell and the raw (unrounded) counts
@@ -54,7 +61,7 @@
                       parts (write `partition` so the total row falls in its parts' group,
                       e.g. `case when org_level = 'practice' then parent_org_code else
                       org_code end`)
-    exempt_when       sql condition naming exempt rows (only honoured when the var is true)
+    grand_total_when  sql condition naming the grand-total rows exempt when the var is true
 
   Emits CTEs (dc_*) and the final select, so call it after the caller's own CTEs and a comma.
 -#}
@@ -72,7 +79,7 @@
     passthrough=[],
     hidden=[],
     secondary_groups=[],
-    exempt_when='false'
+    grand_total_when='false'
 ) %}
 {%- set low = disclosure_min_count() -%}
 {%- set high = disclosure_max_small_count() -%}
@@ -83,9 +90,9 @@ dc_step_0 as (
     select
         dc_in.*,
         row_number() over (order by {{ order_keys }}) as dc_row_id,
-        {% if exempt_on %}coalesce({{ exempt_when }}, false){% else %}false{% endif %} as dc_exempt,
+        {% if exempt_on %}coalesce({{ grand_total_when }}, false){% else %}false{% endif %} as dc_exempt,
         coalesce({{ primary_count }} between {{ low }} and {{ high }}, false)
-        {%- if exempt_on %} and not coalesce({{ exempt_when }}, false){% endif %} as dc_primary
+        {%- if exempt_on %} and not coalesce({{ grand_total_when }}, false){% endif %} as dc_primary
     from {{ relation }} as dc_in
 ),
 
@@ -110,7 +117,8 @@ dc_cells as (
 {#- Secondary suppression, repeated until nothing changes (a recursive CTE: each step sees the
     previous step's cells, and stops when the previous step suppressed nothing new). In every
     group with exactly one suppressed member, the smallest non-zero (then zero) member that is
-    neither suppressed nor exempt is suppressed; all groups are swept in the same step. #}
+    not suppressed is suppressed, an exempt grand total only when nothing else is left; all
+    groups are swept in the same step. #}
 dc_settled as (
     with recursive dc_loop as (
         select
@@ -141,7 +149,6 @@ dc_settled as (
                 or (
                     dc_g{{ loop.index }}_member
                     and not dc_sup
-                    and not dc_exempt
                     and dc_g{{ loop.index }}_suppressed = 1
                     and dc_g{{ loop.index }}_smallest = 1
                 )
@@ -160,8 +167,12 @@ dc_settled as (
                         over (partition by {{ part | join(', ') }})
                         as dc_g{{ g }}_suppressed,
                     row_number() over (
-                        partition by {{ part | join(', ') }}, dc_sup or dc_exempt
-                        order by case when dc_count = 0 then 1 else 0 end, dc_count, dc_row_id
+                        partition by {{ part | join(', ') }}, dc_sup
+                        order by
+                            case when dc_exempt then 1 else 0 end,
+                            case when dc_count = 0 then 1 else 0 end,
+                            dc_count,
+                            dc_row_id
                     ) as dc_g{{ g }}_smallest
                     {%- endfor %}
                 from dc_loop
@@ -218,10 +229,10 @@ select
     dc_row_suppressed
     {%- for c in linked_counts + independent_counts %} or {{ disclosure_small(c) }}{% endfor %} as is_suppressed,
     case
-        when dc_exempt then 'exempt'
         when dc_row_suppressed
         {%- for c in linked_counts + independent_counts %} or {{ disclosure_small(c) }}{% endfor %}
             then 'suppressed'
+        when dc_exempt then 'exempt'
         else 'rounded'
     end as disclosure_status
 from dc_final

@@ -57,5 +57,5 @@ cells as (
     means={'mean_score': ['responses']},
     rates={'agree_proportion': 'cast(agree_responses as double) / nullif(responses, 0)'},
     secondary_groups=groups,
-    exempt_when="org_level = 'all'",
+    grand_total_when="org_level = 'all'",
 ) }}

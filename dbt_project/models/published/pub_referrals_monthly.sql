@@ -76,5 +76,5 @@ cells as (
     linked_counts=['contacted_episodes'],
     means={'mean_days_to_first_contact': ['referrals', 'contacted_episodes']},
     secondary_groups=groups,
-    exempt_when="org_level = 'all'",
+    grand_total_when="org_level = 'all' and referrer_type = 'All' and pathway_stage = 'All'",
 ) }}

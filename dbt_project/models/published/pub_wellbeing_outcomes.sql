@@ -66,5 +66,5 @@ cells as (
     },
     passthrough=['higher_is_better'],
     secondary_groups=groups,
-    exempt_when="org_level = 'all'",
+    grand_total_when="org_level = 'all'",
 ) }}

@@ -315,3 +315,14 @@ case
 {%- endfor %}
 {%- do return(groups) %}
 {% endmacro %}
+
+
+{#- A total that is not itself a published cell but feeds a published value (e.g. the SPC
+    period total behind its mean): null when 1-7, otherwise rounded to the nearest 5. -#}
+{% macro disclosure_round_total(column) -%}
+case
+        when {{ column }} between {{ disclosure_min_count() }} and {{ disclosure_max_small_count() }}
+            then null
+        else floor(({{ column }} + 2.5) / 5) * 5
+    end
+{%- endmacro %}

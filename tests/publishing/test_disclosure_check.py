@@ -44,6 +44,41 @@ def test_a_controlled_table_passes() -> None:
     ("sql", "expected"),
     [
         ("select 'x' as person_id, 'rounded' as disclosure_status", "patient-level column"),
+        ("select 'e1' as episode_id, 'rounded' as disclosure_status", "patient-level column"),
+        ("select 'r1' as referral_id, 'rounded' as disclosure_status", "patient-level column"),
+        (
+            "select '9434765919' as nhs_number, 'rounded' as disclosure_status",
+            "patient-level column",
+        ),
+        (
+            "select date '1980-02-29' as date_of_birth, 'rounded' as disclosure_status",
+            "patient-level column",
+        ),
+        ("select 'E01000001' as lsoa, 'rounded' as disclosure_status", "patient-level column"),
+        ("select 'LS1 4AP' as postcode, 'rounded' as disclosure_status", "patient-level column"),
+        # Day-level event dates, whatever the column is called, and timestamps.
+        (
+            "select date '2024-06-17' as referral_date, 'rounded' as disclosure_status",
+            "day-level date",
+        ),
+        (
+            "select date '2024-06-30' as census_date, 'rounded' as disclosure_status",
+            "day-level date",
+        ),
+        (
+            "select timestamp '2024-06-01 09:30' as seen_at, 'rounded' as disclosure_status",
+            "timestamp column",
+        ),
+        # A rate or mean shown where the count it derives from is suppressed.
+        (
+            "select null::bigint as referrals, 0.25 as rate, 'suppressed' as disclosure_status",
+            "shown where a count it derives from (referrals) is suppressed",
+        ),
+        (
+            "select 10 as referrals, null::bigint as population, 0.25 as rate, "
+            "'suppressed' as disclosure_status",
+            "shown where a count it derives from (referrals, population) is suppressed",
+        ),
         ("select 1990 as birth_year, 'rounded' as disclosure_status", "patient-level column"),
         ("select 'E01' as lsoa_code, 'rounded' as disclosure_status", "patient-level column"),
         ("select 3 as referrals, 'rounded' as disclosure_status", "unsuppressed count(s) of 1-7"),
@@ -55,8 +90,59 @@ def test_a_controlled_table_passes() -> None:
 )
 def test_what_blocks_publication(sql: str, expected: str) -> None:
     con = _con(f"create table t as {sql}")
-    problems = disclosure_problems(con, [Mart("t", "main", "")])
+    derived = {"rate": ("referrals", "population")} if "population" in sql else {}
+    derived = derived or ({"rate": ("referrals",)} if "rate" in sql else {})
+    problems = disclosure_problems(con, [Mart("t", "main", "", derived=derived)])
     assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("sql", "mart"),
+    [
+        # Month starts are not day-level; a declared period boundary (a census date) may be any day.
+        (
+            "select date '2024-06-01' as month_start, 'rounded' as disclosure_status",
+            Mart("t", "main", ""),
+        ),
+        (
+            "select date '2024-06-30' as census_date, 'rounded' as disclosure_status",
+            Mart("t", "main", "", period_boundaries=frozenset({"census_date"})),
+        ),
+        # A rate beside shown counts, and a null rate beside a suppressed one.
+        (
+            "select * from (values (10, 0.5, 'rounded'), (null, null, 'suppressed')) "
+            "v(referrals, rate, disclosure_status)",
+            Mart("t", "main", "", derived={"rate": ("referrals",)}),
+        ),
+    ],
+)
+def test_what_does_not_block_publication(sql: str, mart: Mart) -> None:
+    con = _con(f"create table t as {sql}")
+    assert disclosure_problems(con, [mart]) == []
+
+
+def test_every_published_rate_and_mean_declares_its_counts(dbt_manifest: Path) -> None:
+    """The null-where-suppressed check only covers declared columns: every non-count column of
+    a mart under disclosure control other than its keys and markers is declared derived from
+    counts, or not a count (constants, period values such as the SPC mean)."""
+    import json
+
+    manifest = json.loads(dbt_manifest.read_text())
+    marts = {m.name: m for m in publishable_marts(dbt_manifest)}
+    undeclared = []
+    for node in manifest["nodes"].values():
+        mart = marts.get(node["name"]) if node["resource_type"] == "model" else None
+        if mart is None or not mart.primary_count:
+            continue
+        for name, column in node["columns"].items():
+            if (column.get("data_type") or "").lower() not in {"double", "boolean"}:
+                continue
+            if name in mart.derived or name in mart.not_counts or name in {"is_suppressed"}:
+                continue
+            if name in {"higher_is_better", "has_full_12_months", "is_unit_cost_placeholder"}:
+                continue  # labels of the row, not values computed from its counts
+            undeclared.append(f"{mart.name}.{name}")
+    assert undeclared == []
 
 
 # A PCN total and its practices, as the published models declare them in meta.disclosure.
@@ -143,17 +229,7 @@ def test_every_published_table_passes_and_carries_the_run_id(published_run: Pipe
     # With the models' own declarations (not-a-count columns, secondary-suppression groups).
     declared = {m.name: m for m in publishable_marts(DBT_PROJECT_DIR / "target" / "manifest.json")}
     assert set(published) == set(declared)
-    marts = [
-        Mart(
-            t,
-            "main",
-            "",
-            not_counts=declared[t].not_counts,
-            primary_count=declared[t].primary_count,
-            groups=declared[t].groups,
-        )
-        for t in published
-    ]
+    marts = [declared[t] for t in published]
     assert disclosure_problems(con, marts) == []
     # No marts from the warehouse (fct_*, dim_*) leave it any more: only the published layer.
     assert not [t for t in tables if t.startswith(("fct_", "dim_"))]

@@ -14,8 +14,8 @@
       swept again and again (a recursive CTE) until a sweep changes nothing: every group ends
       with 0 or at least 2 suppressed cells. The publish check verifies that post-condition on
       the published tables (orchestration/lib/publish.py, groups from the model's
-      meta.disclosure). If no cell of a group can be suppressed (all others exempt) the group
-      is left with one and the publish check blocks it;
+      meta.disclosure). A group of a single cell (e.g. the only PCN of an ICB whose total is not
+      published) has nothing to protect it with, and nothing to recover it from;
     * rates and intervals are computed AFTER rounding, from the published counts (`rates`), so a
       rate times its published denominator gives back only the published (rounded) numerator,
       never the exact count; they are null when a count they use is suppressed (null);

@@ -206,8 +206,9 @@ def disclosure_problems(
 def _group_problems(
     con: duckdb.DuckDBPyConnection, mart: Mart, table: str, types: dict[str, str]
 ) -> list[str]:
-    """Groups with exactly one suppressed cell. The group conditions and partitions are SQL
-    from the dbt project (the model's meta), never from data."""
+    """Groups of two or more cells with exactly one suppressed. (A group of one cell has no
+    other cell to recover it from.) The group conditions and partitions are SQL from the dbt
+    project (the model's meta), never from data."""
     if not mart.groups:
         return []
     if mart.primary_count not in types:
@@ -218,9 +219,10 @@ def _group_problems(
         partition = ", ".join(group["partition"])
         (singles,) = con.sql(
             f"select count(*) from (select {partition}, "
-            f"count(*) filter (where {count} is null) as suppressed "
+            f"count(*) filter (where {count} is null) as suppressed, "
+            f"count(*) as cells "
             f"from {table} where {group['where']} group by all) as groups "
-            f"where suppressed = 1"
+            f"where suppressed = 1 and cells > 1"
         ).fetchall()[0]
         if singles:
             problems.append(

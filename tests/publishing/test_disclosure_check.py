@@ -207,6 +207,18 @@ def test_a_suppressed_total_with_every_part_shown_blocks() -> None:
     assert any("exactly one suppressed cell" in p for p in disclosure_problems(con, [mart]))
 
 
+def test_a_group_of_one_cell_does_not_block() -> None:
+    """The only PCN of an ICB whose total is not published: nothing to recover it from."""
+    con = _con(
+        "create table t as select * from (values "
+        "('U1', 'Q1', null, 'suppressed'), ('U2', 'Q2', 10, 'rounded'), ('U3', 'Q2', 15, 'rounded')"
+        ") v(pcn_code, parent_org_code, referred_people, disclosure_status)"
+    )
+    groups = ({"where": "true", "partition": ["parent_org_code"]},)
+    mart = Mart("t", "main", "", primary_count="referred_people", groups=groups)
+    assert disclosure_problems(con, [mart]) == []
+
+
 def test_every_published_model_declares_its_groups(dbt_manifest: Path) -> None:
     """Every published model under disclosure control declares its primary count and groups
     (the check above can only hold what is declared); the exempt workforce tables need none."""

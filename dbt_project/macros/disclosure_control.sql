@@ -4,18 +4,39 @@
     * primary suppression: a count of 1-7 is shown as null (0 is shown: it discloses nothing
       about a person);
     * rounding: every other count is rounded to the nearest 5;
-    * secondary suppression: when a group of cells that adds up to a published total has exactly
-      one suppressed cell, the smallest non-zero unsuppressed cell of the group is suppressed too,
-      so the suppressed one cannot be recovered by subtraction. Groups are passed by the caller
-      (e.g. practices within a PCN, referrer types within an organisation-month). One cell can
-      sit in several groups, and suppressing it in one can leave a single suppressed cell in
-      another, so all groups are swept `disclosure_secondary_rounds` times (default 3);
-    * rates, means and intervals are nulled when a count they derive from is suppressed;
-    * `is_suppressed` and `disclosure_status` (rounded / suppressed_primary /
-      suppressed_secondary / exempt) tell the reader what happened to the row.
+    * secondary suppression: a group is a published total AND the cells that add up to it (the
+      total counts as a cell of its group: a PCN row with its practices, an 'All' row with its
+      referrer types). Whenever a group has exactly one suppressed cell, it could be recovered
+      from the others by addition or subtraction, so the smallest non-zero (then zero) cell of
+      the group that is neither suppressed nor exempt is suppressed too. One cell sits in
+      several groups (a PCN row is the total of its practices and a part of its ICB), and
+      suppressing it in one can leave a single suppressed cell in another, so all groups are
+      swept again and again (a recursive CTE) until a sweep changes nothing: every group ends
+      with 0 or at least 2 suppressed cells. The publish check verifies that post-condition on
+      the published tables (orchestration/lib/publish.py, groups from the model's
+      meta.disclosure). A group of a single cell (e.g. the only PCN of an ICB whose total is not
+      published) has nothing to protect it with, and nothing to recover it from;
+    * rates and intervals are computed AFTER rounding, from the published counts (`rates`), so a
+      rate times its published denominator gives back only the published (rounded) numerator,
+      never the exact count; they are null when a count they use is suppressed (null);
+    * means (`means`) are nulled when a count they derive from is suppressed and otherwise
+      rounded to var `disclosure_mean_decimals` (default 1) decimal places, so the exact count
+      cannot be recovered from the mean's fraction (k / n) either;
+    * other values computed from the cell (`dependents`) are nulled when a count they derive
+      from is suppressed;
+    * `is_suppressed` and `disclosure_status` (rounded / suppressed / exempt) tell the reader
+      what happened to the row. One 'suppressed' marker, never primary vs secondary: saying a
+      cell was hidden for being 1-7 (or for protecting another) narrows its value.
 
-  National totals may be exempted (shown exact) with var `disclosure_exempt_national` (default
-  false): the exemption only applies to rows matching `exempt_when`.
+  National grand totals may be exempted (shown exact) with var `disclosure_exempt_national`
+  (default false). The exemption only applies to rows matching `grand_total_when`, which must
+  name grand-total rows only: the all-organisations row with every breakdown of people at its
+  total ('All' referrer type and 'All' stage), never a breakdown such as all x month x referrer
+  type x stage, whose small cells are as disclosive as a practice's. (What is measured, e.g.
+  the survey item or wellbeing measure, is not a breakdown of people.) An exempt total still
+  counts as a shown cell of its groups, so a part it would give away is protected as usual, and
+  when nothing else in such a group can be suppressed the total itself is (e.g. a single ICB
+  with a month of 1-7 referrals: the national total would be the ICB's count exactly).
 
   Arguments
     relation          a CTE or relation with one row per cell and the raw (unrounded) counts
@@ -27,10 +48,20 @@
                       only.
     independent_counts counts with their own 1-7 rule (denominators such as a population)
     dependents        {column: [counts it is derived from]}: nulled if any of them is suppressed
+    means             {column: [counts it is derived from]}: as dependents, and rounded to
+                      `mean_decimals` (default var disclosure_mean_decimals, 1) places
+    rates             {column: sql expression over the PUBLISHED (rounded or null) counts and
+                      means}: computed after disclosure control, in the final select
+    labels            {column: sql expression}: like rates but not cast to double (e.g. a band
+                      computed from the published rate)
     passthrough       other columns passed through unchanged (labels, limits, targets)
+    hidden            columns carried for `rates`/`labels` to use but not published
     secondary_groups  list of {'where': sql condition, 'partition': [sql expressions]}: the rows
-                      matching `where` that share `partition` add up to a published total
-    exempt_when       sql condition naming exempt rows (only honoured when the var is true)
+                      matching `where` that share `partition` form a group: a total and its
+                      parts (write `partition` so the total row falls in its parts' group,
+                      e.g. `case when org_level = 'practice' then parent_org_code else
+                      org_code end`)
+    grand_total_when  sql condition naming the grand-total rows exempt when the var is true
 
   Emits CTEs (dc_*) and the final select, so call it after the caller's own CTEs and a comma.
 -#}
@@ -41,75 +72,137 @@
     linked_counts=[],
     independent_counts=[],
     dependents={},
+    means={},
+    rates={},
+    labels={},
+    mean_decimals=none,
     passthrough=[],
+    hidden=[],
     secondary_groups=[],
-    exempt_when='false'
+    grand_total_when='false'
 ) %}
 {%- set low = disclosure_min_count() -%}
 {%- set high = disclosure_max_small_count() -%}
 {%- set exempt_on = var('disclosure_exempt_national', false) -%}
-{%- set rounds = var('disclosure_secondary_rounds', 3) | int -%}
+{%- set decimals = (mean_decimals if mean_decimals is not none else var('disclosure_mean_decimals', 1)) | int -%}
 {%- set order_keys = keys | join(', ') -%}
 dc_step_0 as (
     select
         dc_in.*,
-        {% if exempt_on %}coalesce({{ exempt_when }}, false){% else %}false{% endif %} as dc_exempt,
+        row_number() over (order by {{ order_keys }}) as dc_row_id,
+        {% if exempt_on %}coalesce({{ grand_total_when }}, false){% else %}false{% endif %} as dc_exempt,
         coalesce({{ primary_count }} between {{ low }} and {{ high }}, false)
-        {%- if exempt_on %} and not coalesce({{ exempt_when }}, false){% endif %} as dc_primary,
-        coalesce({{ primary_count }} between {{ low }} and {{ high }}, false)
-        {%- if exempt_on %} and not coalesce({{ exempt_when }}, false){% endif %} as dc_sup_0
+        {%- if exempt_on %} and not coalesce({{ grand_total_when }}, false){% endif %} as dc_primary
     from {{ relation }} as dc_in
 ),
-{%- set ns = namespace(step=0) %}
-{%- for _round in range(rounds) %}
-{%- for group in secondary_groups %}
-{%- set prev = ns.step %}
-{%- set ns.step = ns.step + 1 %}
-{%- set part = (['case when ' ~ group['where'] ~ ' then 1 else 0 end'] + group['partition']) | join(', ') %}
 
-dc_rank_{{ ns.step }} as (
+{#- The state the iteration works on: one row per cell with its count, whether it is exempt,
+    and for every group whether it is a member and the group it falls in. #}
+dc_cells as (
     select
-        dc_step_{{ prev }}.*,
-        sum(case when dc_sup_{{ prev }} then 1 else 0 end)
-            over (partition by {{ part }})
-            as dc_suppressed_in_group_{{ ns.step }},
-        row_number() over (
-            partition by {{ part }}, dc_sup_{{ prev }}, dc_exempt
-            order by
-                case when {{ primary_count }} = 0 then 1 else 0 end,
-                {{ primary_count }},
-                {{ order_keys }}
-        ) as dc_smallest_{{ ns.step }}
-    from dc_step_{{ prev }}
+        dc_row_id,
+        {{ primary_count }} as dc_count,
+        dc_exempt,
+        dc_primary as dc_sup
+        {%- for group in secondary_groups %}
+        {%- set g = loop.index %},
+        coalesce({{ group['where'] }}, false) as dc_g{{ g }}_member
+        {%- for expression in group['partition'] %},
+        {{ expression }} as dc_g{{ g }}_p{{ loop.index }}
+        {%- endfor %}
+        {%- endfor %}
+    from dc_step_0
 ),
 
-dc_step_{{ ns.step }} as (
+{#- Secondary suppression, repeated until nothing changes (a recursive CTE: each step sees the
+    previous step's cells, and stops when the previous step suppressed nothing new). In every
+    group with exactly one suppressed member, the smallest non-zero (then zero) member that is
+    not suppressed is suppressed, an exempt grand total only when nothing else is left; all
+    groups are swept in the same step. #}
+dc_settled as (
+    with recursive dc_loop as (
+        select
+            dc_cells.*,
+            0 as dc_iteration,
+            true as dc_changed
+        from dc_cells
+        union all
+        select
+            dc_row_id,
+            dc_count,
+            dc_exempt,
+            dc_new_sup as dc_sup
+            {%- for group in secondary_groups %}
+            {%- set g = loop.index %},
+            dc_g{{ g }}_member
+            {%- for expression in group['partition'] %},
+            dc_g{{ g }}_p{{ loop.index }}
+            {%- endfor %}
+            {%- endfor %},
+            dc_iteration + 1 as dc_iteration,
+            dc_new_sup <> dc_sup as dc_changed
+        from (
+            select
+                dc_ranked.*,
+                dc_sup
+                {%- for group in secondary_groups %}
+                or (
+                    dc_g{{ loop.index }}_member
+                    and not dc_sup
+                    and dc_g{{ loop.index }}_suppressed = 1
+                    and dc_g{{ loop.index }}_smallest = 1
+                )
+                {%- endfor %} as dc_new_sup
+            from (
+                select
+                    dc_loop.*,
+                    max(case when dc_changed then 1 else 0 end) over () as dc_any_changed
+                    {%- for group in secondary_groups %}
+                    {%- set g = loop.index %}
+                    {%- set part = ['dc_g' ~ g ~ '_member'] %}
+                    {%- for expression in group['partition'] %}
+                    {%- do part.append('dc_g' ~ g ~ '_p' ~ loop.index) %}
+                    {%- endfor %},
+                    sum(case when dc_sup then 1 else 0 end)
+                        over (partition by {{ part | join(', ') }})
+                        as dc_g{{ g }}_suppressed,
+                    row_number() over (
+                        partition by {{ part | join(', ') }}, dc_sup
+                        order by
+                            case when dc_exempt then 1 else 0 end,
+                            case when dc_count = 0 then 1 else 0 end,
+                            dc_count,
+                            dc_row_id
+                    ) as dc_g{{ g }}_smallest
+                    {%- endfor %}
+                from dc_loop
+            ) as dc_ranked
+            where dc_any_changed = 1
+        ) as dc_next
+    )
+
     select
-        dc_rank_{{ ns.step }}.*,
-        dc_sup_{{ prev }}
-        or (
-            coalesce({{ group['where'] }}, false)
-            and not dc_exempt
-            and dc_suppressed_in_group_{{ ns.step }} = 1
-            and dc_smallest_{{ ns.step }} = 1
-        ) as dc_sup_{{ ns.step }}
-    from dc_rank_{{ ns.step }}
+        dc_row_id,
+        dc_sup
+    from dc_loop
+    where dc_iteration = (select max(dc_iteration) from dc_loop)
 ),
-{%- endfor %}
-{%- endfor %}
 
 dc_final as (
     select
-        dc_step_{{ ns.step }}.*,
-        dc_sup_{{ ns.step }} as dc_row_suppressed
-    from dc_step_{{ ns.step }}
-)
+        dc_step_0.*,
+        dc_settled.dc_sup as dc_row_suppressed
+    from dc_step_0
+    inner join dc_settled
+        on dc_step_0.dc_row_id = dc_settled.dc_row_id
+),
 
+dc_published as (
 select
     {%- for k in keys %}
     {{ k }},
     {%- endfor %}
-    {%- for p in passthrough %}
+    {%- for p in passthrough + hidden %}
     {{ p }},
     {%- endfor %}
     {{ disclosure_rounded(primary_count, 'dc_row_suppressed') }} as {{ primary_count }},
@@ -121,34 +214,71 @@ select
     {%- endfor %}
     {%- for col, sources in dependents.items() %}
     case
-        when
-        {%- for s in sources %}
-            {%- if s == primary_count %}
-            dc_row_suppressed
-            {%- elif s in linked_counts %}
-            (dc_row_suppressed or {{ disclosure_small(s) }})
-            {%- else %}
-            {{ disclosure_small(s) }}
-            {%- endif %}
-            {%- if not loop.last %} or{% endif %}
-        {%- endfor %}
+        when {{ disclosure_any_suppressed(sources, primary_count, linked_counts) }}
             then null
         else {{ col }}
+    end as {{ col }},
+    {%- endfor %}
+    {%- for col, sources in means.items() %}
+    case
+        when {{ disclosure_any_suppressed(sources, primary_count, linked_counts) }}
+            then null
+        else round(cast({{ col }} as {{ dbt.type_numeric() }}), {{ decimals }})
     end as {{ col }},
     {%- endfor %}
     dc_row_suppressed
     {%- for c in linked_counts + independent_counts %} or {{ disclosure_small(c) }}{% endfor %} as is_suppressed,
     case
+        when dc_row_suppressed
+        {%- for c in linked_counts + independent_counts %} or {{ disclosure_small(c) }}{% endfor %}
+            then 'suppressed'
         when dc_exempt then 'exempt'
-        when dc_primary then 'suppressed_primary'
-        when dc_row_suppressed then 'suppressed_secondary'
-        {%- for c in linked_counts + independent_counts %}
-        when {{ disclosure_small(c) }} then 'suppressed_primary'
-        {%- endfor %}
         else 'rounded'
     end as disclosure_status
 from dc_final
+)
+
+select
+    {%- for k in keys %}
+    {{ k }},
+    {%- endfor %}
+    {%- for p in passthrough %}
+    {{ p }},
+    {%- endfor %}
+    {%- for c in [primary_count] + linked_counts + independent_counts + (dependents.keys() | list) %}
+    {{ c }},
+    {%- endfor %}
+    {%- for c in means.keys() %}
+    cast({{ c }} as double) as {{ c }},
+    {%- endfor %}
+    {%- for col, expression in rates.items() %}
+    cast({{ expression }} as double) as {{ col }},
+    {%- endfor %}
+    {%- for col, expression in labels.items() %}
+    {{ expression }} as {{ col }},
+    {%- endfor %}
+    is_suppressed,
+    disclosure_status
+from dc_published
 {% endmacro %}
+
+
+{#- True when any of these counts is suppressed on the row (the primary with the row, linked
+    counts with the row or on their own, others on their own). -#}
+{% macro disclosure_any_suppressed(sources, primary_count, linked_counts) -%}
+(
+    {%- for s in sources %}
+        {%- if s == primary_count %}
+        dc_row_suppressed
+        {%- elif s in linked_counts %}
+        (dc_row_suppressed or {{ disclosure_small(s) }})
+        {%- else %}
+        {{ disclosure_small(s) }}
+        {%- endif %}
+        {%- if not loop.last %} or{% endif %}
+    {%- endfor %}
+    )
+{%- endmacro %}
 
 
 {#- Smallest and largest counts that are suppressed (1-7 by the design card). -#}
@@ -168,5 +298,31 @@ case
         when {{ suppressed_condition }} then null
         when dc_exempt then cast({{ column }} as {{ dbt.type_bigint() }})
         else cast(floor(({{ column }} + 2.5) / 5) * 5 as {{ dbt.type_bigint() }})
+    end
+{%- endmacro %}
+
+
+{#- Secondary-suppression groups of an organisation hierarchy: for each adjacent pair of levels
+    (e.g. practice -> pcn), a parent's row and its children's rows (children carry the parent in
+    parent_org_code), within the same `extra` columns (month, referrer type, ...). -#}
+{% macro disclosure_hierarchy_groups(levels, extra=[]) %}
+{%- set groups = [] %}
+{%- for i in range(levels | length - 1) %}
+{%- do groups.append({
+    'where': "org_level in ('" ~ levels[i] ~ "', '" ~ levels[i + 1] ~ "')",
+    'partition': ["case when org_level = '" ~ levels[i] ~ "' then parent_org_code else org_code end"] + extra,
+}) %}
+{%- endfor %}
+{%- do return(groups) %}
+{% endmacro %}
+
+
+{#- A total that is not itself a published cell but feeds a published value (e.g. the SPC
+    period total behind its mean): null when 1-7, otherwise rounded to the nearest 5. -#}
+{% macro disclosure_round_total(column) -%}
+case
+        when {{ column }} between {{ disclosure_min_count() }} and {{ disclosure_max_small_count() }}
+            then null
+        else floor(({{ column }} + 2.5) / 5) * 5
     end
 {%- endmacro %}

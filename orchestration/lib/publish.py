@@ -40,10 +40,15 @@ RUN_ID_COLUMN = "publication_run_id"
 PUBLICATION_TABLE = "_publication"
 PUBLISHED_FOLDER = "published"  # models/published in the dbt project
 
-# Columns that would make a table patient-level (or re-identifying) whatever its tags say.
+# Columns that would make a table patient-level (or re-identifying) whatever its tags say:
+# person and record identifiers, birth dates, small-area and address codes.
 PATIENT_LEVEL_COLUMN = re.compile(
-    r"(^|_)(person_id|nhs_number|nhs_no|birth|dob|lsoa|postcode|patient_id)(_|$)", re.IGNORECASE
+    r"(^|_)(person_id|patient_id|pseudonym|nhs_number|nhs_no|episode_id|referral_id|"
+    r"birth|dob|lsoa|msoa|postcode|post_code|address)(_|$)",
+    re.IGNORECASE,
 )
+DATE_TYPES = {"DATE"}
+TIMESTAMP_PREFIXES = ("TIMESTAMP", "TIME", "DATETIME")
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT"}
 INTEGER_TYPES |= {"UINTEGER", "UBIGINT", "INT", "INT4", "INT8", "INT2"}
 
@@ -59,6 +64,16 @@ class Mart:
     description: str
     columns: dict[str, str] = field(default_factory=dict)  # name -> description
     not_counts: frozenset[str] = frozenset()  # integer columns declared not to be counts
+    # Columns declared (meta.disclosure.derived_from) to come from counts on the row: rates,
+    # means, flags and secondary counts, which must be null wherever one of those is null.
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Date columns declared (meta.disclosure: period_boundary) to be fixed period ends such as a
+    # census date, not event dates: they may be other than the first of a month.
+    period_boundaries: frozenset[str] = frozenset()
+    # The model's meta.disclosure: the count that drives suppression and the secondary-
+    # suppression groups ({'where': sql, 'partition': [sql]}, project text from the manifest).
+    primary_count: str | None = None
+    groups: tuple[dict, ...] = ()
 
 
 def publishable_marts(
@@ -75,18 +90,28 @@ def publishable_marts(
         if "patient_level" in node.get("tags", []):
             raise DisclosureError(f"{node['name']} is tagged patient_level in the published layer")
         columns = {c["name"]: c.get("description", "") for c in node["columns"].values()}
-        not_counts = frozenset(
-            c["name"]
-            for c in node["columns"].values()
-            if (c.get("meta") or {}).get("disclosure") == "not_a_count"
-        )
+        declared = {
+            c["name"]: (c.get("meta") or {}).get("disclosure") for c in node["columns"].values()
+        }
+        not_counts = frozenset(c for c, d in declared.items() if d == "not_a_count")
+        period_boundaries = frozenset(c for c, d in declared.items() if d == "period_boundary")
+        derived = {
+            c: tuple(d["derived_from"])
+            for c, d in declared.items()
+            if isinstance(d, dict) and d.get("derived_from")
+        }
+        disclosure = (node.get("config", {}).get("meta") or {}).get("disclosure") or {}
         marts.append(
             Mart(
                 node.get("alias") or node["name"],
                 node["schema"],
                 node.get("description", ""),
                 columns,
-                not_counts,
+                not_counts=not_counts,
+                derived=derived,
+                period_boundaries=period_boundaries,
+                primary_count=disclosure.get("primary_count"),
+                groups=tuple(disclosure.get("groups", [])),
             )
         )
     return sorted(marts, key=lambda m: m.name)
@@ -108,20 +133,56 @@ def disclosure_problems(
 ) -> list[str]:
     """Why these tables must not be published (empty when they may be).
 
-    * no column whose name marks patient-level data (person id, birth dates, LSOA, ...);
+    * no column whose name marks patient-level data (person, episode or referral ids, NHS
+      number, birth dates, LSOA, postcode, ...);
+    * no day-level dates: every date is the first of a month unless the column is declared a
+      period boundary (``meta.disclosure: period_boundary``, e.g. a census date), and no
+      timestamps at all;
+    * rates, means, flags and secondary counts (``meta.disclosure.derived_from``) are null on
+      every row where a count they derive from is suppressed (null);
     * every table says what disclosure control did (``disclosure_status``);
     * on every row not marked ``exempt``, every integer column not declared ``not_a_count`` is
       null, 0 or a multiple of 5 of at least 10: a 1-7 would be an unsuppressed small count, and
-      anything else an unrounded one.
+      anything else an unrounded one;
+    * secondary suppression held: no group (a total and its parts, from the model's
+      ``meta.disclosure.groups``) has exactly one suppressed (null) primary count, which a reader
+      could recover from the others.
     """
     problems: list[str] = []
     for mart in marts:
         table = f"{quote(schema)}.{quote(mart.name)}" if schema else quote(mart.name)
         described = con.sql(f"describe {table}").fetchall()
         types = {row[0]: row[1].upper() for row in described}
-        for column in types:
+        for column, dtype in types.items():
             if PATIENT_LEVEL_COLUMN.search(column):
                 problems.append(f"{mart.name}.{column}: patient-level column")
+            elif dtype.startswith(TIMESTAMP_PREFIXES):
+                problems.append(f"{mart.name}.{column}: timestamp column (day-level or finer)")
+            elif dtype in DATE_TYPES and column not in mart.period_boundaries:
+                c = quote(column)
+                (day_level,) = con.sql(
+                    f"select count(*) from {table} where {c} is not null "
+                    f"and extract(day from {c}) <> 1"
+                ).fetchall()[0]
+                if day_level:
+                    problems.append(
+                        f"{mart.name}.{column}: {day_level} day-level date(s) "
+                        "(not the first of a month, and not declared a period boundary)"
+                    )
+        for column, sources in mart.derived.items():
+            missing = [c for c in (column, *sources) if c not in types]
+            if missing:
+                problems.append(f"{mart.name}.{column}: derived_from names no column {missing}")
+                continue
+            hidden = " or ".join(f"{quote(c)} is null" for c in sources)
+            (shown,) = con.sql(
+                f"select count(*) from {table} where {quote(column)} is not null and ({hidden})"
+            ).fetchall()[0]
+            if shown:
+                problems.append(
+                    f"{mart.name}.{column}: {shown} value(s) shown where a count it derives "
+                    f"from ({', '.join(sources)}) is suppressed"
+                )
         if "disclosure_status" not in types:
             problems.append(f"{mart.name}: no disclosure_status column")
             continue
@@ -138,6 +199,36 @@ def disclosure_problems(
                 problems.append(f"{mart.name}.{column}: {small} unsuppressed count(s) of 1-7")
             if unrounded:
                 problems.append(f"{mart.name}.{column}: {unrounded} count(s) not rounded to 5")
+        problems += _group_problems(con, mart, table, types)
+    return problems
+
+
+def _group_problems(
+    con: duckdb.DuckDBPyConnection, mart: Mart, table: str, types: dict[str, str]
+) -> list[str]:
+    """Groups of two or more cells with exactly one suppressed. (A group of one cell has no
+    other cell to recover it from.) The group conditions and partitions are SQL from the dbt
+    project (the model's meta), never from data."""
+    if not mart.groups:
+        return []
+    if mart.primary_count not in types:
+        return [f"{mart.name}: meta.disclosure.primary_count {mart.primary_count!r} not a column"]
+    count = quote(mart.primary_count)
+    problems = []
+    for number, group in enumerate(mart.groups, start=1):
+        partition = ", ".join(group["partition"])
+        (singles,) = con.sql(
+            f"select count(*) from (select {partition}, "
+            f"count(*) filter (where {count} is null) as suppressed, "
+            f"count(*) as cells "
+            f"from {table} where {group['where']} group by all) as groups "
+            f"where suppressed = 1 and cells > 1"
+        ).fetchall()[0]
+        if singles:
+            problems.append(
+                f"{mart.name}: {singles} group(s) of secondary-suppression group {number} "
+                f"({group['where']}; by {partition}) with exactly one suppressed cell"
+            )
     return problems
 
 

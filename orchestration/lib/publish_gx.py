@@ -2,11 +2,17 @@
 cover, run after each publish on the file readers open.
 
 * rates and shares within their range (0-100 %, per 1,000 within 0-1,000);
-* suppression markers consistent: ``is_suppressed`` exactly when ``disclosure_status`` says
-  suppressed, and a suppressed row's primary count is null while a shown one's is not;
+* suppression markers consistent: ``disclosure_status`` is rounded, suppressed or exempt (one
+  marker for every kind of suppression), ``is_suppressed`` exactly when it says suppressed, and
+  a shown row's primary count is not null;
+* hidden with their counts: every rate, mean, flag and secondary count (declared in the dbt YAML
+  as ``meta.disclosure.derived_from``) is null on every row where a count it derives from is
+  suppressed, so a suppressed row shows nothing computed from it;
 * totals reconcile across levels: where no child cell is suppressed, the children's rounded
   counts add up to the parent's within the rounding (2.5 per rounded cell);
-* row counts within range of the last run (half to double), remembered between runs.
+* row counts within range of the last run (half to double), remembered between runs; the
+  remembered counts are only replaced by a run whose every suite passed, so a bad run (a table
+  emptied by mistake) never becomes the baseline the next run is judged against.
 
 GX's SQL datasource fails on DuckDB 2.0, so the tables are validated as pandas frames. GX takes
 seconds to import: import this module only where it runs.
@@ -23,7 +29,7 @@ import great_expectations as gx
 import pandas as pd
 from great_expectations.checkpoint import UpdateDataDocsAction
 
-from orchestration.lib.publish import PUBLICATION_TABLE, quote
+from orchestration.lib.publish import PUBLICATION_TABLE, Mart, publishable_marts, quote
 
 SITE = "published_marts"
 RANGES = {  # column -> (min, max): the rates and shares the published marts carry
@@ -35,6 +41,7 @@ RANGES = {  # column -> (min, max): the rates and shares the published marts car
     "icb_population_share": (0.0, 1.0),
     "mean_score": (1.0, 5.0),
 }
+DISCLOSURE_STATUSES = ("rounded", "suppressed", "exempt")
 PRIMARY_COUNT = {
     "pub_referrals_monthly": "referrals",
     "pub_referral_coverage": "referrals_12m",
@@ -73,22 +80,31 @@ class SuiteResult:
     failed: list[str]
 
 
-def _derived(table: str, df: pd.DataFrame) -> pd.DataFrame:
+def _derived(table: str, df: pd.DataFrame, derived: dict[str, tuple[str, ...]]) -> pd.DataFrame:
     """Columns the expectations test, computed in pandas (GX has no cross-column rule for
     'status says suppressed iff flag iff null count')."""
     out = df.copy()
     if "disclosure_status" in df:
-        suppressed_status = df["disclosure_status"].str.startswith("suppressed")
+        suppressed_status = df["disclosure_status"] == "suppressed"
         consistent = df["is_suppressed"].astype(bool) == suppressed_status
         count = PRIMARY_COUNT.get(table)
         if count:
-            primary = df["disclosure_status"].isin(["suppressed_primary", "suppressed_secondary"])
-            # A row suppressed by its primary count has that count null; a 'rounded' row shows it.
+            # A shown row ('rounded', 'exempt') has its primary count; a suppressed one may have
+            # it (only another count on the row was hidden) or not.
             shown = df["disclosure_status"].isin(["rounded", "exempt"])
-            null_when = df[count].isna()
-            consistent &= ~shown | ~null_when
-            consistent &= ~primary | null_when | (df["disclosure_status"] == "suppressed_primary")
+            consistent &= ~shown | df[count].notna()
         out["_suppression_consistent"] = consistent
+    if derived:
+        hidden_with_count = pd.Series(True, index=df.index)
+        for column, sources in derived.items():
+            present = [c for c in (column, *sources) if c in df]
+            if len(present) != len(sources) + 1:
+                # A declared column or count missing from the published table: fail loudly.
+                hidden_with_count &= False
+                continue
+            suppressed = df[list(sources)].isna().any(axis=1)
+            hidden_with_count &= ~(suppressed & df[column].notna())
+        out["_hidden_with_count"] = hidden_with_count
     return out
 
 
@@ -121,10 +137,13 @@ def _reconciliation(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def validate_published(
-    published_file: Path, docs_dir: Path, state_dir: Path
+    published_file: Path, docs_dir: Path, state_dir: Path, marts: list[Mart] | None = None
 ) -> dict[str, SuiteResult]:
-    """Validate every published table, build Data Docs into ``docs_dir`` and remember row
-    counts in ``state_dir`` for the next run's range check."""
+    """Validate every published table, build Data Docs into ``docs_dir`` and, when every suite
+    passed, remember row counts in ``state_dir`` for the next run's range check. ``marts`` (the
+    dbt declarations: which columns derive from which counts) default to the dbt manifest."""
+    marts = marts if marts is not None else publishable_marts()
+    declared = {m.name: m.derived for m in marts}
     con = duckdb.connect(str(published_file), read_only=True)
     try:
         names = [
@@ -154,7 +173,7 @@ def validate_published(
             },
         )
     source = context.data_sources.add_or_update_pandas("published")
-    frames = {n: _derived(n, df) for n, df in tables.items()}
+    frames = {n: _derived(n, df, declared.get(n, {})) for n, df in tables.items()}
     frames["_reconciliation"] = _reconciliation(tables)
     results: dict[str, SuiteResult] = {}
     for name, df in frames.items():
@@ -166,12 +185,20 @@ def validate_published(
                         column=column, min_value=lo, max_value=hi
                     )
                 )
-        if "_suppression_consistent" in df:
+        if "disclosure_status" in df:
+            # One 'suppressed' marker: primary vs secondary would narrow the hidden values.
             suite.add_expectation(
                 gx.expectations.ExpectColumnValuesToBeInSet(
-                    column="_suppression_consistent", value_set=[True]
+                    column="disclosure_status", value_set=list(DISCLOSURE_STATUSES)
                 )
             )
+        for derived_check in ("_suppression_consistent", "_hidden_with_count"):
+            if derived_check in df:
+                suite.add_expectation(
+                    gx.expectations.ExpectColumnValuesToBeInSet(
+                        column=derived_check, value_set=[True]
+                    )
+                )
         if name == "_reconciliation":
             suite.add_expectation(
                 gx.expectations.ExpectColumnValuesToBeInSet(column="within", value_set=[True])
@@ -223,5 +250,6 @@ def validate_published(
         ]
         results[name] = SuiteResult(name, outcome.success, len(outcome.results), failed)
 
-    counts_file.write_text(json.dumps({n: len(df) for n, df in tables.items()}))
+    if all(r.success for r in results.values()):
+        counts_file.write_text(json.dumps({n: len(df) for n, df in tables.items()}))
     return results

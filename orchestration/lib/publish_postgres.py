@@ -7,9 +7,15 @@ reader's view). Tables are only dropped and recreated when their columns change 
 change — and that DDL is in the same transaction. Publishers are serialised with a transaction
 advisory lock so two runs cannot interleave their deletes and inserts.
 
-A NOLOGIN role (default ``sp_bi_reader``) gets USAGE on the schema and SELECT on its tables, and
-nothing else; BI tool logins are made members of it. Table and column comments come from the
-dbt descriptions.
+A NOLOGIN role (default ``sp_bi_reader``) gets CONNECT on the database, USAGE on the schema and
+SELECT on its tables, and nothing else; BI tool logins are made members of it. PostgreSQL grants
+every role what PUBLIC has, and by default PUBLIC may use (and before PostgreSQL 15 create in)
+schema ``public`` and create temporary tables in any database, which a role-level REVOKE cannot
+take away. So each publish also revokes ALL on schema ``public`` and TEMPORARY on the database
+from PUBLIC: a BI login can then read only ``published`` (plus the system catalogs every role
+sees) and write nowhere, not even a temp table. This is meant for a database dedicated to
+publishing; anything else living in it must grant its own users what they need explicitly.
+Table and column comments come from the dbt descriptions.
 """
 
 from __future__ import annotations
@@ -107,6 +113,13 @@ def publish_postgres(
                 {},
             )
             role = q(reader_role)
+            database = q(conn.execute(sa.text("select current_database()")).scalar_one())
+            # What every role inherits from PUBLIC: using (and creating in) schema public, and
+            # temporary tables. Identifiers come from the server and the settings, not data.
+            conn.execute(sa.text("revoke all on schema public from public"))
+            conn.execute(sa.text(f"revoke temporary on database {database} from public"))
+            conn.execute(sa.text(f"revoke all on schema {schema} from public"))
+            conn.execute(sa.text(f"grant connect on database {database} to {role}"))
             conn.execute(sa.text(f"grant usage on schema {schema} to {role}"))
             conn.execute(sa.text(f"grant select on all tables in schema {schema} to {role}"))
     finally:

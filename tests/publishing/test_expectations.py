@@ -49,13 +49,18 @@ def test_suites_catch_what_they_are_for(published_copy: Path, tmp_path: Path) ->
         con.execute("update pub_referral_coverage set coverage_rate = 1.5 where org_level = 'pcn'")
         con.execute(
             "update pub_referral_equity set is_suppressed = false "
-            "where disclosure_status = 'suppressed_primary'"
+            "where disclosure_status = 'suppressed'"
         )
         # Inflate the PCN totals so their practices no longer add up to them (on the tiny
         # estate the survey is the table whose practice cells are all shown).
         con.execute(
             "update pub_clinician_survey set responses = responses + 500 "
             "where org_level = 'pcn' and responses is not null"
+        )
+        # A mean and a secondary count shown on rows whose referrals are suppressed.
+        con.execute(
+            "update pub_referrals_monthly set mean_days_to_first_contact = 12.5, "
+            "contacted_episodes = 10 where referrals is null"
         )
         con.execute("delete from pub_workforce_pcn_month")
         con.execute(
@@ -69,5 +74,38 @@ def test_suites_catch_what_they_are_for(published_copy: Path, tmp_path: Path) ->
     assert results["pub_referral_equity"].failed == [
         "expect_column_values_to_be_in_set(_suppression_consistent)"
     ]
+    assert results["pub_referrals_monthly"].failed == [
+        "expect_column_values_to_be_in_set(_hidden_with_count)"
+    ]
     assert not results["_reconciliation"].success
     assert results["pub_workforce_pcn_month"].failed == ["expect_table_row_count_to_be_between()"]
+
+
+def test_a_failing_run_does_not_become_the_baseline(published_copy: Path, tmp_path: Path) -> None:
+    """Row counts are remembered only from a run whose suites all passed: a run that published
+    one row of a table fails, and the next good run is still judged against the good counts
+    (had the bad run's 1 been remembered, the good run's full table would be 'more than
+    double' and fail)."""
+    from orchestration.lib.publish_gx import validate_published
+
+    state = tmp_path / "state"
+    first = validate_published(published_copy, tmp_path / "gx", state)
+    assert all(r.success for r in first.values())
+    baseline = (state / "row_counts.json").read_text()
+    with duckdb.connect(str(published_copy), read_only=True) as con:
+        (rows,) = con.execute("select count(*) from pub_referrals_monthly").fetchall()[0]
+    assert rows > 2
+
+    shrunk = tmp_path / "shrunk.duckdb"
+    shutil.copy(published_copy, shrunk)
+    with duckdb.connect(str(shrunk)) as con:
+        con.execute(
+            "delete from pub_referrals_monthly where rowid <> (select min(rowid) from "
+            "pub_referrals_monthly)"
+        )
+    bad = validate_published(shrunk, tmp_path / "gx", state)
+    assert bad["pub_referrals_monthly"].failed == ["expect_table_row_count_to_be_between()"]
+    assert (state / "row_counts.json").read_text() == baseline
+
+    again = validate_published(published_copy, tmp_path / "gx", state)
+    assert {n: r.failed for n, r in again.items() if not r.success} == {}

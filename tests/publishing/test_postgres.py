@@ -80,7 +80,26 @@ def test_bi_login_cannot_read_other_schemas(published_pg: PgServer) -> None:
     for table in ("warehouse_private.secret", "public.also_secret"):
         with engine.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission"):
             conn.execute(sa.text(f"select * from {table}"))
+    # Not even the schema public (which every role may use by default): the publish revoked
+    # what PUBLIC had there, so the login is refused at the schema, before any table.
+    with (
+        engine.connect() as conn,
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied for schema public"),
+    ):
+        conn.execute(sa.text("select * from public.also_secret"))
+    with engine.connect() as conn:
+        visible = conn.execute(
+            sa.text(
+                "select distinct table_schema from information_schema.tables "
+                "where table_schema not in ('pg_catalog', 'information_schema')"
+            )
+        ).all()
+        may_use_public = conn.execute(
+            sa.text("select has_schema_privilege('public', 'usage')")
+        ).scalar()
     engine.dispose()
+    assert visible == [("published",)]
+    assert may_use_public is False
 
 
 @pytest.mark.parametrize(
@@ -90,11 +109,17 @@ def test_bi_login_cannot_read_other_schemas(published_pg: PgServer) -> None:
         "delete from published.pub_referrals_monthly",
         "create table published.mine (x int)",
         "drop table published.pub_referrals_monthly",
+        "create table public.mine (x int)",
+        # No temporary tables either (PUBLIC may create them in any database by default).
+        "create temporary table mine (x int)",
     ],
 )
 def test_bi_login_cannot_write(published_pg: PgServer, statement: str) -> None:
     engine = _bi(published_pg)
-    with engine.connect() as conn, pytest.raises(sa.exc.ProgrammingError):
+    with (
+        engine.connect() as conn,
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"),
+    ):
         conn.execute(sa.text(statement))
     engine.dispose()
 
@@ -123,7 +148,7 @@ def test_comments_and_indexes_come_with_the_tables(published_pg: PgServer) -> No
         }
     engine.dispose()
     assert comment.startswith("Published referrals. Grain:")
-    assert "suppressed_secondary" in column_comment
+    assert "rounded (counts to the nearest 5), suppressed" in column_comment
     assert {"pub_referrals_monthly__org_code", "pub_referrals_monthly__referral_month"} <= indexed
 
 

@@ -1,6 +1,15 @@
-{{ config(materialized='table', tags=['published']) }}
+{%- set groups = disclosure_hierarchy_groups(
+    ['practice', 'pcn', 'icb', 'all'], ['survey_wave', 'item_code']
+) %}
+{{ config(
+    materialized='table',
+    tags=['published'],
+    meta={'disclosure': {'primary_count': 'responses', 'groups': groups}},
+) }}
 -- Clinician training survey per practice, PCN, ICB and all, wave (pre/post) and item:
 -- responses, agreeing responses, mean Likert score and share agreeing, under disclosure control.
+-- The share agreeing is computed from the published (rounded) counts; the mean is rounded to
+-- var disclosure_mean_decimals places.
 {%- set levels = [
     {'level': 'practice', 'code': 'practice_code', 'parent': 'pcn_code'},
     {'level': 'pcn', 'code': 'pcn_code', 'parent': 'icb_code'},
@@ -57,8 +66,7 @@ cells as (
             sum(responses) as responses,
             sum(agree_responses) as agree_responses,
             -- Means weighted by responses, so higher levels equal the mean over all respondents.
-            sum(mean_score * responses) / nullif(sum(responses), 0) as mean_score,
-            cast(sum(agree_responses) as double) / nullif(sum(responses), 0) as agree_proportion
+            sum(mean_score * responses) / nullif(sum(responses), 0) as mean_score
         from survey
         group by {{ lvl.code }}, {{ lvl.parent }}, survey_wave, item_code
         {% if not loop.last %}union all{% endif %}
@@ -70,12 +78,8 @@ cells as (
     keys=['org_level', 'org_code', 'parent_org_code', 'survey_wave', 'item_code'],
     primary_count='responses',
     linked_counts=['agree_responses'],
-    dependents={
-        'mean_score': ['responses'],
-        'agree_proportion': ['responses', 'agree_responses'],
-    },
-    secondary_groups=[
-        {'where': "org_level <> 'all'", 'partition': ['org_level', 'parent_org_code', 'survey_wave', 'item_code']},
-    ],
-    exempt_when="org_level = 'all'",
+    means={'mean_score': ['responses']},
+    rates={'agree_proportion': 'cast(agree_responses as double) / nullif(responses, 0)'},
+    secondary_groups=groups,
+    grand_total_when="org_level = 'all'",
 ) }}

@@ -1,6 +1,15 @@
-{{ config(materialized='table', tags=['published']) }}
+{%- set groups = disclosure_hierarchy_groups(['practice', 'pcn'], ['month_start']) %}
+{{ config(
+    materialized='table',
+    tags=['published'],
+    meta={'disclosure': {'primary_count': 'referrals_12m', 'groups': groups}},
+) }}
 -- Coverage: referral episodes in the rolling 12 months over the registered population, per
--- practice and PCN and month, against the 0.8-1.2 % band, under disclosure control.
+-- practice and PCN and month, against the 0.8-1.2 % band, under disclosure control. Only full
+-- windows are published: the first 11 months of the series hold fewer than 12 months of
+-- referrals, and the first of them would be a plain monthly count (differencing the windows
+-- that follow would give the others). The rate and band are computed from the published
+-- (rounded) counts, so rate x published population gives back only the rounded count.
 with coverage as (
     select * from {{ ref('fct_referral_coverage') }}
 ),
@@ -20,7 +29,6 @@ cells as (
         coverage.month_start,
         coverage.referrals_12m,
         coverage.registered_patients,
-        coverage.coverage_rate,
         coverage.band_lower,
         coverage.band_upper,
         coverage.coverage_band,
@@ -38,6 +46,7 @@ cells as (
         on coverage.org_level = 'practice' and coverage.org_code = practices.practice_code
     left join pcns
         on coverage.org_level = 'pcn' and coverage.org_code = pcns.pcn_code
+    where coverage.has_full_12_months
 ),
 
 {{ disclosure_control(
@@ -45,12 +54,13 @@ cells as (
     keys=['org_level', 'org_code', 'parent_org_code', 'month_start'],
     primary_count='referrals_12m',
     independent_counts=['registered_patients'],
-    dependents={
-        'coverage_rate': ['referrals_12m', 'registered_patients'],
-        'coverage_band': ['referrals_12m', 'registered_patients'],
+    rates={
+        'coverage_rate': 'cast(referrals_12m as double) / nullif(registered_patients, 0)',
+    },
+    labels={
+        'coverage_band': "case when referrals_12m is not null and registered_patients is not null then "
+            ~ coverage_band('referrals_12m', 'registered_patients') ~ " end",
     },
     passthrough=['band_lower', 'band_upper', 'has_full_12_months'],
-    secondary_groups=[
-        {'where': "org_level = 'practice'", 'partition': ['parent_org_code', 'month_start']},
-    ],
+    secondary_groups=groups,
 ) }}

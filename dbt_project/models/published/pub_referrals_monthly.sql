@@ -1,4 +1,15 @@
-{{ config(materialized='table', tags=['published']) }}
+{#- Groups for secondary suppression: each holds a total and its parts. -#}
+{%- set groups = [
+    {'where': 'true', 'partition': ['org_level', 'org_code', 'parent_org_code', 'referral_month', 'pathway_stage']},
+    {'where': 'true', 'partition': ['org_level', 'org_code', 'parent_org_code', 'referral_month', 'referrer_type']},
+] + disclosure_hierarchy_groups(
+    ['practice', 'pcn', 'icb', 'all'], ['referral_month', 'referrer_type', 'pathway_stage']
+) %}
+{{ config(
+    materialized='table',
+    tags=['published'],
+    meta={'disclosure': {'primary_count': 'referrals', 'groups': groups}},
+) }}
 -- Referral episodes per organisation (practice, PCN, ICB, all) x month x referrer type x
 -- pathway stage, with 'All' rows for the totals, under disclosure control. Built from the
 -- patient-level fct_referrals: only counts leave, never rows.
@@ -63,11 +74,7 @@ cells as (
     keys=['org_level', 'org_code', 'parent_org_code', 'referral_month', 'referrer_type', 'pathway_stage'],
     primary_count='referrals',
     linked_counts=['contacted_episodes'],
-    dependents={'mean_days_to_first_contact': ['referrals', 'contacted_episodes']},
-    secondary_groups=[
-        {'where': "referrer_type <> 'All'", 'partition': ['org_level', 'org_code', 'referral_month', 'pathway_stage']},
-        {'where': "pathway_stage <> 'All'", 'partition': ['org_level', 'org_code', 'referral_month', 'referrer_type']},
-        {'where': "org_level <> 'all'", 'partition': ['org_level', 'parent_org_code', 'referral_month', 'referrer_type', 'pathway_stage']},
-    ],
-    exempt_when="org_level = 'all'",
+    means={'mean_days_to_first_contact': ['referrals', 'contacted_episodes']},
+    secondary_groups=groups,
+    grand_total_when="org_level = 'all' and referrer_type = 'All' and pathway_stage = 'All'",
 ) }}

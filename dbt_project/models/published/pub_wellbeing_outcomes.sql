@@ -1,7 +1,13 @@
-{{ config(materialized='table', tags=['published']) }}
+{%- set groups = disclosure_hierarchy_groups(['pcn', 'icb', 'all'], ['measure_code']) %}
+{{ config(
+    materialized='table',
+    tags=['published'],
+    meta={'disclosure': {'primary_count': 'paired_episodes', 'groups': groups}},
+) }}
 -- Wellbeing outcomes per PCN, ICB and all, and measure: referral episodes with paired baseline
 -- and follow-up scores, how many improved (SWEMWBS: by at least the meaningful 3 points) or got
--- worse, and mean scores, under disclosure control. Means go when their count is suppressed.
+-- worse, and mean scores, under disclosure control. Means go when their count is suppressed and
+-- are otherwise rounded to var disclosure_mean_decimals places.
 {%- set levels = [
     {'level': 'pcn', 'code': 'pcn_code', 'parent': 'icb_code'},
     {'level': 'icb', 'code': 'icb_code', 'parent': "'all'"},
@@ -53,14 +59,12 @@ cells as (
     keys=['org_level', 'org_code', 'parent_org_code', 'measure_code'],
     primary_count='paired_episodes',
     linked_counts=['improved_episodes', 'worse_episodes'],
-    dependents={
+    means={
         'mean_baseline_score': ['paired_episodes'],
         'mean_follow_up_score': ['paired_episodes'],
         'mean_improvement': ['paired_episodes'],
     },
     passthrough=['higher_is_better'],
-    secondary_groups=[
-        {'where': "org_level <> 'all'", 'partition': ['org_level', 'parent_org_code', 'measure_code']},
-    ],
-    exempt_when="org_level = 'all'",
+    secondary_groups=groups,
+    grand_total_when="org_level = 'all'",
 ) }}

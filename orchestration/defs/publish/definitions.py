@@ -161,7 +161,10 @@ def published_marts_expectations(
     settings = load_settings()
     docs = settings.data_dir / "docs" / "gx"
     results = validate_published(
-        settings.published / PUBLISHED_FILE, docs, settings.data_dir / "docs" / ".gx_state"
+        settings.published / PUBLISHED_FILE,
+        docs,
+        settings.data_dir / "docs" / ".gx_state",
+        marts=_MARTS,
     )
     for suite in GX_SUITES:
         result = results.get(suite)

@@ -249,10 +249,10 @@ select
     {{ c }},
     {%- endfor %}
     {%- for c in means.keys() %}
-    cast({{ c }} as double) as {{ c }},
+    cast({{ c }} as {{ type_double() }}) as {{ c }},
     {%- endfor %}
     {%- for col, expression in rates.items() %}
-    cast({{ expression }} as double) as {{ col }},
+    cast({{ expression }} as {{ type_double() }}) as {{ col }},
     {%- endfor %}
     {%- for col, expression in labels.items() %}
     {{ expression }} as {{ col }},

@@ -40,7 +40,7 @@ survey as (
         answers.item_code,
         count(*) as responses,
         sum(case when answers.score >= 4 then 1 else 0 end) as agree_responses,
-        avg(cast(answers.score as double)) as mean_score,
+        avg(cast(answers.score as {{ type_double() }})) as mean_score,
         coalesce(answers.practice_code, 'unknown') as practice_code,
         coalesce(practices.pcn_code, 'unknown') as pcn_code,
         coalesce(practices.icb_code, 'unknown') as icb_code
@@ -79,7 +79,7 @@ cells as (
     primary_count='responses',
     linked_counts=['agree_responses'],
     means={'mean_score': ['responses']},
-    rates={'agree_proportion': 'cast(agree_responses as double) / nullif(responses, 0)'},
+    rates={'agree_proportion': 'cast(agree_responses as ' ~ type_double() ~ ') / nullif(responses, 0)'},
     secondary_groups=groups,
     grand_total_when="org_level = 'all'",
 ) }}

@@ -55,7 +55,7 @@ cells as (
     primary_count='referrals_12m',
     independent_counts=['registered_patients'],
     rates={
-        'coverage_rate': 'cast(referrals_12m as double) / nullif(registered_patients, 0)',
+        'coverage_rate': 'cast(referrals_12m as ' ~ type_double() ~ ') / nullif(registered_patients, 0)',
     },
     labels={
         'coverage_band': "case when referrals_12m is not null and registered_patients is not null then "

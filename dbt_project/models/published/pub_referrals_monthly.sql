@@ -27,15 +27,9 @@ with episodes as (
         coalesce(pcn_code, 'unknown') as pcn_code,
         coalesce(icb_code, 'unknown') as icb_code,
         coalesce(referrer_type, 'Not recorded') as referrer_type,
-        -- The pathway stage the episode has reached; GP-coded referrals with no case-management
-        -- record have no stage beyond the referral itself.
-        case
-            when referral_status is null then 'GP coded only'
-            when referral_status = 'Open' and first_contact_date is null
-                then 'Awaiting first contact'
-            when referral_status = 'Open' then 'In progress'
-            else referral_status
-        end as pathway_stage,
+        -- The furthest stage of the pathway reached (fct_referrals: referral, social
+        -- prescription, referred-to activity).
+        pathway_stage_reached as pathway_stage,
         case when first_contact_date is not null then 1 else 0 end as is_contacted
     from {{ ref('fct_referrals') }}
 ),

@@ -82,7 +82,7 @@ series as (
             when months.month_start < cast('{{ var("spc_change_date") }}' as date) then 1
             else 2
         end as spc_period,
-        cast(coalesce(counts.referrals, 0) as double) as referrals
+        cast(coalesce(counts.referrals, 0) as {{ type_double() }}) as referrals
     from orgs
     cross join months
     left join counts
@@ -115,8 +115,8 @@ period_limits as (
         org_level,
         org_code,
         spc_period,
-        cast(total_published as double) / points as mean,
-        cast(moving_range_total_published as double) / nullif(points - 1, 0) as mean_moving_range
+        cast(total_published as {{ type_double() }}) / points as mean,
+        cast(moving_range_total_published as {{ type_double() }}) / nullif(points - 1, 0) as mean_moving_range
     from period_totals
 ),
 

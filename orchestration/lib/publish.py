@@ -232,6 +232,25 @@ def _group_problems(
     return problems
 
 
+def built_marts(settings: Settings, marts: list[Mart]) -> list[Mart]:
+    """The published models the warehouse holds. One never built (its sources have not landed
+    yet, e.g. a landing area with only workforce returns) has nothing to publish; one left out
+    of tonight's build keeps its last build and is published as that."""
+    if not settings.warehouse.exists():
+        return []
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        present = {
+            (schema, name)
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables()"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    return [m for m in marts if (m.schema, m.name) in present]
+
+
 def _read_marts(settings: Settings, marts: list[Mart]) -> dict[str, pa.Table]:
     """Every published model from the warehouse, read in one read-only connection (one
     consistent state of the warehouse)."""

@@ -174,7 +174,8 @@ def validate_published(
         )
     source = context.data_sources.add_or_update_pandas("published")
     frames = {n: _derived(n, df, declared.get(n, {})) for n, df in tables.items()}
-    frames["_reconciliation"] = _reconciliation(tables)
+    if any(table in tables for table, *_ in RECONCILE):
+        frames["_reconciliation"] = _reconciliation(tables)
     results: dict[str, SuiteResult] = {}
     for name, df in frames.items():
         suite = gx.ExpectationSuite(name=f"published.{name}")

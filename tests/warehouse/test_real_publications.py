@@ -125,3 +125,15 @@ def test_no_workforce_row_is_quarantined(real_run: PipelineRun) -> None:
         else 0
     )
     assert rows == 0
+
+
+def test_what_was_built_is_published_and_the_rest_is_named(real_run: PipelineRun) -> None:
+    """Only workforce and reference data landed: their published marts go out; the marts whose
+    sources have never landed are not published, and the run says so (a warning, not a
+    failure — an ICB can start with its workforce returns alone)."""
+    published = real_run.data / "published" / "marts.duckdb"
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = {t for (t,) in con.execute("show tables").fetchall()}
+    assert {"pub_workforce_pcn_month", "pub_workforce_trajectory"} <= tables
+    assert "pub_referrals_monthly" not in tables
+    assert "WARN  pub_referrals_monthly:disclosure_safe" in real_run.output

@@ -23,13 +23,13 @@ with episodes as (
     select
         referral_month,
         days_to_first_contact,
+        -- The furthest stage of the pathway reached (fct_referrals: referral, social
+        -- prescription, referred-to activity).
+        pathway_stage_reached as pathway_stage,
         coalesce(practice_code, 'unknown') as practice_code,
         coalesce(pcn_code, 'unknown') as pcn_code,
         coalesce(icb_code, 'unknown') as icb_code,
         coalesce(referrer_type, 'Not recorded') as referrer_type,
-        -- The furthest stage of the pathway reached (fct_referrals: referral, social
-        -- prescription, referred-to activity).
-        pathway_stage_reached as pathway_stage,
         case when first_contact_date is not null then 1 else 0 end as is_contacted
     from {{ ref('fct_referrals') }}
 ),

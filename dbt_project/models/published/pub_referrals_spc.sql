@@ -116,7 +116,8 @@ period_limits as (
         org_code,
         spc_period,
         cast(total_published as {{ type_double() }}) / points as mean,
-        cast(moving_range_total_published as {{ type_double() }}) / nullif(points - 1, 0) as mean_moving_range
+        cast(moving_range_total_published as {{ type_double() }})
+        / nullif(points - 1, 0) as mean_moving_range
     from period_totals
 ),
 

@@ -71,7 +71,8 @@ select
     baseline_score is not null and follow_up_score is not null as has_paired_scores,
     case when higher_is_better then score_change else -score_change end as improvement,
     case
-        when measure_code = 'SWEMWBS' then cast({{ var('swemwbs_meaningful_change') }} as {{ type_double() }})
+        when measure_code = 'SWEMWBS'
+            then cast({{ var('swemwbs_meaningful_change') }} as {{ type_double() }})
     end as meaningful_change_threshold,
     case
         when score_change is null then null

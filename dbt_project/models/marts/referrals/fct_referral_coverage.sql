@@ -93,7 +93,9 @@ select
     cast(
         case
             when combined.registered_patients > 0
-                then combined.referrals_12m / cast(combined.registered_patients as {{ type_double() }})
+                then
+                    combined.referrals_12m
+                    / cast(combined.registered_patients as {{ type_double() }})
         end as double
     ) as coverage_rate,
     cast({{ var('coverage_band_lower') }} as {{ type_double() }}) as band_lower,

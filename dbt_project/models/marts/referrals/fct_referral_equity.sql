@@ -129,12 +129,23 @@ select
     period.period_end,
     cast(counted.referred_people as integer) as referred_people,
     cast(counted.population as integer) as population,
-    cast(1000.0 * counted.referred_people / counted.population as {{ type_double() }}) as rate_per_1000,
-    cast({{ wilson_bound('counted.referred_people', 'counted.population', -1) }} * 1000.0 as {{ type_double() }})
+    cast(
+        1000.0 * counted.referred_people / counted.population as {{ type_double() }}
+    ) as rate_per_1000,
+    cast(
+        {{ wilson_bound('counted.referred_people', 'counted.population', -1) }} * 1000.0
+        as {{ type_double() }}
+    )
         as rate_per_1000_ci_lower,
-    cast({{ wilson_bound('counted.referred_people', 'counted.population', 1) }} * 1000.0 as {{ type_double() }})
+    cast(
+        {{ wilson_bound('counted.referred_people', 'counted.population', 1) }} * 1000.0
+        as {{ type_double() }}
+    )
         as rate_per_1000_ci_upper,
-    cast(1000.0 * counted.overall_referred_people / counted.overall_population as {{ type_double() }})
+    cast(
+        1000.0 * counted.overall_referred_people / counted.overall_population
+        as {{ type_double() }}
+    )
         as overall_rate_per_1000,
     cast(counted.rate_ratio as {{ type_double() }}) as rate_ratio_to_overall,
     cast(counted.rate_ratio * exp(-1.96 * counted.log_rate_ratio_se) as {{ type_double() }})

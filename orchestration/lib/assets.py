@@ -55,16 +55,6 @@ def retry_request(exc: BaseException, attempt: int) -> dg.RetryRequested | None:
     return None
 
 
-def retry_if_transient(context: dg.AssetExecutionContext, exc: BaseException) -> None:
-    """Re-raise ``exc`` as a Dagster retry request when it is transient."""
-    request = retry_request(exc, context.retry_number)
-    if request is not None:
-        context.log.warning(
-            f"transient fault ({type(exc).__name__}); retrying in {request.seconds_to_wait}s"
-        )
-        raise request from exc
-
-
 def transient_reason(exc: BaseException) -> str:
     """What made ``exc`` transient, without its message (it may quote a URL and password)."""
     text = str(getattr(exc, "orig", None) or exc).lower()
@@ -72,21 +62,27 @@ def transient_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}" + (f" ({marker})" if marker else "")
 
 
-def give_up_if_transient(
+def retry_or_give_up(
     context: dg.AssetExecutionContext, exc: BaseException, tables: list[str]
-) -> bool:
-    """After the last retry of a transient fault, record the source as unreachable for this run
-    (orchestration.lib.outages) and return True: the step then ends without new data, so the
-    rest of the warehouse still builds. Anything else returns False, to be raised."""
+) -> None:
+    """Handle ``exc`` raised while loading ``tables``: a transient fault is retried with
+    backoff; after the last retry the source is recorded as unreachable for this run
+    (orchestration.lib.outages) and this returns, so the step ends without new data and the
+    rest of the warehouse still builds. Anything else is re-raised at once."""
+    request = retry_request(exc, context.retry_number)
+    if request is not None:
+        context.log.warning(
+            f"transient fault ({type(exc).__name__}); retrying in {request.seconds_to_wait}s"
+        )
+        raise request from exc
     if not is_transient(exc):
-        return False
+        raise exc
     reason = f"{transient_reason(exc)} after {context.retry_number} retries"
     outages.record(load_settings(), context.run.run_id, tables, reason)
     context.log.error(
         f"source unreachable: {', '.join(tables)} not loaded in this run ({reason}); everything "
         "downstream keeps its last build. Check the source, then rerun."
     )
-    return True
 
 
 PRACTICE_MAPPING = dg.AssetKey(["raw", "ref_practice_mapping"])
@@ -129,9 +125,7 @@ def build_ingest_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
             dates = dates_in_window(context, landing_dates(settings, spec))
             results = ingest_files(settings, spec, dates, context.run.run_id)
         except Exception as exc:
-            retry_if_transient(context, exc)
-            if not give_up_if_transient(context, exc, [spec.table]):
-                raise
+            retry_or_give_up(context, exc, [spec.table])
             return dg.MaterializeResult(metadata={"source_unavailable": True, **summarise([])})
         meta = summarise(results)
         context.log.info(

@@ -4,9 +4,8 @@ import dagster as dg
 
 from orchestration.lib.assets import (
     PRACTICE_MAPPING,
-    give_up_if_transient,
     raw_key,
-    retry_if_transient,
+    retry_or_give_up,
     summarise,
 )
 from orchestration.lib.case_management import load_json_exports, missing_sqlite_file, pull_database
@@ -46,9 +45,7 @@ def case_management_pull(context: dg.AssetExecutionContext):  # noqa: ANN201 - g
         else:
             results = pull_database(settings, context.run.run_id)
     except Exception as exc:
-        retry_if_transient(context, exc)
-        if not give_up_if_transient(context, exc, [s.table for s in case_management.EXTRACTS]):
-            raise
+        retry_or_give_up(context, exc, [s.table for s in case_management.EXTRACTS])
         # Nothing new tonight: the materialisations record the attempt and say why (counts 0).
         for spec in case_management.EXTRACTS:
             yield dg.MaterializeResult(

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 from pandera.errors import SchemaErrors
 
@@ -227,6 +228,8 @@ def record_field_counts(body: bytes, delimiter: str) -> pl.Series:
     only on the lines that need them. Should the quoting defeat this reasoning, the record count
     disagrees with the parser's and the caller treats the file as unreadable.
     """
+    if b'"' not in body:
+        return _plain_field_counts(body, delimiter)
     sentinel = next((c for c in "\x1f\x1e\x1d\x1c" if c.encode() not in body), None)
     if sentinel is None:
         raise ValueError("no free separator byte to read lines with")
@@ -240,8 +243,6 @@ def record_field_counts(body: bytes, delimiter: str) -> pl.Series:
     ).select(pl.col("line").fill_null(""))
     line = pl.col("line")
     count = (line.str.count_matches(delimiter, literal=True).cast(pl.Int64) + 1).alias("fields")
-    if b'"' not in body:
-        return lines.select(count).to_series()
     unquoted = line.str.replace_all(r'"[^"]*"', "").str.count_matches(delimiter, literal=True)
     count_unquoted = (unquoted.cast(pl.Int64) + 1).alias("fields")
     # Counted once, as columns: every expression below reuses them.
@@ -280,6 +281,21 @@ def record_field_counts(body: bytes, delimiter: str) -> pl.Series:
         .select("_record", count_unquoted),
     ]
     return pl.concat(parts).sort("_record")["fields"]
+
+
+def _plain_field_counts(body: bytes, delimiter: str) -> pl.Series:
+    """Fields per line of a file without quote characters, where a record is a line: the
+    delimiters in each line + 1, counted by numpy over the bytes (most extracts take this path).
+    A last line without a newline is a line; a newline at the very end opens none."""
+    data = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    if len(starts) and starts[-1] >= len(data):
+        starts = starts[:-1]
+    # Each segment runs from a line's start to the next's, newline included, so none is empty
+    # (numpy's reduceat would return the first element, not 0, for an empty one).
+    delims = np.add.reduceat(data == ord(delimiter), starts, dtype=np.int64) if len(starts) else []
+    return pl.Series("fields", np.asarray(delims, dtype=np.int64) + 1)
 
 
 def _row_problems(fields: pl.Series, cut_off: bool) -> pl.DataFrame:
@@ -370,6 +386,10 @@ def _duplicates(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
     Same source key with different content: every copy is quarantined (we cannot know which
     one the source meant)."""
     content = [c.raw for c in spec.columns]
+    if spec.key:
+        # Exact copies share their key, so only rows whose key recurs in their file can be
+        # either kind of duplicate: the dear whole-row comparison runs on those alone.
+        batch = batch.filter(pl.struct("_source_file", *spec.key).is_duplicated())
     if spec.identical_rows_are_records:
         dup = batch.clear()
     else:
@@ -529,7 +549,11 @@ def validate_batch(
         for f in files
         if f.problem is not None and f.frame is not None and f.frame.height
     ]
-    ok_files = batch.filter(pl.col("_source_file").is_in([n for n, _ in whole_file]).not_())
+    ok_files = (
+        batch.filter(pl.col("_source_file").is_in([n for n, _ in whole_file]).not_())
+        if whole_file
+        else batch
+    )
 
     # Misshapen rows are quarantined for their shape alone: their values may sit in the wrong
     # columns, so value rules on them would report noise.
@@ -555,30 +579,33 @@ def validate_batch(
             schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8}
         )
     )
-    well_formed = ok_files.filter(pl.col("_rid").is_in(misshapen["_rid"].implode()).not_())
+    well_formed = (
+        ok_files.filter(pl.col("_rid").is_in(misshapen["_rid"].implode()).not_())
+        if misshapen.height
+        else ok_files
+    )
+    # One fused pass finds the rows the schema rejects; pandera then reports those rows'
+    # failures check by check (it would otherwise make a pass over every row per check).
+    suspects = well_formed.filter(spec.passes_schema().not_())
     failures = pl.concat(
         [
             _duplicates(spec, well_formed),
-            _schema_failures(spec, well_formed),
+            _schema_failures(spec, suspects),
             _unknown_practices(spec, well_formed, known_practices),
             _episode_failures(spec, well_formed),
             misshapen,
         ]
     )
 
-    # Pseudonymise before anything leaves this function.
+    # Pseudonymise before anything leaves this function. _rid is the row's position in
+    # batch, so a failure's row is fetched by position rather than by a join over every row.
     for ident in spec.identifier_columns:
         batch = pseudonymise(batch, ident, key)
-        ident_values = batch.select("_rid", pl.col(ident).alias("_pseudo"))
-        failures = (
-            failures.join(ident_values, on="_rid", how="left")
-            .with_columns(
-                pl.when(pl.col("column") == ident)
-                .then(pl.col("_pseudo"))
-                .otherwise(pl.col("failure_value"))
-                .alias("failure_value")
-            )
-            .drop("_pseudo")
+        failures = failures.with_columns(
+            pl.when(pl.col("column") == ident)
+            .then(batch.get_column(ident).gather(failures.get_column("_rid")))
+            .otherwise(pl.col("failure_value"))
+            .alias("failure_value")
         )
     # Identifier columns keep the pseudonym; anywhere else an NHS-number-like value means the
     # columns are swapped or shifted, and the value is withheld rather than stored.
@@ -598,8 +625,9 @@ def validate_batch(
     quarantine = (
         pl.concat(
             [
-                failures.join(
-                    batch.select("_rid", "_source_file", "_row_number"), on="_rid", how="left"
+                failures.with_columns(
+                    batch.get_column(c).gather(failures.get_column("_rid"))
+                    for c in ("_source_file", "_row_number")
                 )
                 .with_columns(pl.lit(None, pl.Utf8).alias("message"))
                 .select(list(QUARANTINE_SCHEMA)),
@@ -610,14 +638,15 @@ def validate_batch(
         .sort(["_source_file", "_row_number", "check"])
     )
 
-    bad_rids = failures["_rid"].unique().implode()
+    # Files were concatenated in name order and rows in file order, so the raw zone is written
+    # in (_source_file, _row_number) order without a sort; a filter keeps that order.
+    keep = pl.col("_rid").is_in(failures["_rid"].unique().implode()).not_()
+    if whole_file:
+        keep = keep & pl.col("_source_file").is_in([n for n, _ in whole_file]).not_()
     good = (
-        ok_files.select("_rid")
-        .join(batch, on="_rid", how="left")
-        .filter(pl.col("_rid").is_in(bad_rids).not_())
+        batch.filter(keep)
         .with_columns(spec.casts())
         .select([*raw_cols, "_source_file", "_row_number"])
-        .sort(["_source_file", "_row_number"])
     )
     return good, quarantine
 
@@ -783,12 +812,19 @@ def ingest_files(
     known = known_practice_codes(settings) if spec.practice_column else None
     results = []
     loaded = loaded_files(settings, spec)
-    for d in dates:
-        # Reading is I/O and C code (hashlib, the polars CSV reader) that releases the GIL.
-        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-            landed = list(
-                pool.map(lambda p: read_landed_file(spec, p), files_for(settings, spec, d))
-            )
-        mark_duplicates(landed, d, loaded)
-        results.append(load_partition(settings, spec, d, landed, run_id, known, force=force))
+    dates = list(dates)
+    # Reading is I/O and C code (hashlib, numpy, the polars CSV reader) that releases the GIL,
+    # so the next extract date's files are read while this one is validated and written: one
+    # partition ahead, so at most two are held in memory.
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+
+        def read_all(day: dt.date) -> list:
+            return [pool.submit(read_landed_file, spec, p) for p in files_for(settings, spec, day)]
+
+        ahead = read_all(dates[0]) if dates else []
+        for i, d in enumerate(dates):
+            landed = [f.result() for f in ahead]
+            ahead = read_all(dates[i + 1]) if i + 1 < len(dates) else []
+            mark_duplicates(landed, d, loaded)
+            results.append(load_partition(settings, spec, d, landed, run_id, known, force=force))
     return results

@@ -28,7 +28,9 @@ def replace_partition(
     zone_table_dir.mkdir(parents=True, exist_ok=True)
     tmp = zone_table_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
-    frame.write_parquet(tmp / filename, statistics=True)
+    # lz4 rather than polars' default zstd: about twice as fast to write (and to read back in
+    # dbt) for files about twice as large — the zones are a working store, not an archive.
+    frame.write_parquet(tmp / filename, compression="lz4", statistics=True)
     old = None
     if target.exists():
         old = zone_table_dir / f".old-{uuid.uuid4().hex}"

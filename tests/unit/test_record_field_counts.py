@@ -48,3 +48,17 @@ def test_field_counts_match_the_csv_module(delimiter: str, quoting: int, seed: i
 def test_a_file_without_quotes_takes_the_plain_count() -> None:
     body = b"a,b,c\n1,2,3\n4,5\n6,7,8,9\n\n"
     assert record_field_counts(body, ",").to_list() == [3, 3, 2, 4, 1]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_quote_free_files_count_delimiters_per_line(seed: int) -> None:
+    """Most extracts hold no quote character and take a numpy count over the bytes: it must
+    agree with splitting the text into lines, CRLF, empty lines and a missing final newline
+    included."""
+    rng = random.Random(seed)
+    pieces = ["a", "", ",", "9", "é", "x y", "\r"]
+    lines = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(300)]
+    text = "\n".join(lines) + rng.choice(["", "\n"])
+    body = text.encode()
+    expected = [line.count(",") + 1 for line in text.removesuffix("\n").split("\n")]
+    assert record_field_counts(body, ",").to_list() == expected

@@ -218,84 +218,30 @@ def quarantine_whole_file(
 
 
 def record_field_counts(body: bytes, delimiter: str) -> pl.Series:
-    """Fields per CSV record, header first, counted without a Python loop over lines.
+    """Fields per CSV record, header first, counted by numpy over the bytes (no Python loop
+    over lines, no second parse).
 
-    Lines are read as one string column (polars, no quoting, a separator byte the file does not
-    contain). A line without quote characters is a record whose fields are its delimiters + 1.
-    Otherwise quoted text (delimiters and line breaks inside it) is removed before counting, and
-    a line holding an odd number of quotes opens or closes a quoted field that spans lines, so
-    such lines are grouped into one record by the running quote parity. The costlier steps run
-    only on the lines that need them. Should the quoting defeat this reasoning, the record count
-    disagrees with the parser's and the caller treats the file as unreadable.
+    A quote character toggles "inside quotes"; delimiters and line breaks inside quotes belong to
+    their field (an escaped quote `""` toggles twice, changing nothing). A record ends at a line
+    break outside quotes; its fields are its delimiters outside quotes + 1. A last line without
+    a newline is a record; a newline at the very end opens none. Should the quoting defeat this
+    reasoning, the record count disagrees with the parser's and the caller treats the file as
+    unreadable.
     """
-    if b'"' not in body:
-        return _plain_field_counts(body, delimiter)
-    sentinel = next((c for c in "\x1f\x1e\x1d\x1c" if c.encode() not in body), None)
-    if sentinel is None:
-        raise ValueError("no free separator byte to read lines with")
-    lines = pl.read_csv(
-        io.BytesIO(body),
-        has_header=False,
-        separator=sentinel,
-        quote_char=None,
-        infer_schema=False,
-        new_columns=["line"],
-    ).select(pl.col("line").fill_null(""))
-    line = pl.col("line")
-    count = (line.str.count_matches(delimiter, literal=True).cast(pl.Int64) + 1).alias("fields")
-    unquoted = line.str.replace_all(r'"[^"]*"', "").str.count_matches(delimiter, literal=True)
-    count_unquoted = (unquoted.cast(pl.Int64) + 1).alias("fields")
-    # Counted once, as columns: every expression below reuses them.
-    lines = lines.with_columns(
-        line.str.count_matches('"', literal=True).alias("_quotes"),
-        line.str.count_matches(f'"{delimiter}"', literal=True).cast(pl.Int64).alias("_bounds"),
-    )
-    quotes, boundaries = pl.col("_quotes"), pl.col("_bounds")
-    # Every field quoted, none holding a quote (exports that quote all fields): the line is
-    # `"` s1 `","` s2 ... `","` sn `"` with no quote inside any s, and literal counting of `","`
-    # is exact and far cheaper than the regex. Checked by replacing each `","` and requiring
-    # that only the first and last characters are quotes; any other line takes the regex.
-    all_quoted = line.str.replace_all(f'"{delimiter}"', sentinel, literal=True).str.contains(
-        r'^"[^"]*"$'
-    )
-    open_after = ((quotes % 2).cum_sum() % 2 == 1).alias("_open_after")
-    lines = lines.with_columns(open_after)
-    open_before = pl.col("_open_after").shift(1, fill_value=False)
-    lines = lines.with_columns(
-        open_before.not_().cum_sum().alias("_record"),
-        (open_before | pl.col("_open_after")).alias("_spans"),
-        (quotes > 0).alias("_quoted"),
-        all_quoted.alias("_all_quoted"),
-    )
-    single = pl.col("_spans").not_()
-    quoted = single & pl.col("_quoted")
-    parts = [
-        lines.filter(single & pl.col("_quoted").not_()).select("_record", count),
-        lines.filter(quoted & pl.col("_all_quoted")).select(
-            "_record", (boundaries + 1).alias("fields")
-        ),
-        lines.filter(quoted & pl.col("_all_quoted").not_()).select("_record", count_unquoted),
-        lines.filter(pl.col("_spans"))
-        .group_by("_record")
-        .agg(line.str.join("\n"))
-        .select("_record", count_unquoted),
-    ]
-    return pl.concat(parts).sort("_record")["fields"]
-
-
-def _plain_field_counts(body: bytes, delimiter: str) -> pl.Series:
-    """Fields per line of a file without quote characters, where a record is a line: the
-    delimiters in each line + 1, counted by numpy over the bytes (most extracts take this path).
-    A last line without a newline is a line; a newline at the very end opens none."""
     data = np.frombuffer(body, dtype=np.uint8)
-    ends = np.flatnonzero(data == ord("\n"))
+    newline, delim = data == ord("\n"), data == ord(delimiter)
+    if b'"' in body:
+        inside = np.logical_xor.accumulate(data == ord('"'))
+        newline &= ~inside
+        delim &= ~inside
+    ends = np.flatnonzero(newline)
     starts = np.concatenate(([0], ends + 1))
     if len(starts) and starts[-1] >= len(data):
         starts = starts[:-1]
-    # Each segment runs from a line's start to the next's, newline included, so none is empty
-    # (numpy's reduceat would return the first element, not 0, for an empty one).
-    delims = np.add.reduceat(data == ord(delimiter), starts, dtype=np.int64) if len(starts) else []
-    return pl.Series("fields", np.asarray(delims, dtype=np.int64) + 1)
+    # Each segment runs from a record's start to the next's, line break included, so none is
+    # empty (numpy's reduceat would return the first element, not 0, for an empty one).
+    counts = np.add.reduceat(delim, starts, dtype=np.int64) if len(starts) else []
+    return pl.Series("fields", np.asarray(counts, dtype=np.int64) + 1)
 
 
 def _row_problems(fields: pl.Series, cut_off: bool) -> pl.DataFrame:

@@ -67,7 +67,7 @@ def run_floor(data: Path) -> dict:
     settings = load_settings()
     out = data / "bench_floor"
     shutil.rmtree(out, ignore_errors=True)
-    rows = 0
+    rows = tolerant = 0
     started = time.perf_counter()
     con = duckdb.connect()
     for spec in EXTRACTS.values():
@@ -79,17 +79,30 @@ def run_floor(data: Path) -> dict:
                 continue
             target = out / spec.table / f"{day}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
-            rel = con.sql(
-                "select * from read_csv($files, delim = $delim, header = true, all_varchar = true, "
-                "union_by_name = true, ignore_errors = true)",
-                params={"files": paths, "delim": spec.delimiter},
-            )
-            rel.write_parquet(str(target))
+            try:
+                # The cheapest copy DuckDB offers: every file read with the first one's layout.
+                rel = con.sql(
+                    "select * from read_csv($files, delim = $delim, header = true, "
+                    "all_varchar = true)",
+                    params={"files": paths, "delim": spec.delimiter},
+                )
+                rel.write_parquet(str(target))
+            except duckdb.Error:
+                # A malformed file in the set (the estate plants some): the tolerant, slower
+                # reading, for this partition only.
+                rel = con.sql(
+                    "select * from read_csv($files, delim = $delim, header = true, "
+                    "all_varchar = true, union_by_name = true, ignore_errors = true)",
+                    params={"files": paths, "delim": spec.delimiter},
+                )
+                rel.write_parquet(str(target))
+                tolerant += 1
             rows += con.execute(
                 "select count(*) from read_parquet($p)", {"p": str(target)}
             ).fetchall()[0][0]
+    seconds = time.perf_counter() - started
     shutil.rmtree(out, ignore_errors=True)
-    return {"rows": rows, "seconds": time.perf_counter() - started, "peak_mib": _peak_mib()}
+    return {"rows": rows, "seconds": seconds, "peak_mib": _peak_mib(), "tolerant": tolerant}
 
 
 def _child(kind: str, data: Path) -> dict:
@@ -146,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 floor (read_csv→parquet) {floor["rows"]:>12,} {floor["seconds"]:>8.1f} {floor_rate:>12,.0f} {floor["peak_mib"]:>9,.0f}
 ingest (full contract)   {ingest["rows"]:>12,} {ingest["seconds"]:>8.1f} {rate:>12,.0f} {ingest["peak_mib"]:>9,.0f}
 ingest / floor time: {ingest["seconds"] / floor["seconds"]:.2f}x   files: {ingest["files"]:,}
+floor partitions that needed DuckDB's tolerant reading (a malformed file): {floor["tolerant"]}
 targets: >= 1,000,000 rows/s end to end, <= 2x the floor, < 4,096 MiB peak""")
     return 0
 

@@ -244,11 +244,15 @@ def record_field_counts(body: bytes, delimiter: str) -> pl.Series:
     return pl.Series("fields", np.asarray(counts, dtype=np.int64) + 1)
 
 
-def _row_problems(fields: pl.Series, cut_off: bool) -> pl.DataFrame:
-    """Data rows with more or fewer fields than the header. A short last line in a file that
-    does not end in a newline is a copy that stopped early (truncated_row); any other wrong
-    count is a ragged_row. polars would otherwise pad short rows with nulls and cut long ones."""
-    expected = int(fields[0]) if fields.len() else 0
+def _row_problems(fields: pl.Series, cut_off: bool) -> pl.DataFrame | None:
+    """Data rows with more or fewer fields than the header (None when there are none, as in
+    almost every file). A short last line in a file that does not end in a newline is a copy
+    that stopped early (truncated_row); any other wrong count is a ragged_row. polars would
+    otherwise pad short rows with nulls and cut long ones."""
+    counts = fields.to_numpy()
+    if not len(counts) or (counts[1:] == counts[0]).all():
+        return None
+    expected = int(counts[0])
     last = fields.len() - 1
     return (
         fields.to_frame()
@@ -454,25 +458,22 @@ def validate_batch(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Validate all readable files of one partition together (pandera has a fixed cost per
     call). Returns (typed raw rows, quarantine rows)."""
-    frames = []
-    for f in files:
-        if f.frame is None or f.frame.height == 0:
-            continue
-        frames.append(
-            f.frame.with_columns(
-                pl.lit(f.name).alias("_source_file"),
-                pl.int_range(1, f.frame.height + 1, dtype=pl.Int64).alias("_row_number"),
-            )
-        )
+    kept = [f for f in files if f.frame is not None and f.frame.height]
+    frames = [f.frame for f in kept]
     raw_cols = [c.raw for c in spec.columns]
     if not frames:
-        empty = pl.DataFrame(
-            schema={c: pl.Utf8 for c in raw_cols}
-            | {"_source_file": pl.Utf8, "_row_number": pl.Int64}
-        )
-        frames = [empty]
+        frames = [pl.DataFrame(schema={c: pl.Utf8 for c in raw_cols})]
+    # Each row's file and line within it, built once for the batch from the files' heights
+    # (numpy) rather than by a polars call per file: an ICB's night is ~27,000 small files.
+    heights = np.array([f.height for f in frames], dtype=np.int64)
+    file_of_row = pl.Series(np.repeat(np.arange(len(frames)), heights))
+    row_number = np.arange(heights.sum()) - np.repeat(np.cumsum(heights) - heights, heights) + 1
     batch = (
         pl.concat(frames, how="diagonal")
+        .with_columns(
+            pl.Series("_source_file", [f.name for f in kept], dtype=pl.Utf8).gather(file_of_row),
+            pl.Series("_row_number", row_number, dtype=pl.Int64),
+        )
         # A file rejected for missing columns still has its rows counted: give them the columns.
         .with_columns(
             pl.lit(None, pl.Utf8).alias(c)

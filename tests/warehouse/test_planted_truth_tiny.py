@@ -8,8 +8,10 @@ the warehouse must reproduce exactly (workforce, the wellbeing pairs).
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -34,7 +36,21 @@ def truth(pipeline_tiny: PipelineRun) -> dict:
     return pipeline_tiny.manifest
 
 
-def test_did_gp_appointment_ci_contains_the_planted_effect(wh, truth) -> None:
+ARTIFACT = Path(__file__).resolve().parents[1] / "artifacts" / "planted_truth_tiny.json"
+
+
+@pytest.fixture(scope="module")
+def recovered() -> dict:
+    """Each planted value beside the value the marts gave back (and its interval), written to
+    tests/artifacts/planted_truth_tiny.json when the module finishes: the record a reviewer
+    reads, rather than only a pass."""
+    found: dict = {}
+    yield found
+    ARTIFACT.parent.mkdir(exist_ok=True)
+    ARTIFACT.write_text(json.dumps(found, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def test_did_gp_appointment_ci_contains_the_planted_effect(wh, truth, recovered) -> None:
     """Tolerance: the ICB-level DiD's 95% CI (mean change referred - mean change comparison,
     +/- 1.96 SE) contains the planted expected DiD in attended GP appointments per person
     (all referred, ~ -1.0: rate x 0.75 for 182 days), and excludes zero (the effect is found).
@@ -45,6 +61,12 @@ def test_did_gp_appointment_ci_contains_the_planted_effect(wh, truth) -> None:
         "from fct_utilisation_savings_icb where activity_code = 'gp_appointment'"
     ).fetchone()
     referred, comparison, did, lower, upper = row
+    recovered["did_gp_attended_per_person"] = {
+        "planted": planted["expected_did_gp_attended_per_person"],
+        "recovered": round(did, 4),
+        "ci95": [round(lower, 4), round(upper, 4)],
+        "referred_people": {"planted": planted["n_referred"], "recovered": referred},
+    }
     assert abs(referred - planted["n_referred"]) <= 0.1 * planted["n_referred"], row
     assert comparison >= 3 * referred, "most referred people get several matched comparisons"
     assert lower <= planted["expected_did_gp_attended_per_person"] <= upper, (
@@ -66,7 +88,7 @@ def test_did_comparison_group_has_no_regression_to_the_mean(wh) -> None:
     assert abs(change) < 0.3, change
 
 
-def test_lower_referral_rate_for_men(wh, truth) -> None:
+def test_lower_referral_rate_for_men(wh, truth, recovered) -> None:
     """Tolerance: the male/female ratio of the ICB's referral rates per 1,000 has a 95% CI
     (Katz log method from the mart's counts) containing the planted hazard ratio (0.6) and
     lying wholly below 1; the mart's own ratio-to-overall for men is below 1 with its CI."""
@@ -84,12 +106,17 @@ def test_lower_referral_rate_for_men(wh, truth) -> None:
     se = math.sqrt(1 / a - 1 / n + 1 / b - 1 / m)
     lower, upper = ratio * math.exp(-1.96 * se), ratio * math.exp(1.96 * se)
     planted = truth["referrals"]["male_to_female_rate_ratio"]
+    recovered["male_to_female_referral_rate_ratio"] = {
+        "planted": planted,
+        "recovered": round(ratio, 4),
+        "ci95": [round(lower, 4), round(upper, 4)],
+    }
     assert lower <= planted <= upper, f"planted {planted}, recovered {ratio:.3f} [{lower}, {upper}]"
     assert upper < 1
     assert rows["male"][3] < 1 and rows["male"][4] < 1.05, rows["male"]
 
 
-def test_spc_step_change_at_the_planted_practices(wh, truth) -> None:
+def test_spc_step_change_at_the_planted_practices(wh, truth, recovered) -> None:
     """The XmR chart recalculates its limits from the planted QI date, and at the planted
     practices the process mean after it rises by the planted multiplier. Tolerance: the pooled
     rate ratio (after/before, Poisson log interval over the chart's weekly counts) has a 95%
@@ -120,11 +147,17 @@ def test_spc_step_change_at_the_planted_practices(wh, truth) -> None:
     se = math.sqrt(1 / after + 1 / before)
     lower, upper = ratio * math.exp(-1.96 * se), ratio * math.exp(1.96 * se)
     planted = step["rate_multiplier"]
+    recovered["spc_step_change_rate_ratio"] = {
+        "planted": planted,
+        "recovered": round(ratio, 4),
+        "ci95": [round(lower, 4), round(upper, 4)],
+        "change_date": {"planted": change_date, "recovered": first_period_2.isoformat()},
+    }
     assert lower <= planted <= upper, f"planted {planted}, recovered {ratio:.2f} [{lower}, {upper}]"
     assert lower > 1
 
 
-def test_pcns_without_link_workers(wh, truth) -> None:
+def test_pcns_without_link_workers(wh, truth, recovered) -> None:
     """Exact: in the latest census month the PCNs flagged without a link worker are exactly the
     planted ones, and each PCN's SPLW headcount and FTE equal the manifest's."""
     wf = truth["workforce"]
@@ -134,6 +167,14 @@ def test_pcns_without_link_workers(wh, truth) -> None:
         [wf["latest_census_date"]],
     ).fetchall()
     assert rows, "the latest census month is in the mart"
+    recovered["pcns_without_link_worker"] = {
+        "planted": sorted(wf["pcns_without_link_worker"]),
+        "recovered": sorted(r[0] for r in rows if not r[3]),
+    }
+    recovered["splw_headcount_and_fte"] = {
+        "planted": [wf["expected_splw_headcount"], wf["expected_splw_fte"]],
+        "recovered": [sum(r[1] for r in rows), round(sum(r[2] for r in rows), 4)],
+    }
     assert sorted(r[0] for r in rows if not r[3]) == sorted(wf["pcns_without_link_worker"])
     for pcn, expected in wf["by_pcn"].items():
         got = next(r for r in rows if r[0] == pcn)
@@ -143,7 +184,7 @@ def test_pcns_without_link_workers(wh, truth) -> None:
     assert sum(r[2] for r in rows) == pytest.approx(wf["expected_splw_fte"], abs=1e-9)
 
 
-def test_swemwbs_improvement(wh, truth) -> None:
+def test_swemwbs_improvement(wh, truth, recovered) -> None:
     """Exact: the mart pairs the same complete SWEMWBS responses the estate realised (count and
     mean raw-sum change to 4 d.p.). Tolerance: the 95% CI of the mean raw change contains the
     planted +3, and the mean change on the metric scale is positive with its CI above 0."""
@@ -155,6 +196,12 @@ def test_swemwbs_improvement(wh, truth) -> None:
         "stddev_samp(score_change) from fct_wellbeing_outcomes "
         "where measure_code = 'SWEMWBS' and has_paired_scores"
     ).fetchone()
+    recovered["swemwbs_mean_raw_change"] = {
+        "planted": planted,
+        "realised_in_estate": realised["mean_change"],
+        "recovered": round(raw_mean, 4),
+        "pairs": {"realised": realised["n_pairs"], "recovered": n},
+    }
     assert n == realised["n_pairs"]
     assert raw_mean == pytest.approx(realised["mean_change"], abs=1e-4)
     half = 1.96 * raw_sd / math.sqrt(n)
@@ -162,7 +209,7 @@ def test_swemwbs_improvement(wh, truth) -> None:
     assert metric_mean - 1.96 * metric_sd / math.sqrt(n) > 0
 
 
-def test_ons4_and_ucla3_changes_match_the_realised_pairs(wh, truth) -> None:
+def test_ons4_and_ucla3_changes_match_the_realised_pairs(wh, truth, recovered) -> None:
     """Exact (4 d.p.): ONS4 items are reported separately, anxiety falls (lower is better)."""
     realised = dict(truth["wellbeing"]["ons4_realised"])
     realised["UCLA3"] = truth["wellbeing"]["ucla3_realised"]
@@ -173,6 +220,10 @@ def test_ons4_and_ucla3_changes_match_the_realised_pairs(wh, truth) -> None:
         ).fetchall()
     )
     for measure, expected in realised.items():
+        recovered[f"{measure.lower()}_mean_change"] = {
+            "realised_in_estate": expected["mean_change"],
+            "recovered": round(got[measure], 4),
+        }
         assert got[measure] == pytest.approx(expected["mean_change"], abs=1e-4), measure
     improvement = wh.execute(
         "select avg(improvement) from fct_wellbeing_outcomes "

@@ -5,6 +5,7 @@ stores (the UI's view of the code location, the run config, the event log)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -33,6 +34,12 @@ DAY = "2024-05-01"
 SECRET = "test-only-secret-key-3f9c2a"  # set as SP_PSEUDO_KEY; must never show up anywhere
 
 
+def loading_instance() -> contextlib.AbstractContextManager[dg.DagsterInstance]:
+    """Loading a repository looks up the current instance: hold one for the whole load (an
+    earlier test's instance can linger as a dead weak reference)."""
+    return dg.instance_for_test()
+
+
 # Dagster's own snapshot code reads a deprecated property of every schedule.
 SNAPSHOT_WARNING = "ignore:Property `ScheduleDefinition.environment_vars`:DeprecationWarning"
 
@@ -41,11 +48,12 @@ SNAPSHOT_WARNING = "ignore:Property `ScheduleDefinition.environment_vars`:Deprec
 def test_every_definition_that_reads_settings_gets_the_one_resource(dbt_manifest: Path) -> None:
     from orchestration.definitions import defs
 
-    dg.Definitions.validate_loadable(defs)  # raises if any required resource is missing
-    repo = defs.get_repository_def()
+    with loading_instance():
+        dg.Definitions.validate_loadable(defs)  # raises if any required resource is missing
+        repo = defs.get_repository_def()
+        # What the UI's Resources tab lists as using it.
+        (snap,) = [r for r in RepositorySnap.from_def(repo).resources if r.name == RESOURCE_KEY]
     assert isinstance(repo.get_top_level_resources()[RESOURCE_KEY], dg.ResourceDefinition)
-    # What the UI's Resources page lists as using it.
-    (snap,) = [r for r in RepositorySnap.from_def(repo).resources if r.name == RESOURCE_KEY]
     using = {key.to_user_string() for key in snap.asset_keys_using}
     assert {f"raw/{table}" for table in schemas.EXTRACTS} <= using, "every ingest asset"
     assert {"published/marts_duckdb", "published/marts_postgres", "published/report"} <= using
@@ -189,7 +197,8 @@ def test_the_ui_shows_which_variable_not_its_value(
     defs = dg.Definitions(
         assets=[build_ingest_asset(SPEC)], resources={RESOURCE_KEY: PipelineSettings.from_env()}
     )
-    snap = RepositorySnap.from_def(defs.get_repository_def())
+    with loading_instance():
+        snap = RepositorySnap.from_def(defs.get_repository_def())
     assert SECRET not in serialize_value(snap)
     (settings,) = [r for r in snap.resources if r.name == RESOURCE_KEY]
     assert settings.configured_values["pseudo_key"].name == "SP_PSEUDO_KEY"

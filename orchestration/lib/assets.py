@@ -13,10 +13,9 @@ from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
 
 # Transient faults (a locked file, a source database that is briefly unavailable) heal on
-# retry, with exponential backoff (Settings.retry_delays: 10, 30, 90 s unless configured, e.g.
-# "60,300,900" where a source database restarts slowly; tests use "0,0"). Data errors never
-# raise (they are quarantined), and a programming error must fail at once rather than wait
-# through the retries.
+# retry, with exponential backoff (the `retry_delays` setting: longer where a source database
+# restarts slowly; tests use "0,0"). Data errors never raise (they are quarantined), and a
+# programming error must fail at once rather than wait through the retries.
 
 _TRANSIENT_MARKERS = (
     "locked",

@@ -1,5 +1,6 @@
 """The code location: one Definitions merged from each source system's module, the dbt
-warehouse, publishing, and operations (schedules, sensor, freshness).
+warehouse, publishing, and operations (schedules, sensor, freshness), and the ``settings``
+resource they all take.
 
 Modules are imported rather than their ``defs`` objects: Dagster loads a code location by
 finding the single Definitions object at this module's scope."""
@@ -18,6 +19,7 @@ from orchestration.defs.reference import definitions as reference
 from orchestration.defs.survey import definitions as survey
 from orchestration.defs.warehouse import definitions as warehouse
 from orchestration.defs.workforce import definitions as workforce
+from orchestration.lib.resources import RESOURCE_KEY, PipelineSettings
 
 defs = dg.Definitions.merge(
     *(
@@ -34,5 +36,8 @@ defs = dg.Definitions.merge(
             publish,
             operations,
         )
-    )
+    ),
+    # Registered once, here, rather than in each module: Definitions.merge accepts a key twice
+    # only for the very same object, and every module's assets must see the same settings.
+    dg.Definitions(resources={RESOURCE_KEY: PipelineSettings.from_env()}),
 )

@@ -1,6 +1,5 @@
 """Asset factories: one ingest asset per extract type, built from its schema spec."""
 
-import os
 import warnings
 
 import dagster as dg
@@ -9,21 +8,14 @@ from sqlalchemy import exc as sa_exc
 from orchestration.lib import outages
 from orchestration.lib.ingest import PartitionResult, ingest_files, landing_dates
 from orchestration.lib.partitions import EXTRACT_DATES, SINGLE_RUN_BACKFILL, dates_in_window
-from orchestration.lib.settings import load_settings
+from orchestration.lib.resources import PipelineSettings
+from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
 
 # Transient faults (a locked file, a source database that is briefly unavailable) heal on
-# retry, with exponential backoff. Data errors never raise (they are quarantined), and a
+# retry, with exponential backoff (the `retry_delays` setting: longer where a source database
+# restarts slowly; tests use "0,0"). Data errors never raise (they are quarantined), and a
 # programming error must fail at once rather than wait through the retries.
-RETRY_DELAYS = (10, 30, 90)
-
-
-def retry_delays() -> tuple[int, ...]:
-    """Seconds before each retry: RETRY_DELAYS, or SP_RETRY_DELAYS (e.g. "60,300,900" where a
-    source database restarts slowly; tests use "0,0")."""
-    configured = os.environ.get("SP_RETRY_DELAYS")
-    return tuple(int(s) for s in configured.split(",")) if configured else RETRY_DELAYS
-
 
 _TRANSIENT_MARKERS = (
     "locked",
@@ -47,9 +39,10 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and any(m in str(exc).lower() for m in _TRANSIENT_MARKERS)
 
 
-def retry_request(exc: BaseException, attempt: int) -> dg.RetryRequested | None:
+def retry_request(
+    exc: BaseException, attempt: int, delays: tuple[int, ...]
+) -> dg.RetryRequested | None:
     """The retry to ask for after ``exc`` on attempt ``attempt`` (0-based), or None."""
-    delays = retry_delays()
     if is_transient(exc) and attempt < len(delays):
         return dg.RetryRequested(max_retries=len(delays), seconds_to_wait=delays[attempt])
     return None
@@ -63,13 +56,13 @@ def transient_reason(exc: BaseException) -> str:
 
 
 def retry_or_give_up(
-    context: dg.AssetExecutionContext, exc: BaseException, tables: list[str]
+    context: dg.AssetExecutionContext, exc: BaseException, tables: list[str], settings: Settings
 ) -> None:
     """Handle ``exc`` raised while loading ``tables``: a transient fault is retried with
     backoff; after the last retry the source is recorded as unreachable for this run
     (orchestration.lib.outages) and this returns, so the step ends without new data and the
     rest of the warehouse still builds. Anything else is re-raised at once."""
-    request = retry_request(exc, context.retry_number)
+    request = retry_request(exc, context.retry_number, settings.retry_delays)
     if request is not None:
         context.log.warning(
             f"transient fault ({type(exc).__name__}); retrying in {request.seconds_to_wait}s"
@@ -78,7 +71,7 @@ def retry_or_give_up(
     if not is_transient(exc):
         raise exc
     reason = f"{transient_reason(exc)} after {context.retry_number} retries"
-    outages.record(load_settings(), context.run.run_id, tables, reason)
+    outages.record(settings, context.run.run_id, tables, reason)
     context.log.error(
         f"source unreachable: {', '.join(tables)} not loaded in this run ({reason}); everything "
         "downstream keeps its last build. Check the source, then rerun."
@@ -119,13 +112,15 @@ def build_ingest_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
         else []
     )
 
-    def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        settings = load_settings()
+    def _ingest(
+        context: dg.AssetExecutionContext, settings: PipelineSettings
+    ) -> dg.MaterializeResult:
+        cfg = settings.get_settings()
         try:
-            dates = dates_in_window(context, landing_dates(settings, spec))
-            results = ingest_files(settings, spec, dates, context.run.run_id)
+            dates = dates_in_window(context, landing_dates(cfg, spec))
+            results = ingest_files(cfg, spec, dates, context.run.run_id)
         except Exception as exc:
-            retry_or_give_up(context, exc, [spec.table])
+            retry_or_give_up(context, exc, [spec.table], cfg)
             return dg.MaterializeResult(metadata={"source_unavailable": True, **summarise([])})
         meta = summarise(results)
         context.log.info(

@@ -1,4 +1,8 @@
-"""Asset-check factories for the ingest assets, read from the audit and the zones."""
+"""Asset-check factories for the ingest assets, read from the audit and the zones.
+
+The checks take the ``settings`` resource, as the assets do; the helpers below take the
+Settings, or read them from the environment when called outside a run (the CLI summary, tests).
+"""
 
 import datetime as dt
 from collections.abc import Callable
@@ -8,20 +12,21 @@ import polars as pl
 
 from orchestration.lib import ingest, outages, zones
 from orchestration.lib.assets import raw_key
-from orchestration.lib.settings import load_settings
+from orchestration.lib.resources import PipelineSettings
+from orchestration.lib.settings import Settings, load_settings
 from schemas._base import ExtractSpec
 
 
-def latest_audit(table: str) -> pl.DataFrame:
+def latest_audit(table: str, settings: Settings | None = None) -> pl.DataFrame:
     """The audit rows of the latest run of every partition of ``table``."""
-    return ingest.latest_audit(load_settings(), table)
+    return ingest.latest_audit(settings or load_settings(), table)
 
 
-def reconcile(table: str) -> tuple[bool, dict[str, int]]:
+def reconcile(table: str, settings: Settings | None = None) -> tuple[bool, dict[str, int]]:
     """rows_read = rows_loaded + rows_quarantined for every file, and the zones hold exactly
     what the audit says they hold."""
-    settings = load_settings()
-    audit = latest_audit(table)
+    settings = settings or load_settings()
+    audit = latest_audit(table, settings)
     if audit.is_empty():
         return True, {"files": 0}
     per_file_ok = audit.filter(
@@ -52,8 +57,8 @@ def build_reconciliation_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
         description="Every row read is loaded or quarantined, and the zones agree with the audit. "
         "On failure the dbt step leaves everything downstream of this table unbuilt.",
     )
-    def _check() -> dg.AssetCheckResult:
-        ok, figures = reconcile(spec.table)
+    def _check(settings: PipelineSettings) -> dg.AssetCheckResult:
+        ok, figures = reconcile(spec.table, settings.get_settings())
         return dg.AssetCheckResult(passed=ok, metadata=figures)
 
     return _check
@@ -65,8 +70,8 @@ def build_quarantine_rate_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
         name="quarantine_rate",
         description=f"Warns when more than {spec.quarantine_rate_warn:.1%} of rows are quarantined.",
     )
-    def _check() -> dg.AssetCheckResult:
-        audit = latest_audit(spec.table)
+    def _check(settings: PipelineSettings) -> dg.AssetCheckResult:
+        audit = latest_audit(spec.table, settings.get_settings())
         read = int(audit["rows_read"].sum()) if not audit.is_empty() else 0
         quarantined = int(audit["rows_quarantined"].sum()) if not audit.is_empty() else 0
         rate = quarantined / read if read else 0.0
@@ -91,8 +96,10 @@ def build_source_reached_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
         description="Fails when the source could not be reached in this run even after every "
         "retry: nothing new was loaded and what depends on it kept its last build.",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        reason = outages.for_run(load_settings(), context.run.run_id).get(spec.table)
+    def _check(
+        context: dg.AssetCheckExecutionContext, settings: PipelineSettings
+    ) -> dg.AssetCheckResult:
+        reason = outages.for_run(settings.get_settings(), context.run.run_id).get(spec.table)
         return dg.AssetCheckResult(
             passed=reason is None,
             severity=dg.AssetCheckSeverity.ERROR,
@@ -114,15 +121,14 @@ def ingest_checks(spec: ExtractSpec) -> list[dg.AssetChecksDefinition]:
 FRESHNESS_ALLOWANCE = {"daily": dt.timedelta(days=2), "monthly": dt.timedelta(days=45)}
 
 
-def latest_extract_date(table: str) -> dt.date | None:
-    root = load_settings().audit / f"table={table}"
+def latest_extract_date(settings: Settings, table: str) -> dt.date | None:
+    root = settings.audit / f"table={table}"
     dates = [p.name.split("=", 1)[1] for p in root.glob("extract_date=*")] if root.exists() else []
     return dt.date.fromisoformat(max(dates)) if dates else None
 
 
-def latest_change(tables: tuple[str, ...]) -> dt.date | None:
+def latest_change(settings: Settings, tables: tuple[str, ...]) -> dt.date | None:
     """The day of the newest ``last_modified`` pulled into any of ``tables``, or None."""
-    settings = load_settings()
     newest = [zones.max_value(settings.raw / t, "last_modified") for t in tables]
     newest = [v for v in newest if v is not None]
     return max(newest).date() if newest else None
@@ -130,7 +136,7 @@ def latest_change(tables: tuple[str, ...]) -> dt.date | None:
 
 def build_freshness_check(
     spec: ExtractSpec,
-    latest_date: Callable[[], dt.date | None] | None = None,
+    latest_date: Callable[[Settings], dt.date | None] | None = None,
     what: str = "loaded extract",
 ) -> dg.AssetChecksDefinition:
     """``latest_date`` defaults to the newest loaded extract date of ``spec``'s table."""
@@ -142,8 +148,9 @@ def build_freshness_check(
         description=f"Warns when the newest {what} ({spec.cadence} source) is more than "
         f"{allowance.days} days old: the source has stopped sending.",
     )
-    def _check() -> dg.AssetCheckResult:
-        latest = latest_date() if latest_date else latest_extract_date(spec.table)
+    def _check(settings: PipelineSettings) -> dg.AssetCheckResult:
+        cfg = settings.get_settings()
+        latest = latest_date(cfg) if latest_date else latest_extract_date(cfg, spec.table)
         age = (dt.date.today() - latest).days if latest else None
         return dg.AssetCheckResult(
             passed=age is not None and age <= allowance.days,
@@ -168,5 +175,7 @@ def build_case_management_freshness_check(
     tables = tuple(s.table for s in specs)
     referrals = next(s for s in specs if s.table == "cms_referrals")
     return build_freshness_check(
-        referrals, lambda: latest_change(tables), what="change pulled (last_modified)"
+        referrals,
+        lambda settings: latest_change(settings, tables),
+        what="change pulled (last_modified)",
     )

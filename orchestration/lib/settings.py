@@ -1,10 +1,18 @@
-"""Runtime settings, read from the environment once per call (never cached at import, so
-tests and Dagster runs can point the pipeline at another data directory)."""
+"""Runtime settings: what each setting is called in the environment, its default, and the
+frozen ``Settings`` the library code takes.
+
+Dagster runs get them from the ``settings`` resource (orchestration.lib.resources), which can be
+configured per run; the CLI, scripts and tests call ``load_settings()``. Both resolve through
+``resolve_settings()`` and the one ``VARIABLES`` table below, so they cannot disagree. Values are
+read at every call, never cached at import, so tests and Dagster runs can point the pipeline at
+another data directory. This module does not import Dagster: the CLI checks its settings before
+paying for that import."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -20,12 +28,84 @@ class ConfigError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Variable:
+    """The environment variable behind one setting, and what applies when it is unset."""
+
+    name: str
+    default: str | None  # None: no fixed default (see ``unset``)
+    meaning: str
+    unset: str  # what happens when neither the run nor the environment sets it, for people
+
+
+# The one definition of every setting's environment variable and default (the runbook's
+# configuration table documents the same names). Keys are the resource's field names.
+VARIABLES: dict[str, Variable] = {
+    "data_dir": Variable(
+        "SP_DATA_DIR",
+        str(PROJECT_ROOT / "data"),
+        "Data directory: landing area, raw and quarantine zones, audit, warehouse, published files.",
+        "`./data` in the project",
+    ),
+    "pseudo_key": Variable(
+        "SP_PSEUDO_KEY",
+        None,
+        "HMAC key for person_id; changing it changes every id. A secret: set it only as an "
+        "environment variable reference ({env: SP_PSEUDO_KEY}), never as a literal value.",
+        "the development key (announced), or a refusal to run when env is production",
+    ),
+    "env": Variable(
+        "SP_ENV",
+        "development",
+        "`production` refuses to run without a pseudonymisation key.",
+        "`development`",
+    ),
+    "cms_url": Variable(
+        "SP_CMS_URL",
+        None,
+        "Case-management reporting database (SQLAlchemy URL; may hold a password).",
+        "the estate's SQLite file under the data directory",
+    ),
+    "cms_source": Variable(
+        "SP_CMS_SOURCE",
+        "database",
+        "`database`, or `json` to read cms_export_*.json files from the landing area.",
+        "`database`",
+    ),
+    "duckdb_memory_limit": Variable(
+        "SP_DUCKDB_MEMORY_LIMIT",
+        "3GB",
+        "Memory DuckDB may use during dbt build before spilling to disk.",
+        "`3GB`",
+    ),
+    "retry_delays": Variable(
+        "SP_RETRY_DELAYS",
+        "10,30,90",
+        "Seconds before each retry of a transient fault, comma-separated.",
+        "`10,30,90`",
+    ),
+    "publish_postgres_url": Variable(
+        "SP_PUBLISH_POSTGRES_URL",
+        None,
+        "Publish the marts to this PostgreSQL database too (schema `published`; may hold a "
+        "password).",
+        "DuckDB and Parquet only",
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    pseudo_key: bytes
+    # Secrets (the key; URLs that may carry a password) are left out of repr, so a settings
+    # object in a log line or a traceback never shows them.
+    pseudo_key: bytes = field(repr=False)
     pseudo_key_is_dev: bool
-    cms_url: str
+    cms_url: str = field(repr=False)
     cms_source: str  # "database" or "json"
+    env: str
+    duckdb_memory_limit: str
+    retry_delays: tuple[int, ...]
+    publish_postgres_url: str | None = field(repr=False)
 
     @property
     def landing(self) -> Path:
@@ -51,11 +131,25 @@ class Settings:
     def published(self) -> Path:
         return self.data_dir / "published"
 
+    def dbt_environment(self) -> dict[str, str]:
+        """The variables dbt reads (profiles.yml): dbt takes them only from its environment."""
+        return {
+            VARIABLES["data_dir"].name: str(self.data_dir),
+            VARIABLES["duckdb_memory_limit"].name: self.duckdb_memory_limit,
+        }
 
-def load_settings() -> Settings:
-    data_dir = Path(os.environ.get("SP_DATA_DIR", PROJECT_ROOT / "data")).resolve()
-    key = os.environ.get("SP_PSEUDO_KEY")
-    env = os.environ.get("SP_ENV", "development")
+
+def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
+    """Settings from ``given`` (a Dagster resource's configured fields); a field missing, None
+    or empty there comes from its environment variable, else its default."""
+    given = given or {}
+
+    def value(name: str) -> str | None:
+        return given.get(name) or os.environ.get(VARIABLES[name].name) or VARIABLES[name].default
+
+    data_dir = Path(value("data_dir")).resolve()
+    env = value("env")
+    key = value("pseudo_key")
     if not key:
         if env == "production":
             raise ConfigError(
@@ -63,11 +157,29 @@ def load_settings() -> Settings:
                 "numbers with the development key. Set SP_PSEUDO_KEY to the ICB's secret."
             )
         key = DEV_PSEUDO_KEY
+    delays = value("retry_delays")
+    try:
+        retry_delays = tuple(int(s) for s in delays.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"SP_RETRY_DELAYS must be whole seconds separated by commas (e.g. 10,30,90), "
+            f"not {delays!r}."
+        ) from None
     default_cms = data_dir / "sources" / "case_management" / "cms_reporting.sqlite"
     return Settings(
         data_dir=data_dir,
         pseudo_key=key.encode(),
         pseudo_key_is_dev=key == DEV_PSEUDO_KEY,
-        cms_url=os.environ.get("SP_CMS_URL", f"sqlite:///{default_cms}"),
-        cms_source=os.environ.get("SP_CMS_SOURCE", "database"),
+        cms_url=value("cms_url") or f"sqlite:///{default_cms}",
+        cms_source=value("cms_source"),
+        env=env,
+        duckdb_memory_limit=value("duckdb_memory_limit"),
+        retry_delays=retry_delays,
+        publish_postgres_url=value("publish_postgres_url"),
     )
+
+
+def load_settings() -> Settings:
+    """The settings from the environment alone: for entry points outside a Dagster run (the
+    CLI, scripts, tests). Dagster assets take the ``settings`` resource instead."""
+    return resolve_settings()

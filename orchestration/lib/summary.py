@@ -48,7 +48,7 @@ def print_summary(
     succeeded = all(result.success for result in results) and len(results) == 2
     rows = []
     for table, spec in EXTRACTS.items():
-        audit = latest_audit(table)
+        audit = latest_audit(table, settings)
         if audit.is_empty():
             continue
         rows.append(

@@ -16,6 +16,7 @@ from orchestration.defs.case_management.definitions import case_management_pull
 from orchestration.lib import zones
 from orchestration.lib.case_management import load_json_exports, pull_database
 from orchestration.lib.checks import reconcile
+from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import load_settings
 
 COLUMNS = (
@@ -260,7 +261,9 @@ def test_malformed_export_is_quarantined_whole_and_the_asset_completes(
     (folder / "cms_export_20240103_3.json").write_text('{"schema_version": 1}')
     monkeypatch.setenv("SP_CMS_SOURCE", "json")
 
-    result = dg.materialize([case_management_pull], raise_on_error=False)
+    result = dg.materialize(
+        [case_management_pull], resources={"settings": PipelineSettings()}, raise_on_error=False
+    )
 
     assert result.success
     assert raw_referrals()["referral_id"].to_list() == ["R1"]

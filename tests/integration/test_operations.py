@@ -24,8 +24,13 @@ from orchestration.lib import zones
 from orchestration.lib.assets import build_ingest_asset, is_transient, retry_request
 from orchestration.lib.checks import build_freshness_check, ingest_checks
 from orchestration.lib.partitions import EXTRACT_DATES, RANGE_END_TAG, RANGE_START_TAG, range_tags
+from orchestration.lib.resources import PipelineSettings
+from orchestration.lib.settings import load_settings
 
 SPEC = schemas.EXTRACTS["gp_emis_appointments"]
+# The settings resource as the code location registers it when nothing is configured for the
+# run: every field from the environment the `data_dir` fixture sets up.
+RESOURCES = {"settings": PipelineSettings()}
 HEADER = "Appointment ID,Practice Code,NHS Number,Appointment Date,Status,Mode,Clinician Type,National Category\n"
 
 
@@ -40,7 +45,7 @@ def land(data: Path, day: str, practice: str = "Z00001", age_seconds: float = 36
 
 
 def sensor_tick(instance: dg.DagsterInstance, cursor: str | None):
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor)
+    ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources=RESOURCES)
     result = landing_sensor(ctx)
     if isinstance(result, dg.SensorResult):  # what the daemon does with it
         for request in result.dynamic_partitions_requests or []:
@@ -87,7 +92,9 @@ def test_sensor_requests_one_run_per_change_and_waits_for_complete_files(data_di
 def test_nightly_schedule_covers_every_landed_date(data_dir: Path) -> None:
     with dg.instance_for_test() as instance:
         ctx = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2024, 5, 2, 2, 0)
+            instance=instance,
+            scheduled_execution_time=dt.datetime(2024, 5, 2, 2, 0),
+            resources=RESOURCES,
         )
         assert isinstance(nightly_schedule(ctx), dg.SkipReason), (
             "empty landing area: nothing to run"
@@ -113,6 +120,7 @@ def test_backfill_of_a_range_loads_exactly_that_range(data_dir: Path) -> None:
         )
         result = dg.materialize(
             [build_ingest_asset(SPEC)],
+            resources=RESOURCES,
             instance=instance,
             tags=range_tags("2024-02-01", "2024-03-01"),
         )
@@ -144,9 +152,11 @@ def test_only_transient_faults_are_retried(tmp_path: Path) -> None:
     )
     assert not is_transient(KeyError("a bug"))
 
-    assert [retry_request(wrapped, attempt).seconds_to_wait for attempt in range(3)] == [10, 30, 90]
-    assert retry_request(wrapped, 3) is None, "three retries, then the failure stands"
-    assert retry_request(KeyError("a bug"), 0) is None, "programming errors fail at once"
+    delays = load_settings().retry_delays
+    assert delays == (10, 30, 90), "the default, when SP_RETRY_DELAYS is not set"
+    assert [retry_request(wrapped, n, delays).seconds_to_wait for n in range(3)] == [10, 30, 90]
+    assert retry_request(wrapped, 3, delays) is None, "three retries, then the failure stands"
+    assert retry_request(KeyError("a bug"), 0, delays) is None, "programming errors fail at once"
 
 
 @pytest.mark.parametrize(("age_days", "passes"), [(1, True), (2, True), (5, False)])
@@ -155,7 +165,7 @@ def test_freshness_of_a_daily_source(data_dir: Path, age_days: int, passes: bool
     (data_dir / "audit" / "loads" / f"table={SPEC.table}" / f"extract_date={day}").mkdir(
         parents=True
     )
-    result = build_freshness_check(SPEC)()
+    result = build_freshness_check(SPEC)(**RESOURCES)
     assert result.passed is passes
     assert result.severity == dg.AssetCheckSeverity.WARN
     assert result.metadata["age_days"].value == age_days
@@ -167,8 +177,8 @@ def test_freshness_of_a_monthly_source_allows_a_month(data_dir: Path) -> None:
     (data_dir / "audit" / "loads" / f"table={spec.table}" / f"extract_date={day}").mkdir(
         parents=True
     )
-    assert build_freshness_check(spec)().passed
-    assert not build_freshness_check(schemas.EXTRACTS["ref_imd_lsoa"])().passed, (
+    assert build_freshness_check(spec)(**RESOURCES).passed
+    assert not build_freshness_check(schemas.EXTRACTS["ref_imd_lsoa"])(**RESOURCES).passed, (
         "never loaded: stale"
     )
 
@@ -181,6 +191,7 @@ def run_ingest_with_checks(
     instance.add_dynamic_partitions(EXTRACT_DATES.name, ["2024-02-01"])
     result = dg.materialize(
         [build_ingest_asset(SPEC), *ingest_checks(SPEC)],
+        resources=RESOURCES,
         instance=instance,
         tags=range_tags("2024-02-01", "2024-02-01"),
         selection=selection,
@@ -278,7 +289,7 @@ def test_freshness_of_the_case_management_system_follows_its_newest_change(
     )
     key = dg.AssetCheckKey(dg.AssetKey(["raw", "cms_referrals"]), "extract_freshness")
     (check,) = [c for c in freshness_checks if c.check_key == key]
-    result = check()
+    result = check(**RESOURCES)
     assert result.passed is passes
     assert result.severity == dg.AssetCheckSeverity.WARN
     assert result.metadata["age_days"].value == age_days

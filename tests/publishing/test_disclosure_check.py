@@ -269,6 +269,7 @@ def test_a_failing_check_blocks_publication(
     monkeypatch.setenv("SP_DATA_DIR", str(data))
 
     from orchestration.defs.publish import definitions as publish_defs
+    from orchestration.lib.resources import PipelineSettings
     from orchestration.lib.settings import load_settings
 
     with pytest.raises(DisclosureError, match="unsuppressed count"):
@@ -291,6 +292,7 @@ def test_a_failing_check_blocks_publication(
         ],
         asset_checks=[publish_defs.published_models_disclosure_safe],
         jobs=[job],
+        resources={"settings": PipelineSettings()},  # from SP_DATA_DIR, set above
     )
     # A test instance held for the whole run: Dagster keeps weak references to the instance.
     with dg.instance_for_test() as instance:

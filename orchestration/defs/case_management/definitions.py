@@ -10,7 +10,7 @@ from orchestration.lib.assets import (
 )
 from orchestration.lib.case_management import load_json_exports, missing_sqlite_file, pull_database
 from orchestration.lib.checks import ingest_checks
-from orchestration.lib.settings import load_settings
+from orchestration.lib.resources import PipelineSettings
 from schemas import case_management
 
 
@@ -25,27 +25,31 @@ from schemas import case_management
         )
         for spec in case_management.EXTRACTS
     ],
-    description="Pull from the case-management reporting database (SP_CMS_URL) since the last "
-    "high-water mark, or read its JSON export when SP_CMS_SOURCE=json.",
+    description="Pull from the case-management reporting database (settings `cms_url`, "
+    "SP_CMS_URL) since the last high-water mark, or read its JSON export when `cms_source` "
+    "(SP_CMS_SOURCE) is json.",
 )
-def case_management_pull(context: dg.AssetExecutionContext):  # noqa: ANN201 - generator of results
-    settings = load_settings()
-    missing = missing_sqlite_file(settings.cms_url)
+def case_management_pull(  # noqa: ANN201 - generator of results
+    context: dg.AssetExecutionContext, settings: PipelineSettings
+):
+    cfg = settings.get_settings()
+    missing = missing_sqlite_file(cfg.cms_url)
     try:
-        if settings.cms_source == "json":
-            results = load_json_exports(settings, context.run.run_id)
+        if cfg.cms_source == "json":
+            results = load_json_exports(cfg, context.run.run_id)
         elif missing is not None:
             # Not a transient fault: there is no database to wait for (a files-only landing
             # area). Say so, load nothing, and let the rest of the run go on.
             context.log.warning(
-                f"no case-management database at {missing}: nothing pulled. Set SP_CMS_URL to the "
-                "reporting database, or SP_CMS_SOURCE=json to read cms_export_*.json files."
+                f"no case-management database at {missing}: nothing pulled. Set cms_url "
+                "(SP_CMS_URL) to the reporting database, or cms_source (SP_CMS_SOURCE) to json "
+                "to read cms_export_*.json files."
             )
             results = []
         else:
-            results = pull_database(settings, context.run.run_id)
+            results = pull_database(cfg, context.run.run_id)
     except Exception as exc:
-        retry_or_give_up(context, exc, [s.table for s in case_management.EXTRACTS])
+        retry_or_give_up(context, exc, [s.table for s in case_management.EXTRACTS], cfg)
         # Nothing new tonight: the materialisations record the attempt and say why (counts 0).
         for spec in case_management.EXTRACTS:
             yield dg.MaterializeResult(

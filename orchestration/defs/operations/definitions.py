@@ -14,7 +14,7 @@ from orchestration.defs.publish.definitions import published_models_disclosure_s
 from orchestration.lib.checks import build_case_management_freshness_check, build_freshness_check
 from orchestration.lib.landing_watch import landed_dates, landing_fingerprints
 from orchestration.lib.partitions import EXTRACT_DATES, covering_range, new_keys, register
-from orchestration.lib.settings import load_settings
+from orchestration.lib.resources import PipelineSettings
 from schemas import EXTRACTS, case_management
 
 # The audit and quarantine zones are written by every ingest asset as a side effect; declaring
@@ -88,8 +88,10 @@ freshness_job = dg.define_asset_job(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     name="nightly_0200_europe_london",
 )
-def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    dates = landed_dates(load_settings())
+def nightly_schedule(
+    context: dg.ScheduleEvaluationContext, settings: PipelineSettings
+) -> dg.RunRequest | dg.SkipReason:
+    dates = landed_dates(settings.get_settings())
     if not dates:
         return dg.SkipReason("the landing area is empty")
     register(context.instance, dates)
@@ -112,9 +114,11 @@ freshness_schedule = dg.ScheduleDefinition(
     description="Requests a run when files land or change under data/landing/, once they have "
     "stopped changing (a file still being copied is not picked up half-written).",
 )
-def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+def landing_sensor(
+    context: dg.SensorEvaluationContext, settings: PipelineSettings
+) -> dg.SensorResult | dg.SkipReason:
     seen = json.loads(context.cursor) if context.cursor else {}
-    ready, busy = landing_fingerprints(load_settings())
+    ready, busy = landing_fingerprints(settings.get_settings())
     changed = sorted(d for d, fp in ready.items() if seen.get(d) != fp)
     if not changed:
         return dg.SkipReason(

@@ -5,7 +5,6 @@ A blocking check on the published dbt models runs before any of it: a patient-le
 an unsuppressed small count in any of them stops every publish asset of the run. The publish
 functions run the same check again on what they are about to swap in."""
 
-import os
 from collections.abc import Iterator
 
 import dagster as dg
@@ -22,11 +21,12 @@ from orchestration.lib.publish import (
     publishable_marts,
     read_marts,
 )
-from orchestration.lib.settings import load_settings
+from orchestration.lib.resources import PipelineSettings
+from orchestration.lib.settings import VARIABLES
 
 _MARTS = publishable_marts(sp_dbt_project.manifest_path)
 _MART_KEYS = [k for k in warehouse_dbt_assets.keys if k.path[-1] in {m.name for m in _MARTS}]
-POSTGRES_URL_ENV = "SP_PUBLISH_POSTGRES_URL"
+POSTGRES_URL_ENV = VARIABLES["publish_postgres_url"].name
 
 
 @dg.multi_asset_check(
@@ -43,13 +43,13 @@ POSTGRES_URL_ENV = "SP_PUBLISH_POSTGRES_URL"
     pool="warehouse",  # reads the warehouse file: never while dbt writes it
 )
 def published_models_disclosure_safe(
-    context: dg.AssetCheckExecutionContext,
+    context: dg.AssetCheckExecutionContext, settings: PipelineSettings
 ) -> Iterator[dg.AssetCheckResult]:
     import duckdb  # noqa: PLC0415
 
-    settings = load_settings()
-    built = {m.name for m in built_marts(settings, _MARTS)}
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    cfg = settings.get_settings()
+    built = {m.name for m in built_marts(cfg, _MARTS)}
+    con = duckdb.connect(str(cfg.warehouse), read_only=True)
     try:
         for key in _MART_KEYS:
             mart = next(m for m in _MARTS if m.name == key.path[-1])
@@ -94,13 +94,15 @@ def _published_asset_kwargs(name: str, description: str, kinds: set[str]) -> dic
         {"duckdb"},
     )
 )
-def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
-    counts = publish_duckdb(settings, built_marts(settings, _MARTS), context.run_id)
-    context.log.info(f"published {len(counts)} marts to {settings.published / PUBLISHED_FILE}")
+def published_marts(
+    context: dg.AssetExecutionContext, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    cfg = settings.get_settings()
+    counts = publish_duckdb(cfg, built_marts(cfg, _MARTS), context.run_id)
+    context.log.info(f"published {len(counts)} marts to {cfg.published / PUBLISHED_FILE}")
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(settings.published / PUBLISHED_FILE)),
+            "path": dg.MetadataValue.path(str(cfg.published / PUBLISHED_FILE)),
             "tables": len(counts),
             "rows_by_table": dg.MetadataValue.json(counts),
         }
@@ -115,12 +117,14 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         {"parquet"},
     )
 )
-def published_parquet(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
-    counts = publish_parquet(settings, built_marts(settings, _MARTS), context.run_id)
+def published_parquet(
+    context: dg.AssetExecutionContext, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    cfg = settings.get_settings()
+    counts = publish_parquet(cfg, built_marts(cfg, _MARTS), context.run_id)
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(settings.published / PARQUET_LINK)),
+            "path": dg.MetadataValue.path(str(cfg.published / PARQUET_LINK)),
             "rows_by_table": dg.MetadataValue.json(counts),
         }
     )
@@ -129,22 +133,27 @@ def published_parquet(context: dg.AssetExecutionContext) -> dg.MaterializeResult
 @dg.asset(
     **_published_asset_kwargs(
         "marts_postgres",
-        f"The `published` schema of the PostgreSQL database at ${POSTGRES_URL_ENV}, replaced in "
-        "one transaction per run, with a read-only role for BI tools. Skipped when unset.",
+        "The `published` schema of the PostgreSQL database at settings `publish_postgres_url` "
+        f"(${POSTGRES_URL_ENV}), replaced in one transaction per run, with a read-only role for "
+        "BI tools. Skipped when unset.",
         {"postgres"},
     ),
     output_required=False,
 )
-def published_postgres(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
-    url = os.environ.get(POSTGRES_URL_ENV)
+def published_postgres(
+    context: dg.AssetExecutionContext, settings: PipelineSettings
+) -> Iterator[dg.MaterializeResult]:
+    cfg = settings.get_settings()
+    url = cfg.publish_postgres_url
     if not url:
-        context.log.info(f"{POSTGRES_URL_ENV} is not set: PostgreSQL publishing skipped")
+        context.log.info(
+            f"publish_postgres_url ({POSTGRES_URL_ENV}) is not set: PostgreSQL publishing skipped"
+        )
         return
     from orchestration.lib.publish_postgres import publish_postgres  # noqa: PLC0415
 
-    settings = load_settings()
-    marts = built_marts(settings, _MARTS)
-    counts = publish_postgres(url, marts, read_marts(settings, marts), context.run_id)
+    marts = built_marts(cfg, _MARTS)
+    counts = publish_postgres(url, marts, read_marts(cfg, marts), context.run_id)
     yield dg.MaterializeResult(metadata={"rows_by_table": dg.MetadataValue.json(counts)})
 
 
@@ -166,17 +175,17 @@ GX_SUITES = [m.name for m in _MARTS] + ["_reconciliation"]
     ],
 )
 def published_marts_expectations(
-    context: dg.AssetCheckExecutionContext,
+    context: dg.AssetCheckExecutionContext, settings: PipelineSettings
 ) -> Iterator[dg.AssetCheckResult]:
     # GX takes seconds to import: only when the checks run, never at code-location load.
     from orchestration.lib.publish_gx import validate_published  # noqa: PLC0415
 
-    settings = load_settings()
-    docs = settings.data_dir / "docs" / "gx"
+    cfg = settings.get_settings()
+    docs = cfg.data_dir / "docs" / "gx"
     results = validate_published(
-        settings.published / PUBLISHED_FILE,
+        cfg.published / PUBLISHED_FILE,
         docs,
-        settings.data_dir / "docs" / ".gx_state",
+        cfg.data_dir / "docs" / ".gx_state",
         marts=_MARTS,
     )
     for suite in GX_SUITES:
@@ -212,12 +221,14 @@ def published_marts_expectations(
     description="`data/docs/report/index.html`: SPC charts per PCN, workforce trajectory "
     "against target, coverage against the 0.8-1.2 % band, equity; from the published file only.",
 )
-def published_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def published_report(
+    context: dg.AssetExecutionContext, settings: PipelineSettings
+) -> dg.MaterializeResult:
     from orchestration.lib.report import build_report  # noqa: PLC0415
 
-    settings = load_settings()
-    out = settings.data_dir / "docs" / "report" / "index.html"
-    drawn = build_report(settings.published / PUBLISHED_FILE, out)
+    cfg = settings.get_settings()
+    out = cfg.data_dir / "docs" / "report" / "index.html"
+    drawn = build_report(cfg.published / PUBLISHED_FILE, out)
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(out)), "charts": dg.MetadataValue.json(drawn)}
     )

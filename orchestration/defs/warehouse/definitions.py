@@ -4,8 +4,10 @@ dbt is the only writer of ``warehouse.duckdb``; every writer runs in the ``wareh
 (limit 1, see ``orchestration/dagster.yaml``) because DuckDB allows one writer per file."""
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,8 @@ from dagster_dbt import (
 from orchestration.lib import outages
 from orchestration.lib.checks import reconcile
 from orchestration.lib.dbt_project import sp_dbt_project
-from orchestration.lib.settings import load_settings
+from orchestration.lib.resources import PipelineSettings
+from orchestration.lib.settings import Settings
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -44,7 +47,9 @@ translator = WarehouseTranslator(
 )
 
 
-def excluded_source_selectors(manifest: Mapping[str, Any], run_id: str) -> list[str]:
+def excluded_source_selectors(
+    manifest: Mapping[str, Any], run_id: str, settings: Settings
+) -> list[str]:
     """dbt selectors for everything downstream of a raw table that fails reconciliation or
     whose source could not be reached in this run (orchestration.lib.outages).
 
@@ -52,14 +57,33 @@ def excluded_source_selectors(manifest: Mapping[str, Any], run_id: str) -> list[
     check on one source would stop the whole warehouse. So the rule "a failed check stops only
     what depends on it" is applied here, per model, with dbt's own graph; what is excluded keeps
     its last build."""
-    unreachable = outages.for_run(load_settings(), run_id)
+    unreachable = outages.for_run(settings, run_id)
     selectors = []
     for source in manifest["sources"].values():
         meta = source.get("config", {}).get("meta", {}) or source.get("meta", {})
         key = meta.get("dagster", {}).get("asset_key")
-        if key and (key[-1] in unreachable or not reconcile(key[-1])[0]):
+        if key and (key[-1] in unreachable or not reconcile(key[-1], settings)[0]):
             selectors.append(f"source:{source['source_name']}.{source['name']}+")
     return sorted(selectors)
+
+
+@contextmanager
+def dbt_environment(settings: Settings) -> Iterator[None]:
+    """The run's data directory and memory cap in the environment while dbt starts: dbt reads
+    them only from there (profiles.yml), and a run configured for another data directory must
+    build that directory's warehouse. What was there before is put back, as an in-process run
+    (`make pipeline`, tests) shares this process's environment with what runs next."""
+    wanted = settings.dbt_environment()
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dbt_assets(
@@ -68,9 +92,12 @@ def excluded_source_selectors(manifest: Mapping[str, Any], run_id: str) -> list[
     dagster_dbt_translator=translator,
     pool="warehouse",
 )
-def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def warehouse_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings
+) -> Iterator[Any]:
+    cfg = settings.get_settings()
     manifest = json.loads(sp_dbt_project.manifest_path.read_text())
-    skip = excluded_source_selectors(manifest, context.run.run_id)
+    skip = excluded_source_selectors(manifest, context.run.run_id, cfg)
     if skip:
         context.log.error(
             "not rebuilding what depends on unreconciled or unreachable sources: " + ", ".join(skip)
@@ -80,7 +107,10 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     args = ["build", *(["--exclude", " ".join(skip)] if skip else [])]
     # A failing dbt test must not fail the step: dbt build already skips the models downstream
     # of it, the failure surfaces as a failed asset check, and unrelated marts still publish.
-    yield from dbt.cli(args, context=context, raise_on_error=False).stream()
+    # dagster-dbt copies the environment into the dbt process when the invocation starts.
+    with dbt_environment(cfg):
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+    yield from invocation.stream()
 
 
 defs = dg.Definitions(

@@ -163,13 +163,13 @@ pool as (
         referred.match_set_id,
         candidates.person_id
     {{ pairs_from }}
-        and candidates.spells_at_practice = 1
+    where candidates.spells_at_practice = 1
     union all
     select distinct
         referred.match_set_id,
         candidates.person_id
     {{ pairs_from }}
-        and candidates.spells_at_practice > 1
+    where candidates.spells_at_practice > 1
 ),
 
 thinned as (

@@ -14,6 +14,24 @@
 -- before the data, every candidate counts 0 in it and matching falls back to practice, sex
 -- and age band, consistently for referred and comparison people alike.
 {%- set window = var('utilisation_window_months') %}
+{#- Referred people paired with candidates at their practice, of their sex and age band on the
+    index date, registered throughout both windows (used twice in `pool`). #}
+{%- set pairs_from %}
+    from index_bands
+    inner join candidates
+        on
+            index_bands.practice_code = candidates.practice_code
+            and index_bands.sex = candidates.sex
+            -- registered throughout both windows, so no one's counts are cut short by joining
+            -- or leaving the practice (the referred person is flagged the same way below)
+            and index_bands.pre_window_start >= candidates.registered_date
+            and (
+                candidates.deregistered_date is null
+                or index_bands.post_window_end < candidates.deregistered_date
+            )
+            and {{ age_band_contains('index_bands.age_band', 'candidates.birth_month',
+                'index_bands.band_born_from', 'index_bands.band_born_before') }}
+{%- endset %}
 
 with episodes as (
     select * from {{ ref('int_referral_episodes_merged') }}
@@ -67,17 +85,13 @@ index_referrals as (
     where episodes.episode_number = 1
 ),
 
-referred_prior_use as (
+index_bands as (
+    -- the birth months of the referred person's age band on the index date (macro age_band)
     select
-        index_referrals.match_set_id,
-        count(gp_attended.activity_date) as prior_gp_appointments
+        *,
+        {{ age_band_born_from('age_band', 'index_date') }} as band_born_from,
+        {{ age_band_born_before('age_band', 'index_date') }} as band_born_before
     from index_referrals
-    left join gp_attended
-        on
-            index_referrals.person_id = gp_attended.person_id
-            and index_referrals.match_window_start <= gp_attended.activity_date
-            and index_referrals.pre_window_start > gp_attended.activity_date
-    group by index_referrals.match_set_id
 ),
 
 referred_registered as (
@@ -94,44 +108,42 @@ referred_registered as (
             )
 ),
 
-referred as (
+candidates as (
+    -- never-referred people: each registration spell with their sex and birth month, narrowed
+    -- before the practice join so that join pairs people only with referred people of their sex
     select
-        index_referrals.*,
-        referred_prior_use.prior_gp_appointments,
-        {{ prior_use_band('referred_prior_use.prior_gp_appointments') }} as prior_use_band,
-        referred_registered.match_set_id is not null as is_registered_throughout
-    from index_referrals
-    inner join referred_prior_use
-        on index_referrals.match_set_id = referred_prior_use.match_set_id
-    left join referred_registered
-        on index_referrals.match_set_id = referred_registered.match_set_id
+        registration_spells.person_id,
+        registration_spells.practice_code,
+        registration_spells.registered_date,
+        registration_spells.deregistered_date,
+        people.sex,
+        people.birth_month,
+        count(*) over (
+            partition by registration_spells.person_id, registration_spells.practice_code
+        ) as spells_at_practice
+    from registration_spells
+    inner join people
+        on registration_spells.person_id = people.person_id
+    left join ever_referred
+        on registration_spells.person_id = ever_referred.person_id
+    where ever_referred.person_id is null
 ),
 
 pool as (
+    -- one row per matched set and candidate. Only someone with several spells at the
+    -- practice can pair twice with a set, so only their pairs go through a distinct (over
+    -- every pair it was the costliest step); the other pairs stream straight to thinning.
+    select
+        index_bands.match_set_id,
+        candidates.person_id
+    {{ pairs_from }}
+    where candidates.spells_at_practice = 1
+    union all
     select distinct
-        referred.match_set_id,
-        registration_spells.person_id
-    from referred
-    inner join registration_spells
-        on
-            referred.practice_code = registration_spells.practice_code
-            -- registered throughout both windows, so no one's counts are cut short by joining
-            -- or leaving the practice (the referred person is flagged the same way below)
-            and referred.pre_window_start >= registration_spells.registered_date
-            and (
-                registration_spells.deregistered_date is null
-                or referred.post_window_end < registration_spells.deregistered_date
-            )
-    inner join people
-        on
-            registration_spells.person_id = people.person_id
-            and referred.sex = people.sex
-    left join ever_referred
-        on registration_spells.person_id = ever_referred.person_id
-    where
-        ever_referred.person_id is null
-        and {{ age_band(age_in_years('people.birth_month', 'referred.index_date')) }}
-        = referred.age_band
+        index_bands.match_set_id,
+        candidates.person_id
+    {{ pairs_from }}
+    where candidates.spells_at_practice > 1
 ),
 
 thinned as (
@@ -150,20 +162,66 @@ thinned as (
     where candidate_rank <= {{ var('comparison_candidates_per_referred', 50) }}
 ),
 
-candidate_prior_use as (
+prior_use_windows as (
+    -- everyone whose prior use is counted: each referred person and their thinned candidates,
+    -- over the set's matching window (one pass over the GP appointments for both, and none
+    -- kept in memory between two passes)
+    select
+        match_set_id,
+        person_id,
+        match_window_start,
+        pre_window_start
+    from index_bands
+    union all
     select
         thinned.match_set_id,
         thinned.person_id,
-        count(gp_attended.activity_date) as prior_gp_appointments
+        index_bands.match_window_start,
+        index_bands.pre_window_start
     from thinned
-    inner join referred
-        on thinned.match_set_id = referred.match_set_id
+    inner join index_bands
+        on thinned.match_set_id = index_bands.match_set_id
+),
+
+prior_use as (
+    select
+        prior_use_windows.match_set_id,
+        prior_use_windows.person_id,
+        count(gp_attended.activity_date) as prior_gp_appointments
+    from prior_use_windows
     left join gp_attended
         on
-            thinned.person_id = gp_attended.person_id
-            and referred.match_window_start <= gp_attended.activity_date
-            and referred.pre_window_start > gp_attended.activity_date
-    group by thinned.match_set_id, thinned.person_id
+            prior_use_windows.person_id = gp_attended.person_id
+            and prior_use_windows.match_window_start <= gp_attended.activity_date
+            and prior_use_windows.pre_window_start > gp_attended.activity_date
+    group by prior_use_windows.match_set_id, prior_use_windows.person_id
+),
+
+referred as (
+    select
+        index_bands.*,
+        prior_use.prior_gp_appointments,
+        {{ prior_use_band('prior_use.prior_gp_appointments') }} as prior_use_band,
+        referred_registered.match_set_id is not null as is_registered_throughout
+    from index_bands
+    inner join prior_use
+        on
+            index_bands.match_set_id = prior_use.match_set_id
+            and index_bands.person_id = prior_use.person_id
+    left join referred_registered
+        on index_bands.match_set_id = referred_registered.match_set_id
+),
+
+candidate_prior_use as (
+    select
+        prior_use.match_set_id,
+        prior_use.person_id,
+        prior_use.prior_gp_appointments
+    from thinned
+    inner join prior_use
+        on
+            thinned.match_set_id = prior_use.match_set_id
+            and thinned.person_id = prior_use.person_id
 ),
 
 matched as (

@@ -7,7 +7,7 @@ ranked as (
         *,
         row_number() over (
             partition by organisation_code, person_id, date_registered
-            order by extract_date desc, _row_number desc
+            order by {{ latest_first(['extract_date', '_row_number']) }}
         ) as snapshot_rank
     from source
 ),

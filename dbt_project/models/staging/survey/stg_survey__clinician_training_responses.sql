@@ -7,7 +7,7 @@ ranked as (
         *,
         row_number() over (
             partition by response_id
-            order by extract_date desc, _row_number desc
+            order by {{ latest_first(['extract_date', '_row_number']) }}
         ) as extract_rank
     from source
 )

@@ -496,11 +496,8 @@ def validate_batch(
         for f in files
         if f.problem is not None and f.frame is not None and f.frame.height
     ]
-    ok_files = (
-        batch.filter(pl.col("_source_file").is_in([n for n, _ in whole_file]).not_())
-        if whole_file
-        else batch
-    )
+    in_rejected_file = pl.col("_source_file").is_in([n for n, _ in whole_file])
+    ok_files = batch.filter(in_rejected_file.not_()) if whole_file else batch
 
     # Misshapen rows are quarantined for their shape alone: their values may sit in the wrong
     # columns, so value rules on them would report noise.
@@ -589,7 +586,7 @@ def validate_batch(
     # in (_source_file, _row_number) order without a sort; a filter keeps that order.
     keep = pl.col("_rid").is_in(failures["_rid"].unique().implode()).not_()
     if whole_file:
-        keep = keep & pl.col("_source_file").is_in([n for n, _ in whole_file]).not_()
+        keep = keep & in_rejected_file.not_()
     good = (
         batch.filter(keep)
         .with_columns(spec.casts())

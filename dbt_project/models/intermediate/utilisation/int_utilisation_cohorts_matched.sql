@@ -22,13 +22,7 @@
         on
             index_bands.practice_code = candidates.practice_code
             and index_bands.sex = candidates.sex
-            -- registered throughout both windows, so no one's counts are cut short by joining
-            -- or leaving the practice (the referred person is flagged the same way below)
-            and index_bands.pre_window_start >= candidates.registered_date
-            and (
-                candidates.deregistered_date is null
-                or index_bands.post_window_end < candidates.deregistered_date
-            )
+            and {{ registered_throughout('index_bands', 'candidates') }}
             and {{ age_band_contains('index_bands.age_band', 'candidates.birth_month',
                 'index_bands.band_born_from', 'index_bands.band_born_before') }}
 {%- endset %}
@@ -101,11 +95,7 @@ referred_registered as (
         on
             index_referrals.person_id = registration_spells.person_id
             and index_referrals.practice_code = registration_spells.practice_code
-            and index_referrals.pre_window_start >= registration_spells.registered_date
-            and (
-                registration_spells.deregistered_date is null
-                or index_referrals.post_window_end < registration_spells.deregistered_date
-            )
+            and {{ registered_throughout('index_referrals', 'registration_spells') }}
 ),
 
 candidates as (

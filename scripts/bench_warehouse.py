@@ -51,7 +51,11 @@ def dbt(args: list[str], env: dict[str, str]) -> float:
     )
 
 
-INCREMENTAL_MODELS = ("int_gp_appointments_unioned", "int_activity_events_unioned")
+INCREMENTAL_MODELS = (
+    "int_gp_appointments_unioned",
+    "int_gp_events_unioned",
+    "int_activity_events_unioned",
+)
 
 
 def fingerprint(warehouse: Path) -> list[tuple]:

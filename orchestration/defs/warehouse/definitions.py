@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import polars as pl
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -19,7 +20,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.lib import outages
+from orchestration.lib import outages, zones
 from orchestration.lib.checks import reconcile
 from orchestration.lib.dbt_project import sp_dbt_project
 from orchestration.lib.resources import PipelineSettings
@@ -67,6 +68,49 @@ def excluded_source_selectors(
     return sorted(selectors)
 
 
+def incremental_source_tables(manifest: Mapping[str, Any]) -> set[str]:
+    """Raw tables read (through staging) by an incremental model."""
+    nodes, children = manifest["nodes"], manifest["child_map"]
+    tables = set()
+    for source_id, source in manifest["sources"].items():
+        meta = source.get("config", {}).get("meta", {}) or source.get("meta", {})
+        key = meta.get("dagster", {}).get("asset_key")
+        seen, todo = set(), list(children.get(source_id, []))
+        while key and todo:
+            node = todo.pop()
+            if node in seen or node not in nodes:
+                continue
+            seen.add(node)
+            if nodes[node].get("config", {}).get("materialized") == "incremental":
+                tables.add(key[-1])
+                break
+            todo.extend(children.get(node, []))
+    return tables
+
+
+def history_reloaded(
+    manifest: Mapping[str, Any], run_id: str, settings: Settings
+) -> dict[str, list[str]]:
+    """Extract dates this run loaded at or before one an earlier run loaded (a rerun of a day,
+    or a late extract), per raw table that feeds an incremental model.
+
+    The incremental models read only extracts newer than the latest they hold (dbt macro
+    newer_than_loaded), so they would not see such a partition; the build is then a full
+    refresh. A first load (no earlier run) and a night's new extracts are not history."""
+    reloaded = {}
+    for table in sorted(incremental_source_tables(manifest)):
+        audit = zones.read_zone(settings.audit / f"table={table}")
+        if audit.is_empty():
+            continue
+        this_run = audit.filter(pl.col("run_id") == run_id)["extract_date"]
+        earlier = audit.filter(pl.col("run_id") != run_id)["extract_date"]
+        if this_run.len() and earlier.len():
+            late = this_run.filter(this_run <= earlier.max()).unique().sort()
+            if late.len():
+                reloaded[table] = [str(d) for d in late]
+    return reloaded
+
+
 @contextmanager
 def dbt_environment(settings: Settings) -> Iterator[None]:
     """The run's data directory and memory cap in the environment while dbt starts: dbt reads
@@ -105,6 +149,14 @@ def warehouse_dbt_assets(
     # One --exclude value holding every selector, space-separated (dbt's own syntax): as
     # separate arguments dagster-dbt would put all but the last before its own --select.
     args = ["build", *(["--exclude", " ".join(skip)] if skip else [])]
+    reloaded = history_reloaded(manifest, context.run.run_id, cfg)
+    if reloaded:
+        context.log.warning(
+            "extracts at or before those already in the warehouse were (re)loaded, so the "
+            "incremental models are rebuilt in full (--full-refresh): "
+            + "; ".join(f"{table} {', '.join(dates)}" for table, dates in reloaded.items())
+        )
+        args.append("--full-refresh")
     # A failing dbt test must not fail the step: dbt build already skips the models downstream
     # of it, the failure surfaces as a failed asset check, and unrelated marts still publish.
     # dagster-dbt copies the environment into the dbt process when the invocation starts.

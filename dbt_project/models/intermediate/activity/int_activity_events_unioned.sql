@@ -1,32 +1,68 @@
 -- Utilisation events in one long, narrow table: attended and missed GP appointments, A&E
 -- attendances (split by admitted, as they are costed differently), non-elective admissions
 -- and attended outpatient appointments. activity_code matches the unit_costs seed.
--- The biggest table of the warehouse: incremental by activity month (macro
--- incremental_months_filter), so a nightly run rewrites only the months new extracts touched.
+-- The biggest table of the warehouse, incremental by activity record (macro newer_than_loaded):
+-- a nightly run reads only the GP appointments and acute records re-sent since the last run and
+-- replaces their rows (delete+insert on activity_id). A record whose new version no longer
+-- counts (an appointment now cancelled, an outpatient appointment not attended, an admission
+-- recoded as elective) comes through with a null activity_code, displaces the old row and is
+-- deleted by the post-hook; a full build leaves such rows out from the start.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key='activity_month',
-    on_schema_change='fail'
+    unique_key='activity_id',
+    on_schema_change='fail',
+    post_hook="delete from {{ this }} where activity_code is null"
 ) }}
 
+{#- Acute extracts re-send records too: each one's latest version among the new ones (macro
+    latest_versions). An incremental run keeps the rows that no longer count until the
+    post-hook, as they displace their old rows. #}
+{%- set keep_retracted = 'true' if is_incremental() else 'false' %}
+{%- set ae_versions %}
+    select attendance_id, person_id, arrival_date, is_admitted, extract_date, extract_row_number
+    from {{ ref('stg_acute__ae_attendances') }}
+    where {{ newer_than_loaded('acute_ae') }}
+{%- endset %}
+{%- set apc_versions %}
+    select spell_id, person_id, admission_date, admission_type, extract_date, extract_row_number
+    from {{ ref('stg_acute__apc_admissions') }}
+    where {{ newer_than_loaded('acute_apc') }}
+{%- endset %}
+{%- set op_versions %}
+    select
+        attendance_id, person_id, appointment_date, is_attended, extract_date, extract_row_number
+    from {{ ref('stg_acute__op_attendances') }}
+    where {{ newer_than_loaded('acute_op') }}
+{%- endset %}
+
 with gp as (
-    select * from {{ ref('int_gp_appointments_unioned') }}
-    where appointment_status in ('attended', 'dna')
+    select
+        appointment_id,
+        person_id,
+        appointment_date,
+        appointment_status,
+        source_system,
+        extract_date
+    from {{ ref('int_gp_appointments_unioned') }}
+    where
+        (source_system = 'emis' and {{ newer_than_loaded('gp_emis') }})
+        or (source_system = 'systmone' and {{ newer_than_loaded('gp_systmone') }})
 ),
 
 ae as (
-    select * from {{ ref('stg_acute__ae_attendances') }}
+    {{ latest_versions(ae_versions, 'attendance_id',
+        ['attendance_id', 'person_id', 'arrival_date', 'is_admitted', 'extract_date']) }}
 ),
 
 apc as (
-    select * from {{ ref('stg_acute__apc_admissions') }}
-    where admission_type = 'non_elective'
+    {{ latest_versions(apc_versions, 'spell_id',
+        ['spell_id', 'person_id', 'admission_date', 'admission_type', 'extract_date']) }}
 ),
 
 op as (
-    select * from {{ ref('stg_acute__op_attendances') }}
-    where is_attended
+    {{ latest_versions(op_versions, 'attendance_id',
+        ['attendance_id', 'person_id', 'appointment_date', 'is_attended', 'extract_date']) }}
 ),
 
 unioned as (
@@ -36,7 +72,7 @@ unioned as (
         appointment_date as activity_date,
         case appointment_status
             when 'attended' then 'gp_appointment'
-            else 'gp_dna'
+            when 'dna' then 'gp_dna'
         end as activity_code,
         {{ dbt.concat(["'gp_'", 'source_system']) }} as source_system,
         extract_date
@@ -55,7 +91,7 @@ unioned as (
         {{ dbt.concat(["'apc-'", 'spell_id']) }} as activity_id,
         person_id,
         admission_date as activity_date,
-        'nel_admission' as activity_code,
+        case when admission_type = 'non_elective' then 'nel_admission' end as activity_code,
         'acute_apc' as source_system,
         extract_date
     from apc
@@ -64,26 +100,18 @@ unioned as (
         {{ dbt.concat(["'op-'", 'attendance_id']) }} as activity_id,
         person_id,
         appointment_date as activity_date,
-        'op_attendance' as activity_code,
+        case when is_attended then 'op_attendance' end as activity_code,
         'acute_op' as source_system,
         extract_date
     from op
-),
-
-monthed as (
-    select
-        *,
-        {{ trunc_date('month', 'activity_date') }} as activity_month
-    from unioned
 )
 
 select
     activity_id,
     person_id,
     activity_date,
-    activity_month,
     activity_code,
     source_system,
     extract_date
-from monthed
-where {{ incremental_months_filter('monthed', 'activity_month') }}
+from unioned
+where activity_code is not null or {{ keep_retracted }}

@@ -1,70 +1,31 @@
--- GP appointments from both supplier dialects in one vocabulary. Incremental by appointment
--- month (macro incremental_months_filter): a nightly run rewrites only the months that new
--- extracts touched, not the whole history.
+-- GP appointments from both supplier dialects in one vocabulary: the latest version of each
+-- appointment (every extract re-sends the appointments it changed; macro latest_versions).
+-- Incremental by appointment: a nightly run reads only the extracts newer than those already
+-- loaded (macro newer_than_loaded) and replaces the rows of the appointments they re-send
+-- (delete+insert on appointment_id), whatever month an appointment's date now falls in.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key='appointment_month',
+    unique_key='appointment_id',
     on_schema_change='fail'
 ) }}
 
-with emis as (
-    select * from {{ ref('stg_gp_emis__appointments') }}
-),
+{%- set columns = ['appointment_id', 'source_system', 'source_appointment_id', 'practice_code',
+    'person_id', 'appointment_date', 'appointment_status', 'appointment_mode', 'hcp_type',
+    'national_category', 'extract_date'] %}
 
-systmone as (
-    select * from {{ ref('stg_gp_systmone__appointments') }}
-),
-
-unioned as (
+{%- set versions %}
     select
-        appointment_id,
-        source_system,
-        source_appointment_id,
-        practice_code,
-        person_id,
-        appointment_date,
-        appointment_status,
-        appointment_mode,
-        hcp_type,
-        national_category,
-        extract_date
-    from emis
+        {{ columns | join(', ') }},
+        extract_row_number
+    from {{ ref('stg_gp_emis__appointments') }}
+    where {{ newer_than_loaded('emis') }}
     union all
     select
-        appointment_id,
-        source_system,
-        source_appointment_id,
-        practice_code,
-        person_id,
-        appointment_date,
-        appointment_status,
-        appointment_mode,
-        hcp_type,
-        national_category,
-        extract_date
-    from systmone
-),
+        {{ columns | join(', ') }},
+        extract_row_number
+    from {{ ref('stg_gp_systmone__appointments') }}
+    where {{ newer_than_loaded('systmone') }}
+{%- endset %}
 
-monthed as (
-    select
-        *,
-        {{ trunc_date('month', 'appointment_date') }} as appointment_month
-    from unioned
-)
-
-select
-    appointment_id,
-    source_system,
-    source_appointment_id,
-    practice_code,
-    person_id,
-    appointment_date,
-    appointment_month,
-    appointment_status,
-    appointment_mode,
-    hcp_type,
-    national_category,
-    extract_date
-from monthed
-where {{ incremental_months_filter('monthed', 'appointment_month') }}
+{{ latest_versions(versions, 'appointment_id', columns) }}

@@ -1,15 +1,5 @@
 with source as (
     select * from {{ source('acute', 'acute_ae_attendances') }}
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by attendance_identifier
-            order by {{ latest_first(['extract_date', '_row_number']) }}
-        ) as extract_rank
-    from source
 )
 
 select
@@ -19,6 +9,6 @@ select
     cast(arrival_date as date) as arrival_date,
     cast(department_type as {{ dbt.type_string() }}) as department_type,
     cast(extract_date as date) as extract_date,
+    cast(_row_number as {{ dbt.type_bigint() }}) as extract_row_number,
     coalesce(upper(trim(admitted)) = 'Y', false) as is_admitted
-from ranked
-where extract_rank = 1
+from source

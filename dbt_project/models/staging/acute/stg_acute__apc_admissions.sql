@@ -2,16 +2,6 @@ with source as (
     select * from {{ source('acute', 'acute_apc_admissions') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by spell_identifier
-            order by {{ latest_first(['extract_date', '_row_number']) }}
-        ) as extract_rank
-    from source
-),
-
 typed as (
     select
         cast(spell_identifier as {{ dbt.type_string() }}) as spell_id,
@@ -20,9 +10,9 @@ typed as (
         cast(admission_date as date) as admission_date,
         cast(discharge_date as date) as discharge_date,
         trim(cast(admission_method as {{ dbt.type_string() }})) as admission_method,
-        cast(extract_date as date) as extract_date
-    from ranked
-    where extract_rank = 1
+        cast(extract_date as date) as extract_date,
+        cast(_row_number as {{ dbt.type_bigint() }}) as extract_row_number
+    from source
 )
 
 select
@@ -33,6 +23,7 @@ select
     discharge_date,
     admission_method,
     extract_date,
+    extract_row_number,
     case
         when admission_method in ('11', '12', '13') then 'elective'
         when admission_method in ('21', '22', '23', '24', '25', '2A', '2B', '2C', '2D', '28')

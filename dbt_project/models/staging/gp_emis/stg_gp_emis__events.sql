@@ -1,15 +1,5 @@
 with source as (
     select * from {{ source('gp_emis', 'gp_emis_events') }}
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by practice_code, event_guid
-            order by {{ latest_first(['extract_date', '_row_number']) }}
-        ) as extract_rank
-    from source
 )
 
 select
@@ -22,6 +12,6 @@ select
     cast(snomed_code as {{ dbt.type_string() }}) as snomed_code,
     cast(term as {{ dbt.type_string() }}) as term,
     cast(value as {{ type_double() }}) as numeric_value,
-    cast(extract_date as date) as extract_date
-from ranked
-where extract_rank = 1
+    cast(extract_date as date) as extract_date,
+    cast(_row_number as {{ dbt.type_bigint() }}) as extract_row_number
+from source

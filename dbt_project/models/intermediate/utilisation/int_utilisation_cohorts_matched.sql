@@ -84,7 +84,10 @@ index_bands as (
     select
         *,
         {{ age_band_born_from('age_band', 'index_date') }} as band_born_from,
-        {{ age_band_born_before('age_band', 'index_date') }} as band_born_before
+        {{ age_band_born_before('age_band', 'index_date') }} as band_born_before,
+        -- pairs carry numbers, not ids (macro pair_order)
+        row_number() over (order by match_set_id) as set_number,
+        {{ order_number('match_set_id') }} as set_order
     from index_referrals
 ),
 
@@ -110,7 +113,9 @@ candidates as (
         people.birth_month,
         count(*) over (
             partition by registration_spells.person_id, registration_spells.practice_code
-        ) as spells_at_practice
+        ) as spells_at_practice,
+        dense_rank() over (order by registration_spells.person_id) as person_number,
+        {{ order_number('registration_spells.person_id') }} as person_order
     from registration_spells
     inner join people
         on registration_spells.person_id = people.person_id
@@ -120,36 +125,57 @@ candidates as (
 ),
 
 pool as (
-    -- one row per matched set and candidate. Only someone with several spells at the
-    -- practice can pair twice with a set, so only their pairs go through a distinct (over
-    -- every pair it was the costliest step); the other pairs stream straight to thinning.
+    -- one row per matched set and candidate, as numbers (70 M pairs at ICB size: ids and a
+    -- text hash per pair made thinning spill gigabytes). Only someone with several spells at
+    -- the practice can pair twice with a set, so only their pairs go through a distinct; the
+    -- other pairs stream straight to thinning.
     select
-        index_bands.match_set_id,
-        candidates.person_id
+        index_bands.set_number,
+        candidates.person_number,
+        {{ pair_order('index_bands.set_order', 'candidates.person_order') }} as pair_order
     {{ pairs_from }}
     where candidates.spells_at_practice = 1
     union all
     select distinct
-        index_bands.match_set_id,
-        candidates.person_id
+        index_bands.set_number,
+        candidates.person_number,
+        {{ pair_order('index_bands.set_order', 'candidates.person_order') }} as pair_order
     {{ pairs_from }}
     where candidates.spells_at_practice > 1
 ),
 
-thinned as (
-    select
-        match_set_id,
+candidate_people as (
+    select distinct
+        person_number,
         person_id
+    from candidates
+),
+
+thinned_numbers as (
+    select
+        set_number,
+        person_number
     from (
         select
             *,
             row_number() over (
-                partition by match_set_id
-                order by {{ dbt.hash(dbt.concat(['pool.match_set_id', 'pool.person_id'])) }}
+                partition by set_number
+                order by pair_order
             ) as candidate_rank
         from pool
     ) as pool
     where candidate_rank <= {{ var('comparison_candidates_per_referred', 50) }}
+),
+
+thinned as (
+    select
+        index_bands.match_set_id,
+        candidate_people.person_id
+    from thinned_numbers
+    inner join index_bands
+        on thinned_numbers.set_number = index_bands.set_number
+    inner join candidate_people
+        on thinned_numbers.person_number = candidate_people.person_number
 ),
 
 prior_use_windows as (

@@ -206,3 +206,26 @@ def test_resent_versions_replace_their_rows_wherever_they_now_belong(night_befor
 
     dbt_run(night_before, "--full-refresh")
     assert fingerprints(warehouse) == incremental, "incremental run differs from a full rebuild"
+
+
+def test_the_hashed_key_test_fails_on_a_duplicate(night_before: Path) -> None:
+    """`unique_key` (macros/unique_key_test.sql) tests the big tables' keys through 64-bit
+    hashes first: a duplicated activity must still fail it, and only it."""
+    with duckdb.connect(str(night_before / "warehouse.duckdb")) as con:
+        con.execute(
+            "insert into int_activity_events_unioned "
+            "select * from int_activity_events_unioned order by activity_id limit 1"
+        )
+    env = {**os.environ, "SP_DATA_DIR": str(night_before)}
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "test", "--select"]
+        + ["int_activity_events_unioned int_gp_appointments_unioned,test_name:unique_key"]
+        + ["--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "FAIL 1 unique_key_int_activity_events_unioned_activity_id" in proc.stdout
+    assert "PASS unique_key_int_gp_appointments_unioned_appointment_id" in proc.stdout

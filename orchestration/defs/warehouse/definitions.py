@@ -148,7 +148,14 @@ def warehouse_dbt_assets(
         )
     # One --exclude value holding every selector, space-separated (dbt's own syntax): as
     # separate arguments dagster-dbt would put all but the last before its own --select.
-    args = ["build", *(["--exclude", " ".join(skip)] if skip else [])]
+    # Unit tests check the SQL against fixed inputs, so they belong to CI (`make test` runs
+    # them: tests/warehouse/test_dbt_unit_tests.py), not to every night; dbt's own advice.
+    args = [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        *(["--exclude", " ".join(skip)] if skip else []),
+    ]
     reloaded = history_reloaded(manifest, context.run.run_id, cfg)
     if reloaded:
         context.log.warning(

@@ -1,0 +1,52 @@
+"""The dbt unit tests (dbt_project/tests/unit: SWEMWBS conversion, meaningful change, DiD, £ and
+kgCO2e, coverage band, SPC rules, trajectory, headcount vs FTE, disclosure control) run here,
+in CI, rather than in every nightly build: their inputs are fixed, so a night would only repeat
+the same verdict. dbt needs a unit-tested model's parents to exist, so they run against a copy
+of the session's tiny warehouse."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pipeline_runs import PipelineRun
+
+pytestmark = pytest.mark.e2e
+
+PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+def test_every_dbt_unit_test_passes(
+    pipeline_tiny: PipelineRun, dbt_manifest: Path, tmp_path: Path
+) -> None:
+    assert pipeline_tiny.returncode == 0, pipeline_tiny.output[-4000:]
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(pipeline_tiny.data / "warehouse.duckdb", data / "warehouse.duckdb")
+    declared = sum(
+        1
+        for uid in json.loads(dbt_manifest.read_text())["unit_tests"]
+        if uid.startswith("unit_test.")
+    )
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit"]
+        + ["--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)],
+        cwd=PROJECT,
+        env={**os.environ, "SP_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    done = re.search(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+)", proc.stdout)
+    assert done, proc.stdout[-2000:]
+    assert (int(done[1]), int(done[2]), int(done[3])) == (declared, 0, 0)
+    assert declared >= 20, "the worked examples of the methods are all declared"

@@ -331,6 +331,13 @@ def conform_columns(
 # ---------------------------------------------------------------------------------------------
 
 
+def no_failures() -> pl.DataFrame:
+    """An empty frame of row failures, in the shape every rule returns."""
+    return pl.DataFrame(
+        schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8}
+    )
+
+
 def _duplicates(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
     """Exact duplicate rows: the first copy is kept, later copies are quarantined.
     Same source key with different content: every copy is quarantined (we cannot know which
@@ -373,16 +380,13 @@ def _duplicates(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
 
 
 def _schema_failures(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
-    no_failures = pl.DataFrame(
-        schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8}
-    )
     if batch.is_empty():
         # No suspect rows (the fused pre-filter passed them all): pandera would still cost
         # ~10 ms of set-up, ~1,000 times in an ICB's first load.
-        return no_failures
+        return no_failures()
     try:
         spec.schema.validate(batch.select([c.raw for c in spec.columns]), lazy=True)
-        return no_failures
+        return no_failures()
     except SchemaErrors as err:  # never str(err): it embeds failing values, identifiers included
         fc = err.failure_cases
     if fc.filter(pl.col("index").is_null()).height:
@@ -416,9 +420,7 @@ def _unknown_practices(
     spec: ExtractSpec, batch: pl.DataFrame, known: set[str] | None
 ) -> pl.DataFrame:
     if spec.practice_column is None or known is None:
-        return pl.DataFrame(
-            schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8}
-        )
+        return no_failures()
     col = pl.col(spec.practice_column)
     bad = batch.filter(
         col.is_not_null() & col.str.contains(r"^[A-Z][0-9]{5}$") & col.is_in(sorted(known)).not_()
@@ -443,19 +445,7 @@ def _episode_failures(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
         )
         for rule in spec.episode_rules
     ]
-    return pl.concat(
-        [
-            pl.DataFrame(
-                schema={
-                    "_rid": pl.Int64,
-                    "check": pl.Utf8,
-                    "column": pl.Utf8,
-                    "failure_value": pl.Utf8,
-                }
-            ),
-            *out,
-        ]
-    )
+    return pl.concat([no_failures(), *out])
 
 
 def validate_batch(
@@ -524,9 +514,7 @@ def validate_batch(
             "failure_value",
         )
         if shape_problems
-        else pl.DataFrame(
-            schema={"_rid": pl.Int64, "check": pl.Utf8, "column": pl.Utf8, "failure_value": pl.Utf8}
-        )
+        else no_failures()
     )
     well_formed = (
         ok_files.filter(pl.col("_rid").is_in(misshapen["_rid"].implode()).not_())

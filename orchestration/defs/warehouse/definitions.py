@@ -48,6 +48,13 @@ translator = WarehouseTranslator(
 )
 
 
+def raw_table(source: Mapping[str, Any]) -> str | None:
+    """The raw table (ingest asset) a dbt source reads, from its ``meta.dagster.asset_key``."""
+    meta = source.get("config", {}).get("meta", {}) or source.get("meta", {})
+    key = meta.get("dagster", {}).get("asset_key")
+    return key[-1] if key else None
+
+
 def excluded_source_selectors(
     manifest: Mapping[str, Any], run_id: str, settings: Settings
 ) -> list[str]:
@@ -61,9 +68,8 @@ def excluded_source_selectors(
     unreachable = outages.for_run(settings, run_id)
     selectors = []
     for source in manifest["sources"].values():
-        meta = source.get("config", {}).get("meta", {}) or source.get("meta", {})
-        key = meta.get("dagster", {}).get("asset_key")
-        if key and (key[-1] in unreachable or not reconcile(key[-1], settings)[0]):
+        table = raw_table(source)
+        if table and (table in unreachable or not reconcile(table, settings)[0]):
             selectors.append(f"source:{source['source_name']}.{source['name']}+")
     return sorted(selectors)
 
@@ -73,16 +79,15 @@ def incremental_source_tables(manifest: Mapping[str, Any]) -> set[str]:
     nodes, children = manifest["nodes"], manifest["child_map"]
     tables = set()
     for source_id, source in manifest["sources"].items():
-        meta = source.get("config", {}).get("meta", {}) or source.get("meta", {})
-        key = meta.get("dagster", {}).get("asset_key")
+        table = raw_table(source)
         seen, todo = set(), list(children.get(source_id, []))
-        while key and todo:
+        while table and todo:
             node = todo.pop()
             if node in seen or node not in nodes:
                 continue
             seen.add(node)
             if nodes[node].get("config", {}).get("materialized") == "incremental":
-                tables.add(key[-1])
+                tables.add(table)
                 break
             todo.extend(children.get(node, []))
     return tables

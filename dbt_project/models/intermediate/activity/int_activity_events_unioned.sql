@@ -19,22 +19,13 @@
     latest_versions). An incremental run keeps the rows that no longer count until the
     post-hook, as they displace their old rows. #}
 {%- set keep_retracted = 'true' if is_incremental() else 'false' %}
-{%- set ae_versions %}
-    select attendance_id, person_id, arrival_date, is_admitted, extract_date, extract_row_number
-    from {{ ref('stg_acute__ae_attendances') }}
-    where {{ newer_than_loaded('acute_ae') }}
-{%- endset %}
-{%- set apc_versions %}
-    select spell_id, person_id, admission_date, admission_type, extract_date, extract_row_number
-    from {{ ref('stg_acute__apc_admissions') }}
-    where {{ newer_than_loaded('acute_apc') }}
-{%- endset %}
-{%- set op_versions %}
-    select
-        attendance_id, person_id, appointment_date, is_attended, extract_date, extract_row_number
-    from {{ ref('stg_acute__op_attendances') }}
-    where {{ newer_than_loaded('acute_op') }}
-{%- endset %}
+{%- set loaded = extract_watermarks() %}
+{%- set ae_columns = ['attendance_id', 'person_id', 'arrival_date', 'is_admitted',
+    'extract_date'] %}
+{%- set apc_columns = ['spell_id', 'person_id', 'admission_date', 'admission_type',
+    'extract_date'] %}
+{%- set op_columns = ['attendance_id', 'person_id', 'appointment_date', 'is_attended',
+    'extract_date'] %}
 
 with gp as (
     select
@@ -46,23 +37,26 @@ with gp as (
         extract_date
     from {{ ref('int_gp_appointments_unioned') }}
     where
-        (source_system = 'emis' and {{ newer_than_loaded('gp_emis') }})
-        or (source_system = 'systmone' and {{ newer_than_loaded('gp_systmone') }})
+        (source_system = 'emis' and {{ newer_than_loaded(loaded, 'gp_emis') }})
+        or (source_system = 'systmone' and {{ newer_than_loaded(loaded, 'gp_systmone') }})
 ),
 
 ae as (
-    {{ latest_versions(ae_versions, 'attendance_id',
-        ['attendance_id', 'person_id', 'arrival_date', 'is_admitted', 'extract_date']) }}
+    {{ latest_versions(
+        new_versions([('acute_ae', ref('stg_acute__ae_attendances'))], ae_columns, loaded),
+        'attendance_id', ae_columns) }}
 ),
 
 apc as (
-    {{ latest_versions(apc_versions, 'spell_id',
-        ['spell_id', 'person_id', 'admission_date', 'admission_type', 'extract_date']) }}
+    {{ latest_versions(
+        new_versions([('acute_apc', ref('stg_acute__apc_admissions'))], apc_columns, loaded),
+        'spell_id', apc_columns) }}
 ),
 
 op as (
-    {{ latest_versions(op_versions, 'attendance_id',
-        ['attendance_id', 'person_id', 'appointment_date', 'is_attended', 'extract_date']) }}
+    {{ latest_versions(
+        new_versions([('acute_op', ref('stg_acute__op_attendances'))], op_columns, loaded),
+        'attendance_id', op_columns) }}
 ),
 
 unioned as (

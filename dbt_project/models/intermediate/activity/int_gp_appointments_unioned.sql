@@ -14,18 +14,9 @@
     'person_id', 'appointment_date', 'appointment_status', 'appointment_mode', 'hcp_type',
     'national_category', 'extract_date'] %}
 
-{%- set versions %}
-    select
-        {{ columns | join(', ') }},
-        extract_row_number
-    from {{ ref('stg_gp_emis__appointments') }}
-    where {{ newer_than_loaded('emis') }}
-    union all
-    select
-        {{ columns | join(', ') }},
-        extract_row_number
-    from {{ ref('stg_gp_systmone__appointments') }}
-    where {{ newer_than_loaded('systmone') }}
-{%- endset %}
+{%- set versions = new_versions([
+    ('emis', ref('stg_gp_emis__appointments')),
+    ('systmone', ref('stg_gp_systmone__appointments')),
+], columns) %}
 
 {{ latest_versions(versions, 'appointment_id', columns) }}

@@ -24,19 +24,10 @@
 {%- set held_before = 'event_id in (select held.event_id from ' ~ this ~ ' as held)'
     if is_incremental() else 'false' %}
 
-{%- set versions %}
-    select
-        {{ columns | join(', ') }},
-        extract_row_number
-    from {{ ref('stg_gp_emis__events') }}
-    where {{ newer_than_loaded('emis') }}
-    union all
-    select
-        {{ columns | join(', ') }},
-        extract_row_number
-    from {{ ref('stg_gp_systmone__events') }}
-    where {{ newer_than_loaded('systmone') }}
-{%- endset %}
+{%- set versions = new_versions([
+    ('emis', ref('stg_gp_emis__events')),
+    ('systmone', ref('stg_gp_systmone__events')),
+], columns) %}
 
 with codelist as (
     select snomed_code from {{ ref('sp_codelist') }}

@@ -12,6 +12,7 @@ a third of the ingest's time on an ICB-sized estate).
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 
 import duckdb
@@ -85,6 +86,9 @@ class _Memo:
 
 
 _MEMO: dict[bytes, _Memo] = {}  # keyed by a digest of the key, never the key itself
+# The ingest pseudonymises two partitions at once; the memory is read and grown under this lock
+# (its arrays are replaced, not updated in place, but a lookup must not see half an add).
+_MEMO_LOCK = threading.Lock()
 
 
 def pseudonymise(
@@ -94,7 +98,6 @@ def pseudonymise(
     Nulls stay null. Each distinct 10-digit value is hashed once per process; anything else
     (an identifier with spaces, letters, the wrong length — quarantined downstream, but its
     pseudonym is what the quarantine shows) is hashed on every call: there are few of them."""
-    memo = _MEMO.setdefault(hashlib.sha256(key).digest(), _Memo())
     values = frame.get_column(column).cast(pl.Utf8)
     ten_digit = values.str.contains(TEN_DIGITS).fill_null(False)
     numbers = pl.select(
@@ -103,15 +106,18 @@ def pseudonymise(
     # Distinct numbers, sorted: a binary search with sorted queries walks the memory in order,
     # ten times faster than one per row in row order.
     distinct = numbers.get_column("__num").drop_nulls().unique().sort().to_numpy()
-    slots = memo.positions(distinct)
-    missing = slots < 0
-    if missing.any():
-        new = distinct[missing]
-        memo.add(new, _hash(pl.Series(new).cast(pl.Utf8).str.zfill(10), key))
-        slots[missing] = memo.positions(new)
+    with _MEMO_LOCK:
+        memo = _MEMO.setdefault(hashlib.sha256(key).digest(), _Memo())
+        slots = memo.positions(distinct)
+        missing = slots < 0
+        if missing.any():
+            new = distinct[missing]
+            memo.add(new, _hash(pl.Series(new).cast(pl.Utf8).str.zfill(10), key))
+            slots[missing] = memo.positions(new)
+        digests = memo.digests.gather(pl.Series(slots)) if len(distinct) else None
     lookup = pl.DataFrame(
-        {"__num": distinct, "__pseudo": memo.digests.gather(pl.Series(slots))}
-        if len(distinct)
+        {"__num": distinct, "__pseudo": digests}
+        if digests is not None
         else {"__num": pl.Series([], dtype=pl.Int64), "__pseudo": pl.Series([], dtype=pl.Utf8)}
     )
     pseudo = numbers.join(lookup, on="__num", how="left", maintain_order="left").get_column(

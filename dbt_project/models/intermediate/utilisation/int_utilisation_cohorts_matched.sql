@@ -17,14 +17,15 @@
 {#- Referred people paired with candidates at their practice, of their sex and age band on the
     index date, registered throughout both windows (used twice in `pool`). #}
 {%- set pairs_from %}
-    from index_bands
+    from index_years
     inner join candidates
         on
-            index_bands.practice_code = candidates.practice_code
-            and index_bands.sex = candidates.sex
-            and {{ registered_throughout('index_bands', 'candidates') }}
-            and {{ age_band_contains('index_bands.age_band', 'candidates.birth_month',
-                'index_bands.band_born_from', 'index_bands.band_born_before') }}
+            index_years.practice_code = candidates.practice_code
+            and index_years.sex = candidates.sex
+            and index_years.birth_year = candidates.birth_year
+            and {{ registered_throughout('index_years', 'candidates') }}
+            and {{ age_band_contains('index_years.age_band', 'candidates.birth_month',
+                'index_years.band_born_from', 'index_years.band_born_before') }}
 {%- endset %}
 
 with episodes as (
@@ -111,6 +112,7 @@ candidates as (
         registration_spells.deregistered_date,
         people.sex,
         people.birth_month,
+        coalesce({{ date_part_int('year', 'people.birth_month') }}, -1) as birth_year,
         count(*) over (
             partition by registration_spells.person_id, registration_spells.practice_code
         ) as spells_at_practice,
@@ -124,22 +126,54 @@ candidates as (
     where ever_referred.person_id is null
 ),
 
+birth_years as (
+    select distinct birth_year from candidates
+),
+
+index_years as (
+    -- each set once per birth year its age band touches (-1: unknown birth month), so the pool
+    -- join pairs a set only with candidates born in those years: an equality on the year
+    -- instead of testing every candidate of the practice and sex (7 x fewer pairs tested)
+    select
+        index_bands.*,
+        birth_years.birth_year
+    from index_bands
+    inner join birth_years
+        on
+            (index_bands.age_band = 'unknown' and birth_years.birth_year = -1)
+            or (
+                index_bands.age_band != 'unknown'
+                and birth_years.birth_year != -1
+                and (
+                    index_bands.band_born_from is null
+                    or birth_years.birth_year
+                    >= {{ date_part_int('year', 'index_bands.band_born_from') }}
+                )
+                and (
+                    index_bands.band_born_before is null
+                    or birth_years.birth_year
+                    <= {{ date_part_int('year', add_to_date('month', -1,
+                        'index_bands.band_born_before')) }}
+                )
+            )
+),
+
 pool as (
     -- one row per matched set and candidate, as numbers (70 M pairs at ICB size: ids and a
     -- text hash per pair made thinning spill gigabytes). Only someone with several spells at
     -- the practice can pair twice with a set, so only their pairs go through a distinct; the
     -- other pairs stream straight to thinning.
     select
-        index_bands.set_number,
+        index_years.set_number,
         candidates.person_number,
-        {{ pair_order('index_bands.set_order', 'candidates.person_order') }} as pair_order
+        {{ pair_order('index_years.set_order', 'candidates.person_order') }} as pair_order
     {{ pairs_from }}
     where candidates.spells_at_practice = 1
     union all
     select distinct
-        index_bands.set_number,
+        index_years.set_number,
         candidates.person_number,
-        {{ pair_order('index_bands.set_order', 'candidates.person_order') }} as pair_order
+        {{ pair_order('index_years.set_order', 'candidates.person_order') }} as pair_order
     {{ pairs_from }}
     where candidates.spells_at_practice > 1
 ),

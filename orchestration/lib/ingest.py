@@ -133,6 +133,8 @@ def _decode(data: bytes) -> tuple[bytes, str]:
     encoding of Excel on Windows, which is where non-UTF-8 NHS extracts come from."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:], "utf-8-sig"
+    if data.isascii():  # valid UTF-8, checked without decoding a copy of the file
+        return data, "utf-8"
     try:
         data.decode("utf-8")
         return data, "utf-8"
@@ -157,11 +159,12 @@ class _Inspected:
 def _inspect(spec: ExtractSpec, path: Path) -> _Inspected:
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    # Blank (nothing but ASCII whitespace, what bytes.strip removes), without a stripped copy.
+    if not data or data.isspace():
         return _Inspected(path, sha, "n/a", None, None, None)
     body, encoding = _decode(data)
     fields, plain = _record_layout(body, spec.delimiter)
-    header = body.split(b"\n", 1)[0] if plain and _first_line_is_header(spec, body) else None
+    header = _first_line(body) if plain and _first_line_is_header(spec, body) else None
     return _Inspected(path, sha, encoding, body, fields, header)
 
 
@@ -296,10 +299,16 @@ def _physical_lines(body: bytes) -> int:
     return body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
 
 
+def _first_line(body: bytes) -> bytes:
+    """The first line, without its line break (a split would copy the rest of the file)."""
+    end = body.find(b"\n")
+    return body if end < 0 else body[:end]
+
+
 def _first_line_is_header(spec: ExtractSpec, body: bytes) -> bool:
     """Does the first line name at least one column of this extract? One line, so the csv
     module is fine here."""
-    first = body.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    first = _first_line(body).decode("utf-8", errors="replace").rstrip("\r")
     fields = next(csv.reader([first], delimiter=spec.delimiter), [])
     mapping = spec.header_map()
     return any(normalise_header(f, spec.fuzzy_headers) in mapping for f in fields)

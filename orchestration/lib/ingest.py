@@ -560,7 +560,9 @@ def _unknown_practices(
     col = pl.col(spec.practice_column)
     # The set lookup first, over every row; the format test (a regex, dearer) then runs only on
     # the few codes not found.
-    unknown = batch.filter(col.is_not_null() & col.is_in(pl.Series(list(known))).not_())
+    unknown = batch.filter(
+        col.is_not_null() & col.is_in(pl.Series(list(known), dtype=pl.Utf8).implode()).not_()
+    )
     bad = unknown.filter(col.str.contains(r"^[A-Z][0-9]{5}$"))
     return bad.select(
         "_rid",

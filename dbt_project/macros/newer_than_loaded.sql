@@ -2,8 +2,9 @@
   Incremental by row key, for the facts where each extract re-sends the rows it changed and the
   latest version wins (GP appointments and events, acute activity).
 
-  extract_watermarks() reads, once per model, the latest extract_date the model already holds
-  per source system (empty in a full build, and at parse time).
+  extract_watermarks(column) reads, once per model, the latest extract date (`column`, default
+  extract_date) the model already holds per source system (empty in a full build, and at parse
+  time).
 
   newer_than_loaded(watermarks, loaded_as, column) keeps the versions the model has not yet
   seen: rows whose `column` (the raw zone's extract_date) is after the watermark of source
@@ -24,12 +25,12 @@
   new_versions(sources, columns, watermarks) is the usual use: `columns` and extract_row_number
   from each (loaded_as, relation) of `sources`, newer than loaded, as one union.
 -#}
-{% macro extract_watermarks() %}
+{% macro extract_watermarks(column='extract_date') %}
     {%- if not (execute and is_incremental()) -%}
         {{ return({}) }}
     {%- endif %}
     {%- set query -%}
-        select source_system, max(extract_date) as loaded_through
+        select source_system, max({{ column }}) as loaded_through
         from {{ this }}
         group by source_system
     {%- endset %}

@@ -24,6 +24,8 @@ BIG_FACTS = {
     "acute_ae_attendances",
     "acute_apc_admissions",
     "acute_op_attendances",
+    "gp_emis_registrations",
+    "gp_systmone_registrations",
 }
 
 

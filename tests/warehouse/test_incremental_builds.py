@@ -1,7 +1,8 @@
 """The big facts are incremental by row key (macros newer_than_loaded and latest_versions): a
 nightly run reads only the extracts newer than those already loaded, keeps each key's latest
-version among them and replaces that key's row. These tests prove it gives exactly what a full
-build gives.
+version among them and replaces that key's row. The utilisation cohorts are incremental by
+matched set: a run rebuilds only the sets the new extracts can reach. These tests prove both
+give exactly what a full build gives.
 
 Each works on a copy of the session's tiny run (raw zone and warehouse), so the shared run is
 never changed. `make bench-warehouse` times the same thing on the icb tier.
@@ -34,6 +35,9 @@ INCREMENTAL = {
     "int_gp_events_unioned": "event_id",
     "int_activity_events_unioned": "activity_id",
 }
+# incremental by matched set (built_at, when each set was built, is left out of comparisons)
+COHORTS = "int_utilisation_cohorts_matched"
+MONTHLY = ("gp_emis_", "gp_systmone_", "acute_")
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
@@ -43,19 +47,23 @@ def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
 
 def fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return {table: fingerprint(con, table) for table in INCREMENTAL}
+        tables = {table: fingerprint(con, table) for table in INCREMENTAL}
+        tables[COHORTS] = con.execute(
+            f"select count(*), sum(hash(t)) from (select * exclude (built_at) from {COHORTS}) as t"
+        ).fetchone()
+        return tables
 
 
 def dbt_run(data: Path, *args: str) -> None:
-    """dbt run of the incremental models and the staging views they read (a view names its
-    raw zone's path, so it is rebuilt to read this copy's)."""
+    """dbt run of the incremental models and everything they read, staging views included (a
+    view names its raw zone's path, so it is rebuilt to read this copy's)."""
     env = {**os.environ, "SP_DATA_DIR": str(data)}
     proc = subprocess.run(
         [
             str(Path(sys.executable).parent / "dbt"),
             "run",
             "--select",
-            *(f"+{t}" for t in INCREMENTAL),
+            *(f"+{t}" for t in [*INCREMENTAL, COHORTS]),
             *args,
         ]
         + ["--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)],
@@ -229,3 +237,138 @@ def test_the_hashed_key_test_fails_on_a_duplicate(night_before: Path) -> None:
     assert proc.returncode != 0, proc.stdout[-3000:]
     assert "FAIL 1 unique_key_int_activity_events_unioned_activity_id" in proc.stdout
     assert "PASS unique_key_int_gp_appointments_unioned_appointment_id" in proc.stdout
+
+
+def _latest_partitions(raw: Path) -> list[Path]:
+    """The latest extract of every monthly GP and acute table (the new month of a nightly run)."""
+    return [
+        max(table.iterdir()) for table in sorted(raw.iterdir()) if table.name.startswith(MONTHLY)
+    ]
+
+
+def _built_at(warehouse: Path) -> dict:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return dict(con.execute(f"select built_at, count(*) from {COHORTS} group by 1").fetchall())
+
+
+def test_cohorts_rebuild_only_the_sets_a_new_month_reaches(
+    night_before: Path, tmp_path: Path
+) -> None:
+    """The night before the latest month landed, then the night it did: the incremental run
+    rebuilds the sets whose windows reach the new month (and no others), and the result is
+    exactly a full build's."""
+    raw, warehouse = night_before / "raw", night_before / "warehouse.duckdb"
+    held = tmp_path / "held_back"
+    latest = _latest_partitions(raw)
+    for part in latest:
+        (held / part.parent.name).mkdir(parents=True)
+        shutil.move(part, held / part.parent.name / part.name)
+    dbt_run(night_before, "--full-refresh")
+    (night_before_built,) = _built_at(warehouse)
+
+    for part in latest:
+        shutil.move(held / part.parent.name / part.name, part)
+    dbt_run(night_before)
+    built = _built_at(warehouse)
+    assert len(built) == 2 and built[night_before_built] > 0, (
+        f"some sets are kept from the night before and some rebuilt: {built}"
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        first_new = con.execute(
+            "select min(changed_from) from int_extract_changes_dated "
+            "where logged_at = (select max(logged_at) from int_extract_changes_dated)"
+        ).fetchone()[0]
+        kept_reach = con.execute(
+            f"select count(*) from {COHORTS} where built_at = ? and post_window_end >= ?",
+            [night_before_built, first_new],
+        ).fetchone()[0]
+    assert kept_reach == 0, "every set whose windows reach the new month was rebuilt"
+
+    incremental = fingerprints(warehouse)
+    dbt_run(night_before, "--full-refresh")
+    assert fingerprints(warehouse) == incremental, "incremental run differs from a full rebuild"
+
+
+def test_a_resent_appointment_in_an_old_window_rebuilds_its_set(night_before: Path) -> None:
+    """An attended appointment in the post window of one of the earliest sets is re-sent as
+    cancelled in a new extract. Its date lies years before the extract's, yet the set it
+    counts in is rebuilt: one appointment fewer for that member, as a full build says."""
+    raw, warehouse = night_before / "raw", night_before / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        member, source_id, practice = con.execute(
+            f"""
+            select cohort.cohort_member_id, appointment.source_appointment_id,
+                appointment.practice_code
+            from {COHORTS} as cohort
+            inner join int_gp_appointments_unioned as appointment
+                on cohort.person_id = appointment.person_id
+                and appointment.appointment_date > cohort.index_date
+                and appointment.appointment_date <= cohort.post_window_end
+            where appointment.source_system = 'emis'
+                and appointment.appointment_status = 'attended'
+            order by cohort.post_window_end, cohort.cohort_member_id,
+                appointment.source_appointment_id
+            limit 1
+            """
+        ).fetchone()
+        before = con.execute(
+            f"select gp_appointment_post from {COHORTS} where cohort_member_id = ?", [member]
+        ).fetchone()[0]
+
+    appointments = pl.read_parquet(
+        raw / "gp_emis_appointments" / "*" / "*.parquet", hive_partitioning=False
+    )
+    row = appointments.filter(
+        (pl.col("appointment_id").cast(pl.Utf8) == source_id)
+        & (pl.col("practice_code") == practice)
+    ).row(0, named=True)
+    latest = max(p.name for p in (raw / "gp_emis_appointments").iterdir())
+    new_date = dt.date.fromisoformat(latest.removeprefix("extract_date=")) + dt.timedelta(days=31)
+    _append_extract(
+        raw,
+        "gp_emis_appointments",
+        new_date,
+        pl.DataFrame(
+            [{**row, "status": "Cancelled by Patient", "_source_file": "c.csv", "_row_number": 1}],
+            schema=appointments.schema,
+        ),
+    )
+
+    dbt_run(night_before)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = con.execute(
+            f"select gp_appointment_post from {COHORTS} where cohort_member_id = ?", [member]
+        ).fetchone()
+    assert after == (before - 1,), "the cancelled appointment no longer counts"
+
+    incremental = fingerprints(warehouse)
+    dbt_run(night_before, "--full-refresh")
+    assert fingerprints(warehouse) == incremental, "incremental run differs from a full rebuild"
+
+
+def test_a_person_resent_with_another_sex_rebuilds_every_set(night_before: Path) -> None:
+    """A registration re-sent with another sex can move its person into or out of any set's
+    pool, whatever the dates: every set is rebuilt, and the result is a full build's."""
+    raw, warehouse = night_before / "raw", night_before / "warehouse.duckdb"
+    (before_built,) = _built_at(warehouse)
+    registrations = pl.read_parquet(
+        raw / "gp_emis_registrations" / "*" / "*.parquet", hive_partitioning=False
+    )
+    row = registrations.filter(pl.col("sex") == "Male").sort("person_id").row(0, named=True)
+    latest = max(p.name for p in (raw / "gp_emis_registrations").iterdir())
+    new_date = dt.date.fromisoformat(latest.removeprefix("extract_date=")) + dt.timedelta(days=31)
+    _append_extract(
+        raw,
+        "gp_emis_registrations",
+        new_date,
+        pl.DataFrame(
+            [{**row, "sex": "Female", "_source_file": "r.csv", "_row_number": 1}],
+            schema=registrations.schema,
+        ),
+    )
+
+    dbt_run(night_before)
+    assert before_built not in _built_at(warehouse), "every set was rebuilt"
+    incremental = fingerprints(warehouse)
+    dbt_run(night_before, "--full-refresh")
+    assert fingerprints(warehouse) == incremental, "incremental run differs from a full rebuild"

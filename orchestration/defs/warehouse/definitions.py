@@ -75,7 +75,10 @@ def excluded_source_selectors(
 
 
 def incremental_source_tables(manifest: Mapping[str, Any]) -> set[str]:
-    """Raw tables read (through staging) by an incremental model."""
+    """Raw tables an incremental model reads through staging views alone, i.e. by extract date
+    (macro newer_than_loaded). Models further down compare what they hold with tables rebuilt
+    each night (int_utilisation_cohorts_matched), so a table reached only through those, such as
+    a reference file, needs no full refresh when reloaded."""
     nodes, children = manifest["nodes"], manifest["child_map"]
     tables = set()
     for source_id, source in manifest["sources"].items():
@@ -86,10 +89,12 @@ def incremental_source_tables(manifest: Mapping[str, Any]) -> set[str]:
             if node in seen or node not in nodes:
                 continue
             seen.add(node)
-            if nodes[node].get("config", {}).get("materialized") == "incremental":
+            materialized = nodes[node].get("config", {}).get("materialized")
+            if materialized == "incremental":
                 tables.add(table)
                 break
-            todo.extend(children.get(node, []))
+            if materialized == "view":
+                todo.extend(children.get(node, []))
     return tables
 
 

@@ -1,39 +1,38 @@
-with emis as (
-    select * from {{ ref('stg_gp_emis__registrations') }}
-),
+-- GP registration spells from both supplier dialects: the latest version of each spell
+-- (practice, person, registration start), as the latest snapshot that lists it sent it
+-- (macro latest_versions; the staging views hold every version). Incremental by spell: a
+-- nightly run reads only the snapshots newer than those loaded (macro newer_than_loaded) and
+-- replaces the spells they re-send (a deregistration, a new address).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='registration_id',
+    on_schema_change='fail'
+) }}
 
-systmone as (
-    select * from {{ ref('stg_gp_systmone__registrations') }}
-),
+{%- set columns = ['registration_id', 'source_system', 'practice_code', 'person_id',
+    'birth_month', 'sex', 'ethnicity_2001_code', 'lsoa_code', 'registered_date',
+    'deregistered_date', 'extract_date'] %}
 
-unioned as (
-    select
-        registration_id,
-        source_system,
-        practice_code,
-        person_id,
-        birth_month,
-        sex,
-        ethnicity_2001_code,
-        lsoa_code,
-        registered_date,
-        deregistered_date,
-        snapshot_date
-    from emis
-    union all
-    select
-        registration_id,
-        source_system,
-        practice_code,
-        person_id,
-        birth_month,
-        sex,
-        ethnicity_2001_code,
-        lsoa_code,
-        registered_date,
-        deregistered_date,
-        snapshot_date
-    from systmone
+{%- set versions = new_versions([
+    ('emis', ref('stg_gp_emis__registrations')),
+    ('systmone', ref('stg_gp_systmone__registrations')),
+], columns, extract_watermarks('snapshot_date')) %}
+
+with latest as (
+    {{ latest_versions(versions, 'registration_id', columns) }}
 )
 
-select * from unioned
+select
+    registration_id,
+    source_system,
+    practice_code,
+    person_id,
+    birth_month,
+    sex,
+    ethnicity_2001_code,
+    lsoa_code,
+    registered_date,
+    deregistered_date,
+    extract_date as snapshot_date
+from latest

@@ -1,8 +1,10 @@
 -- Referred people (first episode; index date = referral date) and their matched comparison
--- people: never referred, registered at the same practice throughout the pre and post windows,
--- same sex, same age band at the index date and same prior-use band. Each referred person's
--- index date is assigned to their comparison pool. Candidates are thinned deterministically
--- (hash order) before prior use is counted, so appointments are only joined to a small cohort.
+-- people: not referred before their own pre window could overlap the set's windows (first
+-- referral more than N months after the post window ends, if ever), registered at the same
+-- practice throughout the pre and post windows, same sex, same age band at the index date and
+-- same prior-use band. Candidates are thinned deterministically (hash order) before prior use
+-- is counted, so appointments are only joined to a small cohort. Each member's activity in the
+-- pre and post windows is counted here too (fct_utilisation_person adds the organisation).
 --
 -- Prior use for matching is counted in the *matching window*, the N months before the pre
 -- window (index - 2N months .. index - N months - 1 day), not in the pre window itself.
@@ -13,7 +15,37 @@
 -- earlier window balances the level of use without that bias. Where the matching window lies
 -- before the data, every candidate counts 0 in it and matching falls back to practice, sex
 -- and age band, consistently for referred and comparison people alike.
+--
+-- Comparison people are "not yet referred" rather than "never referred" (Callaway & Sant'Anna
+-- 2021, J Econometrics 225(2):200-30): whether someone qualifies for a set depends only on
+-- what happened up to N months after its post window, never on later referrals, so a set is
+-- settled once the data covering its windows is. The N-month margin keeps out people whose
+-- own run-up to referral (rising use) would fall in the set's post window.
+--
+-- Incremental by matched set (delete+insert on match_set_id): a nightly run rebuilds only
+--   * sets that are new or whose referred person, practice, index date, sex or age band
+--     changed, and removes sets whose episode is gone (rows with a null cohort, deleted by the
+--     post-hook);
+--   * sets whose post window ends on or after the earliest date any input changed since the
+--     last build: the extracts logged since (int_extract_changes_dated: activity, including
+--     the dates of replaced versions, and registration spells) and people whose first
+--     referral appeared, moved or went (N months earlier, the margin above);
+--   * every set, when an extract re-sent a person with another sex or birth month.
+-- Everything a set depends on is dated within its windows (+ the margin), so the other sets
+-- would come out the same: tests/warehouse/test_incremental_builds.py checks the incremental
+-- result against a full build.
+-- depends_on: {{ ref('int_extract_changes_dated') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='match_set_id',
+    on_schema_change='fail',
+    post_hook="delete from {{ this }} where cohort is null"
+) }}
+
 {%- set window = var('utilisation_window_months') %}
+{%- set measures = ['gp_appointment', 'gp_dna', 'ae_admitted', 'ae_not_admitted',
+                    'nel_admission', 'op_attendance'] %}
 {#- Referred people paired with candidates at their practice, of their sex and age band on the
     index date, registered throughout both windows (used twice in `pool`). #}
 {%- set pairs_from %}
@@ -26,6 +58,10 @@
             and {{ registered_throughout('index_years', 'candidates') }}
             and {{ age_band_contains('index_years.age_band', 'candidates.birth_month',
                 'index_years.band_born_from', 'index_years.band_born_before') }}
+            and (
+                candidates.referral_horizon is null
+                or candidates.referral_horizon > index_years.post_window_end
+            )
 {%- endset %}
 
 with episodes as (
@@ -59,8 +95,15 @@ registration_spells as (
     group by person_id, practice_code, registered_date
 ),
 
-ever_referred as (
-    select distinct person_id from episodes
+first_referrals as (
+    -- the date from which someone no longer qualifies as a comparison: N months before their
+    -- first referral (the margin in the header)
+    select
+        person_id,
+        referral_date as first_referral_date,
+        {{ add_to_date('month', -window, 'referral_date') }} as referral_horizon
+    from episodes
+    where episode_number = 1
 ),
 
 index_referrals as (
@@ -80,6 +123,103 @@ index_referrals as (
     where episodes.episode_number = 1
 ),
 
+{%- if is_incremental() %}
+
+built_sets as (
+    select
+        match_set_id,
+        person_id,
+        practice_code,
+        index_date,
+        sex,
+        age_band
+    from {{ this }}
+    where cohort = 'referred'
+),
+
+logged_changes as (
+    -- what the extracts logged since the last build touched
+    select
+        min(changed_from) as changed_from,
+        max(case when demographics_changed then 1 else 0 end) as demographics_changed
+    from {{ ref('int_extract_changes_dated') }}
+    where logged_at > (select max(built_at) from {{ this }})
+),
+
+moved_referrals as (
+    -- people whose first referral appeared, moved or went: as candidates they now qualify for
+    -- (or drop out of) the sets whose post window ends after the earlier horizon
+    select
+        min(
+            case
+                when built_sets.index_date is null then first_referrals.referral_horizon
+                when first_referrals.first_referral_date is null
+                    then {{ add_to_date('month', -window, 'built_sets.index_date') }}
+                when first_referrals.first_referral_date < built_sets.index_date
+                    then first_referrals.referral_horizon
+                else {{ add_to_date('month', -window, 'built_sets.index_date') }}
+            end
+        ) as changed_from
+    from first_referrals
+    full outer join built_sets
+        on first_referrals.person_id = built_sets.person_id
+    where
+        built_sets.person_id is null
+        or first_referrals.person_id is null
+        or first_referrals.first_referral_date != built_sets.index_date
+),
+
+changes as (
+    select
+        coalesce(logged_changes.demographics_changed, 0) = 1 as rebuild_all,
+        case
+            when moved_referrals.changed_from is null then logged_changes.changed_from
+            when logged_changes.changed_from is null then moved_referrals.changed_from
+            when moved_referrals.changed_from < logged_changes.changed_from
+                then moved_referrals.changed_from
+            else logged_changes.changed_from
+        end as changed_from
+    from logged_changes
+    cross join moved_referrals
+),
+
+sets_to_build as (
+    select index_referrals.match_set_id
+    from index_referrals
+    cross join changes
+    where changes.rebuild_all or index_referrals.post_window_end >= changes.changed_from
+    union
+    select match_set_id
+    from (
+        select
+            match_set_id,
+            person_id,
+            practice_code,
+            index_date,
+            sex,
+            age_band
+        from index_referrals
+        except
+        select
+            match_set_id,
+            person_id,
+            practice_code,
+            index_date,
+            sex,
+            age_band
+        from built_sets
+    ) as new_or_changed
+),
+
+sets_gone as (
+    select built_sets.match_set_id
+    from built_sets
+    left join index_referrals
+        on built_sets.match_set_id = index_referrals.match_set_id
+    where index_referrals.match_set_id is null
+),
+{%- endif %}
+
 index_bands as (
     -- the birth months of the referred person's age band on the index date (macro age_band)
     select
@@ -90,21 +230,25 @@ index_bands as (
         row_number() over (order by match_set_id) as set_number,
         {{ order_number('match_set_id') }} as set_order
     from index_referrals
+    {%- if is_incremental() %}
+    where match_set_id in (select sets_to_build.match_set_id from sets_to_build)
+    {%- endif %}
 ),
 
 referred_registered as (
-    select distinct index_referrals.match_set_id
-    from index_referrals
+    select distinct index_bands.match_set_id
+    from index_bands
     inner join registration_spells
         on
-            index_referrals.person_id = registration_spells.person_id
-            and index_referrals.practice_code = registration_spells.practice_code
-            and {{ registered_throughout('index_referrals', 'registration_spells') }}
+            index_bands.person_id = registration_spells.person_id
+            and index_bands.practice_code = registration_spells.practice_code
+            and {{ registered_throughout('index_bands', 'registration_spells') }}
 ),
 
 candidates as (
-    -- never-referred people: each registration spell with their sex and birth month, narrowed
-    -- before the practice join so that join pairs people only with referred people of their sex
+    -- everyone's registration spells with their sex, birth month and referral horizon (null
+    -- if never referred), narrowed before the practice join so that join pairs people only
+    -- with referred people of their sex
     select
         registration_spells.person_id,
         registration_spells.practice_code,
@@ -113,6 +257,7 @@ candidates as (
         people.sex,
         people.birth_month,
         coalesce({{ date_part_int('year', 'people.birth_month') }}, -1) as birth_year,
+        first_referrals.referral_horizon,
         count(*) over (
             partition by registration_spells.person_id, registration_spells.practice_code
         ) as spells_at_practice,
@@ -121,9 +266,8 @@ candidates as (
     from registration_spells
     inner join people
         on registration_spells.person_id = people.person_id
-    left join ever_referred
-        on registration_spells.person_id = ever_referred.person_id
-    where ever_referred.person_id is null
+    left join first_referrals
+        on registration_spells.person_id = first_referrals.person_id
 ),
 
 birth_years as (
@@ -309,6 +453,52 @@ cohort as (
         true as is_registered_throughout
     from matched
     where match_rank <= {{ var('comparisons_per_referred') }}
+),
+
+counted as (
+    -- each member's activity in the pre window (before the index date) and the post window
+    -- (after it)
+    select
+        cohort.match_set_id,
+        cohort.person_id,
+        {%- for m in measures %}
+        sum(
+            case
+                when
+                    activity.activity_code = '{{ m }}'
+                    and activity.activity_date < referred.index_date
+                    then 1
+                else 0
+            end
+        ) as {{ m }}_pre,
+        sum(
+            case
+                when
+                    activity.activity_code = '{{ m }}'
+                    and activity.activity_date > referred.index_date
+                    then 1
+                else 0
+            end
+        ) as {{ m }}_post{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from cohort
+    inner join referred
+        on cohort.match_set_id = referred.match_set_id
+    left join (
+        -- the big activity table filtered to the cohort's people first (read here only: a
+        -- CTE read twice would be materialised whole)
+        select
+            person_id,
+            activity_date,
+            activity_code
+        from {{ ref('int_activity_events_unioned') }}
+        where person_id in (select cohort.person_id from cohort)
+    ) as activity
+        on
+            cohort.person_id = activity.person_id
+            and referred.pre_window_start <= activity.activity_date
+            and referred.post_window_end >= activity.activity_date
+    group by cohort.match_set_id, cohort.person_id
 )
 
 select
@@ -326,7 +516,40 @@ select
     referred.age_band,
     referred.prior_use_band,
     cohort.prior_gp_appointments,
-    cohort.is_registered_throughout
+    cohort.is_registered_throughout,
+    {%- for m in measures %}
+    cast(counted.{{ m }}_pre as integer) as {{ m }}_pre,
+    cast(counted.{{ m }}_post as integer) as {{ m }}_post,
+    {%- endfor %}
+    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as built_at
 from cohort
 inner join referred
     on cohort.match_set_id = referred.match_set_id
+inner join counted
+    on
+        cohort.match_set_id = counted.match_set_id
+        and cohort.person_id = counted.person_id
+{%- if is_incremental() %}
+union all
+-- a set whose episode is gone: this row displaces its old rows and the post-hook deletes it
+select
+    cast(null as {{ dbt.type_string() }}) as cohort_member_id,
+    match_set_id,
+    {%- for column in ['person_id', 'cohort', 'referred_person_id', 'practice_code'] %}
+    cast(null as {{ dbt.type_string() }}) as {{ column }},
+    {%- endfor %}
+    {%- for column in ['index_date', 'match_window_start', 'pre_window_start', 'post_window_end'] %}
+    cast(null as date) as {{ column }},
+    {%- endfor %}
+    {%- for column in ['sex', 'age_band', 'prior_use_band'] %}
+    cast(null as {{ dbt.type_string() }}) as {{ column }},
+    {%- endfor %}
+    cast(null as {{ dbt.type_bigint() }}) as prior_gp_appointments,
+    cast(null as boolean) as is_registered_throughout,
+    {%- for m in measures %}
+    cast(null as integer) as {{ m }}_pre,
+    cast(null as integer) as {{ m }}_post,
+    {%- endfor %}
+    cast(null as {{ dbt.type_timestamp() }}) as built_at
+from sets_gone
+{%- endif %}

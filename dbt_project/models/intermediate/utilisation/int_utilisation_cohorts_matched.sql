@@ -455,6 +455,17 @@ cohort as (
     where match_rank <= {{ var('comparisons_per_referred') }}
 ),
 
+cohort_activity as (
+    -- the big activity table filtered to the cohort's people first (read once: a CTE read
+    -- twice would be materialised whole)
+    select
+        person_id,
+        activity_date,
+        activity_code
+    from {{ ref('int_activity_events_unioned') }}
+    where person_id in (select cohort.person_id from cohort)
+),
+
 counted as (
     -- each member's activity in the pre window (before the index date) and the post window
     -- (after it)
@@ -462,38 +473,29 @@ counted as (
         cohort.match_set_id,
         cohort.person_id,
         {%- for m in measures %}
-        sum(
-            case
-                when
-                    activity.activity_code = '{{ m }}'
-                    and activity.activity_date < referred.index_date
-                    then 1
-                else 0
-            end
-        ) as {{ m }}_pre,
-        sum(
-            case
-                when
-                    activity.activity_code = '{{ m }}'
-                    and activity.activity_date > referred.index_date
-                    then 1
-                else 0
-            end
-        ) as {{ m }}_post{% if not loop.last %},{% endif %}
+            sum(
+                case
+                    when
+                        activity.activity_code = '{{ m }}'
+                        and activity.activity_date < referred.index_date
+                        then 1
+                    else 0
+                end
+            ) as {{ m }}_pre,
+            sum(
+                case
+                    when
+                        activity.activity_code = '{{ m }}'
+                        and activity.activity_date > referred.index_date
+                        then 1
+                    else 0
+                end
+            ) as {{ m }}_post{% if not loop.last %},{% endif %}
         {%- endfor %}
     from cohort
     inner join referred
         on cohort.match_set_id = referred.match_set_id
-    left join (
-        -- the big activity table filtered to the cohort's people first (read here only: a
-        -- CTE read twice would be materialised whole)
-        select
-            person_id,
-            activity_date,
-            activity_code
-        from {{ ref('int_activity_events_unioned') }}
-        where person_id in (select cohort.person_id from cohort)
-    ) as activity
+    left join cohort_activity as activity
         on
             cohort.person_id = activity.person_id
             and referred.pre_window_start <= activity.activity_date
@@ -518,8 +520,8 @@ select
     cohort.prior_gp_appointments,
     cohort.is_registered_throughout,
     {%- for m in measures %}
-    cast(counted.{{ m }}_pre as integer) as {{ m }}_pre,
-    cast(counted.{{ m }}_post as integer) as {{ m }}_post,
+        cast(counted.{{ m }}_pre as integer) as {{ m }}_pre,
+        cast(counted.{{ m }}_post as integer) as {{ m }}_post,
     {%- endfor %}
     cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as built_at
 from cohort

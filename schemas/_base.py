@@ -35,7 +35,7 @@ RuleFn = Callable[[pl.Expr], pl.Expr]
 def nhs_number_valid(c: pl.Expr) -> pl.Expr:
     """NHS number Modulus 11: weights 10..2 on digits 1-9; check = 11 - (sum mod 11);
     11 -> 0; 10 -> the number is invalid. Vectorised twin of ``estate.nhs_number``."""
-    shaped = c.str.contains(r"^\d{10}$")
+    shaped = c.str.contains(r"^[0-9]{10}$")  # ASCII digits: \d also takes e.g. Arabic-Indic
     # Digits by integer arithmetic on the whole number, and every sub-expression written
     # once: eager polars does not share repeated sub-expressions, and an earlier form that
     # repeated them (with ten string slices) was the dearest rule of the whole ingest.

@@ -22,7 +22,7 @@ import polars as pl
 _BLOCK = 64  # SHA-256 block size in bytes (RFC 2104)
 # Bounded so a national backfill cannot exhaust memory (about 90 bytes per person remembered).
 _MEMO_MAX = 5_000_000
-TEN_DIGITS = r"^\d{10}$"
+TEN_DIGITS = r"^[0-9]{10}$"  # ASCII only: \d also matches other scripts' digits
 
 
 def _pads(key: bytes) -> tuple[bytes, bytes]:

@@ -38,6 +38,12 @@ def vectorised(values: list[str | None]) -> list[bool | None]:
         ("94347659190", False, "eleven digits"),
         ("943 476 5919", False, "spaces are not stripped at ingest: the source must send digits"),
         ("94347659A9", False, "non-digit"),
+        # the worked example in Arabic-Indic digits: a regex \d takes them, Int64 does not
+        (
+            "\u0669\u0664\u0663\u0664\u0667\u0666\u0665\u0669\u0661\u0669",
+            False,
+            "only ASCII 0-9 are digits of an NHS number",
+        ),
     ],
 )
 def test_modulus_11_worked_examples(number: str, valid: bool, why: str) -> None:

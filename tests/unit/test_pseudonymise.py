@@ -25,6 +25,16 @@ def test_nulls_stay_null_and_other_columns_untouched() -> None:
     assert out["nhs"][0] is None and out["x"].to_list() == [1, 2]
 
 
+def test_an_identifier_in_other_digits_still_gets_a_pseudonym() -> None:
+    """Arabic-Indic digits are not an NHS number (the schema quarantines the row), but the
+    quarantine shows its pseudonym, so it must have one: never null, never the raw value."""
+    other_digits = "\u0669\u0664\u0663\u0664\u0667\u0666\u0665\u0669\u0661\u0669"
+    out = pseudonymise(pl.DataFrame({"nhs": [other_digits]}), "nhs", b"k")
+    assert out["nhs"].to_list() == [
+        hmac.new(b"k", other_digits.encode(), hashlib.sha256).hexdigest()
+    ]
+
+
 def test_key_changes_every_id() -> None:
     frame = pl.DataFrame({"nhs": ["9434765919"]})
     assert (

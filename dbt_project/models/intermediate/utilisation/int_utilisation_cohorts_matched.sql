@@ -148,25 +148,28 @@ logged_changes as (
 
 moved_referrals as (
     -- people whose first referral appeared, moved or went: as candidates they now qualify for
-    -- (or drop out of) the sets whose post window ends after the earlier horizon
+    -- (or drop out of) the sets whose post window ends after the earlier horizon. Compared
+    -- over people who can have a set (and so be a candidate): someone referred but never
+    -- registered would otherwise count as new every night.
     select
         min(
             case
-                when built_sets.index_date is null then first_referrals.referral_horizon
-                when first_referrals.first_referral_date is null
+                when built_sets.index_date is null
+                    then {{ add_to_date('month', -window, 'index_referrals.index_date') }}
+                when index_referrals.index_date is null
                     then {{ add_to_date('month', -window, 'built_sets.index_date') }}
-                when first_referrals.first_referral_date < built_sets.index_date
-                    then first_referrals.referral_horizon
+                when index_referrals.index_date < built_sets.index_date
+                    then {{ add_to_date('month', -window, 'index_referrals.index_date') }}
                 else {{ add_to_date('month', -window, 'built_sets.index_date') }}
             end
         ) as changed_from
-    from first_referrals
+    from index_referrals
     full outer join built_sets
-        on first_referrals.person_id = built_sets.person_id
+        on index_referrals.person_id = built_sets.person_id
     where
         built_sets.person_id is null
-        or first_referrals.person_id is null
-        or first_referrals.first_referral_date != built_sets.index_date
+        or index_referrals.person_id is null
+        or index_referrals.index_date != built_sets.index_date
 ),
 
 changes as (

@@ -124,6 +124,12 @@ def key_of(appointment: dict) -> str:
     return f"emis-{appointment['practice_code']}-{appointment['appointment_id']}"
 
 
+def _next_extract_date(raw: Path, table: str) -> dt.date:
+    """A month after the latest extract of a raw table."""
+    latest = max(p.name for p in (raw / table).iterdir())
+    return dt.date.fromisoformat(latest.removeprefix("extract_date=")) + dt.timedelta(days=31)
+
+
 def _append_extract(raw: Path, table: str, extract_date: dt.date, rows: pl.DataFrame) -> None:
     part = raw / table / f"extract_date={extract_date.isoformat()}"
     part.mkdir(parents=True)
@@ -141,8 +147,7 @@ def test_resent_versions_replace_their_rows_wherever_they_now_belong(night_befor
     )
     attended = appointments.filter(pl.col("status") == "Attended").sort("appointment_id")
     cancelled, moved, twice = (attended.row(i, named=True) for i in (0, 1, 2))
-    latest = max(p.name for p in (raw / "gp_emis_appointments").iterdir())
-    new_date = dt.date.fromisoformat(latest.removeprefix("extract_date=")) + dt.timedelta(days=31)
+    new_date = _next_extract_date(raw, "gp_emis_appointments")
 
     def version(row: dict, days: int, status: str, file: str, line: int) -> dict:
         return {
@@ -322,8 +327,7 @@ def test_a_resent_appointment_in_an_old_window_rebuilds_its_set(night_before: Pa
         (pl.col("appointment_id").cast(pl.Utf8) == source_id)
         & (pl.col("practice_code") == practice)
     ).row(0, named=True)
-    latest = max(p.name for p in (raw / "gp_emis_appointments").iterdir())
-    new_date = dt.date.fromisoformat(latest.removeprefix("extract_date=")) + dt.timedelta(days=31)
+    new_date = _next_extract_date(raw, "gp_emis_appointments")
     _append_extract(
         raw,
         "gp_emis_appointments",
@@ -355,8 +359,7 @@ def test_a_person_resent_with_another_sex_rebuilds_every_set(night_before: Path)
         raw / "gp_emis_registrations" / "*" / "*.parquet", hive_partitioning=False
     )
     row = registrations.filter(pl.col("sex") == "Male").sort("person_id").row(0, named=True)
-    latest = max(p.name for p in (raw / "gp_emis_registrations").iterdir())
-    new_date = dt.date.fromisoformat(latest.removeprefix("extract_date=")) + dt.timedelta(days=31)
+    new_date = _next_extract_date(raw, "gp_emis_registrations")
     _append_extract(
         raw,
         "gp_emis_registrations",

@@ -64,22 +64,17 @@ registration_changes as (
     -- each version next to the one before it: of the same spell, and of the same person
     select
         *,
-        lag(deregistered_date) over (
-            partition by registration_id order by extract_date, extract_row_number
-        ) as previous_deregistered_date,
-        row_number() over (
-            partition by registration_id order by extract_date, extract_row_number
-        ) as spell_version,
-        lag(sex) over (
-            partition by person_id order by extract_date, source_system, extract_row_number
-        ) as previous_sex,
-        lag(birth_month) over (
-            partition by person_id order by extract_date, source_system, extract_row_number
-        ) as previous_birth_month,
-        row_number() over (
-            partition by person_id order by extract_date, source_system, extract_row_number
-        ) as person_version
+        lag(deregistered_date) over spell_versions as previous_deregistered_date,
+        row_number() over spell_versions as spell_version,
+        lag(sex) over person_versions as previous_sex,
+        lag(birth_month) over person_versions as previous_birth_month,
+        row_number() over person_versions as person_version
     from registration_versions
+    window
+        spell_versions as (partition by registration_id order by extract_date, extract_row_number),
+        person_versions as (
+            partition by person_id order by extract_date, source_system, extract_row_number
+        )
 ),
 
 touched as (

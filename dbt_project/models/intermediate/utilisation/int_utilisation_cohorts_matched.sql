@@ -124,15 +124,12 @@ index_referrals as (
 ),
 
 {%- if is_incremental() %}
+{#- What defines a set: a change to any of these rebuilds it. #}
+{%- set set_definition = ['match_set_id', 'person_id', 'practice_code', 'index_date', 'sex',
+    'age_band'] %}
 
 built_sets as (
-    select
-        match_set_id,
-        person_id,
-        practice_code,
-        index_date,
-        sex,
-        age_band
+    select {{ set_definition | join(', ') }}
     from {{ this }}
     where cohort = 'referred'
 ),
@@ -147,69 +144,61 @@ logged_changes as (
 ),
 
 moved_referrals as (
-    -- people whose first referral appeared, moved or went: as candidates they now qualify for
-    -- (or drop out of) the sets whose post window ends after the earlier horizon. Compared
-    -- over people who can have a set (and so be a candidate): someone referred but never
-    -- registered would otherwise count as new every night.
-    select
-        min(
-            case
-                when built_sets.index_date is null
-                    then {{ add_to_date('month', -window, 'index_referrals.index_date') }}
-                when index_referrals.index_date is null
-                    then {{ add_to_date('month', -window, 'built_sets.index_date') }}
-                when index_referrals.index_date < built_sets.index_date
-                    then {{ add_to_date('month', -window, 'index_referrals.index_date') }}
-                else {{ add_to_date('month', -window, 'built_sets.index_date') }}
-            end
-        ) as changed_from
-    from index_referrals
-    full outer join built_sets
-        on index_referrals.person_id = built_sets.person_id
-    where
-        built_sets.person_id is null
-        or index_referrals.person_id is null
-        or index_referrals.index_date != built_sets.index_date
+    -- people whose first referral appeared, moved or went (their old or new date): as
+    -- candidates they now qualify for, or drop out of, the sets whose post window ends after
+    -- N months before it. Compared over people who can have a set (and so be a candidate):
+    -- someone referred but never registered would otherwise count as new every night.
+    (
+        select
+            person_id,
+            index_date
+        from index_referrals
+        except
+        select
+            person_id,
+            index_date
+        from built_sets
+    )
+    union all
+    (
+        select
+            person_id,
+            index_date
+        from built_sets
+        except
+        select
+            person_id,
+            index_date
+        from index_referrals
+    )
 ),
 
-changes as (
-    select
-        coalesce(logged_changes.demographics_changed, 0) = 1 as rebuild_all,
-        case
-            when moved_referrals.changed_from is null then logged_changes.changed_from
-            when logged_changes.changed_from is null then moved_referrals.changed_from
-            when moved_referrals.changed_from < logged_changes.changed_from
-                then moved_referrals.changed_from
-            else logged_changes.changed_from
-        end as changed_from
-    from logged_changes
-    cross join moved_referrals
+changed_from as (
+    -- the earliest date any input changed since the last build
+    select min(changed_from) as changed_from
+    from (
+        select changed_from from logged_changes
+        union all
+        select {{ add_to_date('month', -window, 'index_date') }} as changed_from
+        from moved_referrals
+    ) as changes
 ),
 
 sets_to_build as (
     select index_referrals.match_set_id
     from index_referrals
-    cross join changes
-    where changes.rebuild_all or index_referrals.post_window_end >= changes.changed_from
+    cross join logged_changes
+    cross join changed_from
+    where
+        logged_changes.demographics_changed = 1
+        or index_referrals.post_window_end >= changed_from.changed_from
     union
     select match_set_id
     from (
-        select
-            match_set_id,
-            person_id,
-            practice_code,
-            index_date,
-            sex,
-            age_band
+        select {{ set_definition | join(', ') }}
         from index_referrals
         except
-        select
-            match_set_id,
-            person_id,
-            practice_code,
-            index_date,
-            sex,
-            age_band
+        select {{ set_definition | join(', ') }}
         from built_sets
     ) as new_or_changed
 ),

@@ -35,23 +35,23 @@ INCREMENTAL = {
     "int_gp_events_unioned": "event_id",
     "int_activity_events_unioned": "activity_id",
 }
-# incremental by matched set (built_at, when each set was built, is left out of comparisons)
+# incremental by matched set
 COHORTS = "int_utilisation_cohorts_matched"
 MONTHLY = ("gp_emis_", "gp_systmone_", "acute_")
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
-    # Table names come from INCREMENTAL above, never from input.
-    return con.execute(f"select count(*), sum(hash(t)) from {table} as t").fetchone()
+    """Row count and an order-independent hash of every column but built_at (when the run that
+    wrote a row started, which differs between builds by design)."""
+    # Table names come from INCREMENTAL and COHORTS above, never from input.
+    return con.execute(
+        f"select count(*), sum(hash(t)) from (select * exclude (built_at) from {table}) as t"
+    ).fetchone()
 
 
 def fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = {table: fingerprint(con, table) for table in INCREMENTAL}
-        tables[COHORTS] = con.execute(
-            f"select count(*), sum(hash(t)) from (select * exclude (built_at) from {COHORTS}) as t"
-        ).fetchone()
-        return tables
+        return {table: fingerprint(con, table) for table in [*INCREMENTAL, COHORTS]}
 
 
 def dbt_run(data: Path, *args: str) -> None:
@@ -117,6 +117,63 @@ def test_incremental_run_restores_the_latest_extracts(night_before: Path) -> Non
             ).fetchone()[0]
             assert canaries == 1, f"{table}: the incremental run rewrote history"
     assert fingerprints(warehouse) == full
+
+
+def dbt_build(data: Path, command: str = "build", *args: str) -> subprocess.CompletedProcess:
+    """`dbt build` (or `dbt test`) of the GP appointments and what they read; not asserted."""
+    env = {**os.environ, "SP_DATA_DIR": str(data)}
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            command,
+            "--select",
+            "+int_gp_appointments_unioned",
+        ]
+        + ["--exclude-resource-type", "unit_test", *args]
+        + ["--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_a_nightly_build_tests_the_rows_it_wrote(night_before: Path) -> None:
+    """In `dbt build`, the data tests of an incremental table check the rows that build wrote
+    (macros/get_where_subquery.sql): a bad row written tonight fails tonight's build, while a row
+    written on an earlier night is not checked again. `dbt test` checks every row, and so does a
+    build with the var test_all_rows."""
+    raw, warehouse = night_before / "raw", night_before / "warehouse.duckdb"
+    failing = "not_null_int_gp_appointments_unioned_person_id"
+
+    # A row from an earlier night goes bad (as if a test had failed then and nobody looked).
+    with duckdb.connect(str(warehouse)) as con:
+        old = con.execute("select min(appointment_id) from int_gp_appointments_unioned").fetchone()
+        con.execute(
+            "update int_gp_appointments_unioned set person_id = null where appointment_id = ?", old
+        )
+    tonight = dbt_build(night_before)
+    assert tonight.returncode == 0, tonight.stdout[-4000:]
+    assert f"PASS {failing}" in tonight.stdout
+    every_row = dbt_build(night_before, "test")
+    assert every_row.returncode == 1 and f"FAIL 1 {failing}" in every_row.stdout
+    all_rows_build = dbt_build(night_before, "build", "--vars", "{test_all_rows: true}")
+    assert all_rows_build.returncode == 1 and f"FAIL 1 {failing}" in all_rows_build.stdout
+
+    # Put it right; tonight's extract then brings an appointment without a person.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from int_gp_appointments_unioned where person_id is null")
+    appointments = pl.read_parquet(
+        raw / "gp_emis_appointments" / "*" / "*.parquet", hive_partitioning=False
+    )
+    _append_extract(
+        raw,
+        "gp_emis_appointments",
+        _next_extract_date(raw, "gp_emis_appointments"),
+        appointments.head(1).with_columns(person_id=pl.lit(None, pl.String)),
+    )
+    tonight = dbt_build(night_before)
+    assert tonight.returncode == 1 and f"FAIL 1 {failing}" in tonight.stdout
 
 
 def key_of(appointment: dict) -> str:
@@ -281,7 +338,7 @@ def test_cohorts_rebuild_only_the_sets_a_new_month_reaches(
     with duckdb.connect(str(warehouse), read_only=True) as con:
         first_new = con.execute(
             "select min(changed_from) from int_extract_changes_dated "
-            "where logged_at = (select max(logged_at) from int_extract_changes_dated)"
+            "where built_at = (select max(built_at) from int_extract_changes_dated)"
         ).fetchone()[0]
         kept_reach = con.execute(
             f"select count(*) from {COHORTS} where built_at = ? and post_window_end >= ?",

@@ -106,6 +106,7 @@ select
     activity_date,
     activity_code,
     source_system,
-    extract_date
+    extract_date,
+    {{ run_timestamp() }} as built_at
 from unioned
 where activity_code is not null or {{ keep_retracted }}

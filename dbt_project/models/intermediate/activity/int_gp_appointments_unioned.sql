@@ -19,4 +19,11 @@
     ('systmone', ref('stg_gp_systmone__appointments')),
 ], columns) %}
 
-{{ latest_versions(versions, 'appointment_id', columns) }}
+with latest as (
+    {{ latest_versions(versions, 'appointment_id', columns) }}
+)
+
+select
+    {{ columns | join(',\n    ') }},
+    {{ run_timestamp() }} as built_at
+from latest

@@ -38,7 +38,8 @@ latest as (
 )
 
 select
-    {{ columns | join(',\n    ') }}
+    {{ columns | join(',\n    ') }},
+    {{ run_timestamp() }} as built_at
 from latest
 where
     snomed_code in (select codelist.snomed_code from codelist)

@@ -34,5 +34,6 @@ select
     lsoa_code,
     registered_date,
     deregistered_date,
-    extract_date as snapshot_date
+    extract_date as snapshot_date,
+    {{ run_timestamp() }} as built_at
 from latest

@@ -148,6 +148,6 @@ select
     extract_date,
     min(touched_date) as changed_from,
     max(is_demographic_change) = 1 as demographics_changed,
-    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as logged_at
+    {{ run_timestamp() }} as built_at
 from touched
 group by source_system, extract_date

@@ -140,7 +140,7 @@ logged_changes as (
         min(changed_from) as changed_from,
         max(case when demographics_changed then 1 else 0 end) as demographics_changed
     from {{ ref('int_extract_changes_dated') }}
-    where logged_at > (select max(built_at) from {{ this }})
+    where built_at > (select max(built_at) from {{ this }})
 ),
 
 moved_referrals as (
@@ -515,7 +515,7 @@ select
         cast(counted.{{ m }}_pre as integer) as {{ m }}_pre,
         cast(counted.{{ m }}_post as integer) as {{ m }}_post,
     {%- endfor %}
-    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as built_at
+    {{ run_timestamp() }} as built_at
 from cohort
 inner join referred
     on cohort.match_set_id = referred.match_set_id

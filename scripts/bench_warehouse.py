@@ -84,6 +84,12 @@ def main() -> None:
     parser.add_argument("--tier", default="demo")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--reuse-estate",
+        action="store_true",
+        help="keep the estate an earlier run generated in --workdir (its zones and warehouse "
+        "are rebuilt from scratch)",
+    )
     args = parser.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix=f"bench-{args.tier}-"))
@@ -93,25 +99,37 @@ def main() -> None:
     (work / "dagster_home").mkdir(parents=True, exist_ok=True)
     py = sys.executable
 
-    gen = run(
-        [py, "-m", "estate", "generate", "--tier", args.tier, "--seed", str(args.seed)]
-        + ["--out", str(data), "--force", "--quiet"],
-        env,
-    )
     held = work / "held_back"
     latest = {}
-    for source in MONTHLY_SOURCES:
-        dates = sorted(p.name for p in (data / "landing" / source).iterdir() if p.is_dir())
-        latest[source] = dates[-1]
-        (held / source).mkdir(parents=True, exist_ok=True)
-        shutil.move(data / "landing" / source / dates[-1], held / source / dates[-1])
+    if args.reuse_estate and held.is_dir():
+        gen = 0.0
+        for zone in ("raw", "quarantine", "audit", "published", "warehouse.duckdb"):
+            path = data / zone
+            if path.is_dir():
+                shutil.rmtree(path)
+            path.unlink(missing_ok=True)
+        latest = {source: next((held / source).iterdir()).name for source in MONTHLY_SOURCES}
+        for source, date in latest.items():  # landed by the earlier run's nightly step
+            shutil.rmtree(data / "landing" / source / date, ignore_errors=True)
+    else:
+        gen = run(
+            [py, "-m", "estate", "generate", "--tier", args.tier, "--seed", str(args.seed)]
+            + ["--out", str(data), "--force", "--quiet"],
+            env,
+        )
+        shutil.rmtree(held, ignore_errors=True)
+        for source in MONTHLY_SOURCES:
+            dates = sorted(p.name for p in (data / "landing" / source).iterdir() if p.is_dir())
+            latest[source] = dates[-1]
+            (held / source).mkdir(parents=True, exist_ok=True)
+            shutil.move(data / "landing" / source / dates[-1], held / source / dates[-1])
 
     dbt(["parse", "--quiet"], env)
     first = run([py, "-m", "orchestration.run", "--quiet"], env)
     full = dbt(["build", "--full-refresh", *PRODUCTION], env)
 
     for source, date in latest.items():
-        shutil.move(held / source / date, data / "landing" / source / date)
+        shutil.copytree(held / source / date, data / "landing" / source / date)
     before = work / "warehouse_before.duckdb"
     shutil.copy2(data / "warehouse.duckdb", before)
     second = run([py, "-m", "orchestration.run", "--quiet"], env)

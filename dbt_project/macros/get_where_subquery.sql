@@ -15,7 +15,7 @@
   kept. `dbt test` tests every row, and `relationships` tests read their `to` model in full.
 
   Trade-off (docs/runbook.md): a night whose test fails does not test those rows again the next
-  night. Test every row with `--vars '{test_all_rows: true}'` or rebuild with --full-refresh.
+  night. `dbt test` tests every row, as does a build with `--vars '{test_all_rows: true}'`.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}

@@ -83,16 +83,29 @@ def fingerprint(warehouse: Path) -> list[tuple]:
         ]
 
 
-def fixed_cost(work: Path, runs: int = 3) -> float:
-    """The fastest of a few `dbt build`s of the tiny tier with nothing new since the last."""
-    data = work / "data"
-    env = {**os.environ, "SP_DATA_DIR": str(data), "DAGSTER_HOME": str(work / "dagster_home")}
-    env.pop("SP_PSEUDO_KEY", None)
+def pipeline_env(work: Path) -> dict[str, str]:
+    """The environment of a pipeline on `work/data` with its own Dagster instance and the
+    development pseudonymisation key (synthetic data only)."""
     (work / "dagster_home").mkdir(parents=True, exist_ok=True)
-    py = sys.executable
-    generate = ["-m", "estate", "generate", "--tier", "tiny", "--force", "--quiet"]
-    run([py, *generate, "--out", str(data)], env)
-    run([py, "-m", "orchestration.run", "--quiet"], env)
+    env = {
+        **os.environ,
+        "SP_DATA_DIR": str(work / "data"),
+        "DAGSTER_HOME": str(work / "dagster_home"),
+    }
+    env.pop("SP_PSEUDO_KEY", None)
+    return env
+
+
+def generate(tier: str, seed: int, data: Path, env: dict[str, str]) -> float:
+    cmd = ["-m", "estate", "generate", "--tier", tier, "--seed", str(seed), "--out", str(data)]
+    return run([sys.executable, *cmd, "--force", "--quiet"], env)
+
+
+def fixed_cost(work: Path, seed: int, runs: int = 3) -> float:
+    """The fastest of a few `dbt build`s of the tiny tier with nothing new since the last."""
+    env = pipeline_env(work)
+    generate("tiny", seed, work / "data", env)
+    run([sys.executable, "-m", "orchestration.run", "--quiet"], env)
     return min(dbt(["build", *PRODUCTION], env) for _ in range(runs))
 
 
@@ -116,29 +129,21 @@ def main() -> None:
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix=f"bench-{args.tier}-"))
     data = work / "data"
-    env = {**os.environ, "SP_DATA_DIR": str(data), "DAGSTER_HOME": str(work / "dagster_home")}
-    env.pop("SP_PSEUDO_KEY", None)
-    (work / "dagster_home").mkdir(parents=True, exist_ok=True)
+    env = pipeline_env(work)
     py = sys.executable
 
     held = work / "held_back"
     latest = {}
     if args.reuse_estate and held.is_dir():
         gen = 0.0
-        for zone in ("raw", "quarantine", "audit", "published", "warehouse.duckdb"):
-            path = data / zone
-            if path.is_dir():
-                shutil.rmtree(path)
-            path.unlink(missing_ok=True)
+        for zone in ("raw", "quarantine", "audit", "published"):
+            shutil.rmtree(data / zone, ignore_errors=True)
+        (data / "warehouse.duckdb").unlink(missing_ok=True)
         latest = {source: next((held / source).iterdir()).name for source in MONTHLY_SOURCES}
         for source, date in latest.items():  # landed by the earlier run's nightly step
             shutil.rmtree(data / "landing" / source / date, ignore_errors=True)
     else:
-        gen = run(
-            [py, "-m", "estate", "generate", "--tier", args.tier, "--seed", str(args.seed)]
-            + ["--out", str(data), "--force", "--quiet"],
-            env,
-        )
+        gen = generate(args.tier, args.seed, data, env)
         shutil.rmtree(held, ignore_errors=True)
         for source in MONTHLY_SOURCES:
             dates = sorted(p.name for p in (data / "landing" / source).iterdir() if p.is_dir())
@@ -165,7 +170,7 @@ def main() -> None:
         env,
     )
     same = fingerprint(data / "warehouse.duckdb") == incremental_fingerprint
-    fixed = None if args.no_fixed_cost else fixed_cost(work / "fixed_cost")
+    fixed = None if args.no_fixed_cost else fixed_cost(work / "fixed_cost", args.seed)
 
     result = {
         "tier": args.tier,

@@ -54,24 +54,22 @@ def fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
         return {table: fingerprint(con, table) for table in [*INCREMENTAL, COHORTS]}
 
 
-def dbt_run(data: Path, *args: str) -> None:
-    """dbt run of the incremental models and everything they read, staging views included (a
-    view names its raw zone's path, so it is rebuilt to read this copy's)."""
-    env = {**os.environ, "SP_DATA_DIR": str(data)}
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "run",
-            "--select",
-            *(f"+{t}" for t in [*INCREMENTAL, COHORTS]),
-            *args,
-        ]
+def dbt(data: Path, command: str, select: list[str], *args: str) -> subprocess.CompletedProcess:
+    """A dbt command on a copy's data directory; the caller judges the outcome."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), command, "--select", *select, *args]
         + ["--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)],
         cwd=PROJECT,
-        env=env,
+        env={**os.environ, "SP_DATA_DIR": str(data)},
         capture_output=True,
         text=True,
     )
+
+
+def dbt_run(data: Path, *args: str) -> None:
+    """dbt run of the incremental models and everything they read, staging views included (a
+    view names its raw zone's path, so it is rebuilt to read this copy's)."""
+    proc = dbt(data, "run", [f"+{t}" for t in [*INCREMENTAL, COHORTS]], *args)
     assert proc.returncode == 0, proc.stdout[-4000:]
 
 
@@ -121,21 +119,8 @@ def test_incremental_run_restores_the_latest_extracts(night_before: Path) -> Non
 
 def dbt_build(data: Path, command: str = "build", *args: str) -> subprocess.CompletedProcess:
     """`dbt build` (or `dbt test`) of the GP appointments and what they read; not asserted."""
-    env = {**os.environ, "SP_DATA_DIR": str(data)}
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            command,
-            "--select",
-            "+int_gp_appointments_unioned",
-        ]
-        + ["--exclude-resource-type", "unit_test", *args]
-        + ["--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    select = ["+int_gp_appointments_unioned"]
+    return dbt(data, command, select, "--exclude-resource-type", "unit_test", *args)
 
 
 def test_a_nightly_build_tests_the_rows_it_wrote(night_before: Path) -> None:
@@ -166,10 +151,9 @@ def test_a_nightly_build_tests_the_rows_it_wrote(night_before: Path) -> None:
     appointments = pl.read_parquet(
         raw / "gp_emis_appointments" / "*" / "*.parquet", hive_partitioning=False
     )
-    _append_extract(
+    _append_next_extract(
         raw,
         "gp_emis_appointments",
-        _next_extract_date(raw, "gp_emis_appointments"),
         appointments.head(1).with_columns(person_id=pl.lit(None, pl.String)),
     )
     tonight = dbt_build(night_before)
@@ -191,6 +175,11 @@ def _append_extract(raw: Path, table: str, extract_date: dt.date, rows: pl.DataF
     part = raw / table / f"extract_date={extract_date.isoformat()}"
     part.mkdir(parents=True)
     rows.write_parquet(part / "part-0.parquet")
+
+
+def _append_next_extract(raw: Path, table: str, rows: pl.DataFrame) -> None:
+    """Rows as the raw table's next extract, a month after its latest."""
+    _append_extract(raw, table, _next_extract_date(raw, table), rows)
 
 
 def test_resent_versions_replace_their_rows_wherever_they_now_belong(night_before: Path) -> None:
@@ -384,11 +373,9 @@ def test_a_resent_appointment_in_an_old_window_rebuilds_its_set(night_before: Pa
         (pl.col("appointment_id").cast(pl.Utf8) == source_id)
         & (pl.col("practice_code") == practice)
     ).row(0, named=True)
-    new_date = _next_extract_date(raw, "gp_emis_appointments")
-    _append_extract(
+    _append_next_extract(
         raw,
         "gp_emis_appointments",
-        new_date,
         pl.DataFrame(
             [{**row, "status": "Cancelled by Patient", "_source_file": "c.csv", "_row_number": 1}],
             schema=appointments.schema,
@@ -416,11 +403,9 @@ def test_a_person_resent_with_another_sex_rebuilds_every_set(night_before: Path)
         raw / "gp_emis_registrations" / "*" / "*.parquet", hive_partitioning=False
     )
     row = registrations.filter(pl.col("sex") == "Male").sort("person_id").row(0, named=True)
-    new_date = _next_extract_date(raw, "gp_emis_registrations")
-    _append_extract(
+    _append_next_extract(
         raw,
         "gp_emis_registrations",
-        new_date,
         pl.DataFrame(
             [{**row, "sex": "Female", "_source_file": "r.csv", "_row_number": 1}],
             schema=registrations.schema,

@@ -70,10 +70,22 @@ class _Memo:
         found[inside] = self.numbers[at[inside]] == wanted[inside]
         return np.where(found, self.slots[np.minimum(at, len(self.numbers) - 1)], -1)
 
+    def recall(self, wanted: np.ndarray) -> tuple[np.ndarray, pl.Series]:
+        """Which wanted numbers are remembered (a mask) and their digests, in wanted order.
+        The digests are gathered here, at once, because a slot means something only until the
+        next ``add``: that may start the memory afresh and reuse every slot for someone else."""
+        slots = self.positions(wanted)
+        found = slots >= 0
+        return found, self.digests.gather(pl.Series(slots[found], dtype=pl.Int64))
+
     def add(self, numbers: np.ndarray, digests: pl.Series) -> None:
-        """Remember new (distinct, not yet remembered) numbers and their digests."""
-        if len(self.numbers) + len(numbers) > _MEMO_MAX:
-            self.__init__()  # start afresh rather than grow without bound
+        """Remember new (distinct, not yet remembered) numbers and their digests, never more
+        than ``_MEMO_MAX`` (read now, so a test can lower it): when they do not fit, the memory
+        starts afresh with them, or with as many as fit when one partition alone has more."""
+        limit = max(_MEMO_MAX, 0)
+        if len(self.numbers) + len(numbers) > limit:
+            self.__init__()
+            numbers, digests = numbers[:limit], digests.head(limit)
         first_slot = len(self.digests)
         order = np.argsort(numbers, kind="stable")
         new_numbers, new_slots = numbers[order], first_slot + order.astype(np.int64)
@@ -86,8 +98,9 @@ class _Memo:
 
 
 _MEMO: dict[bytes, _Memo] = {}  # keyed by a digest of the key, never the key itself
-# The ingest pseudonymises two partitions at once; the memory is read and grown under this lock
-# (its arrays are replaced, not updated in place, but a lookup must not see half an add).
+# The ingest pseudonymises several partitions at once (ingest.PARTITION_WORKERS); the memory is
+# read and grown under this lock (its arrays are replaced, not updated in place, but a lookup
+# must not see half an add).
 _MEMO_LOCK = threading.Lock()
 
 
@@ -108,17 +121,21 @@ def pseudonymise(
     distinct = numbers.get_column("__num").drop_nulls().unique().sort().to_numpy()
     with _MEMO_LOCK:
         memo = _MEMO.setdefault(hashlib.sha256(key).digest(), _Memo())
-        slots = memo.positions(distinct)
-        missing = slots < 0
-        if missing.any():
-            new = distinct[missing]
-            memo.add(new, _hash(pl.Series(new).cast(pl.Utf8).str.zfill(10), key))
-            slots[missing] = memo.positions(new)
-        digests = memo.digests.gather(pl.Series(slots)) if len(distinct) else None
-    lookup = pl.DataFrame(
-        {"__num": distinct, "__pseudo": digests}
-        if digests is not None
-        else {"__num": pl.Series([], dtype=pl.Int64), "__pseudo": pl.Series([], dtype=pl.Utf8)}
+        # The answer is complete (remembered digests plus fresh ones) before the memory is
+        # touched, so growing or restarting it cannot change what this lookup returns.
+        found, remembered = memo.recall(distinct)
+        new = distinct[~found]
+        fresh = (
+            _hash(pl.Series(new).cast(pl.Utf8).str.zfill(10), key)
+            if len(new)
+            else pl.Series("__pseudo", [], dtype=pl.Utf8)
+        )
+        memo.add(new, fresh)
+    lookup = pl.concat(
+        [
+            pl.DataFrame({"__num": distinct[found], "__pseudo": remembered}),
+            pl.DataFrame({"__num": new, "__pseudo": fresh}),
+        ]
     )
     pseudo = numbers.join(lookup, on="__num", how="left", maintain_order="left").get_column(
         "__pseudo"

@@ -11,11 +11,13 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
-from orchestration.lib.settings import PROJECT_ROOT, load_settings
+from orchestration.lib.settings import PROJECT_ROOT, Settings, load_settings
 
 
 def ensure_dagster_home() -> Path:
@@ -49,29 +51,62 @@ def main(argv: list[str] | None = None) -> int:
 
     import dagster as dg  # noqa: PLC0415 - slow import, after the cheap checks above
 
-    from orchestration.definitions import defs
-    from orchestration.lib.summary import print_summary
+    from orchestration.lib.run_guard import RunRefused, exclusive_run
 
     if args.quiet:
         import logging
 
         logging.getLogger("dagster").setLevel(logging.WARNING)
-    started = time.perf_counter()
+    # SIGTERM (systemd, kill, a scheduler's timeout) stops a run as Ctrl-C does: Dagster turns
+    # either into an interrupt of the running step, which stops dbt, and the run is recorded.
+    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    try:
+        with exclusive_run(settings.data_dir):
+            return _run(dg, settings, home)
+    except RunRefused as exc:
+        print(f"REFUSED: {exc}", file=sys.stderr)
+        return 3
+
+
+def _say(line: str) -> None:
+    print(f"pipeline: {line}", file=sys.stderr, flush=True)
+
+
+def _run(dg: ModuleType, settings: Settings, home: Path) -> int:
+    """The nightly run and the publish run after it, holding the data directory's lock."""
+    from orchestration.definitions import defs
+    from orchestration.lib import run_guard, zones
     from orchestration.lib.landing_watch import landed_dates
     from orchestration.lib.partitions import covering_range, register
+    from orchestration.lib.summary import print_summary
 
+    started = time.perf_counter()
+    for leftover in zones.clear_dead_writers(settings.zones):
+        _say(f"removed a dead writer's leftover: {leftover}")
     with dg.DagsterInstance.get() as instance:
-        # One run over every landed extract date, exactly as a backfill of them all would run;
-        # dates already loaded with the same files are skipped in seconds.
-        dates = landed_dates(settings) or [dt.date.today()]
-        register(instance, dates)
-        tags = covering_range(instance, dates)
-        job = defs.resolve_job_def("nightly_pipeline")
-        results = [job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)]
-        # As the publish_after_nightly sensor does under the daemon: publish after success.
-        if results[0].success:
-            publish = defs.resolve_job_def("publish")
-            results.append(publish.execute_in_process(instance=instance, raise_on_error=False))
+        try:
+            run_guard.free_dead_runs(instance, _say)
+            run_guard.wait_for_pool(instance, settings.pool_wait_seconds, _say)
+            # One run over every landed extract date, exactly as a backfill of them all would
+            # run; dates already loaded with the same files are skipped in seconds.
+            dates = landed_dates(settings) or [dt.date.today()]
+            register(instance, dates)
+            tags = {**covering_range(instance, dates), **run_guard.run_tags()}
+            job = defs.resolve_job_def("nightly_pipeline")
+            results = [job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)]
+            # As the publish_after_nightly sensor does under the daemon: publish after success.
+            if results[0].success:
+                publish = defs.resolve_job_def("publish")
+                results.append(
+                    publish.execute_in_process(
+                        instance=instance, raise_on_error=False, tags=run_guard.run_tags()
+                    )
+                )
+        except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
+            for run_id in run_guard.stop_own_runs(instance):
+                _say(f"run {run_id} recorded as canceled; its pool slots are free")
+            _say("stopped by a signal. Nothing needs repairing: rerun `make pipeline`.")
+            return 130
     elapsed = time.perf_counter() - started
     failed_checks = print_summary(settings, results, elapsed, home)
     # A failed check does not fail the run (unrelated marts still build and publish), but it

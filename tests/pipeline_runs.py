@@ -38,7 +38,69 @@ def run_pipeline(data: Path, dagster_home: Path, **extra_env: str) -> PipelineRu
         capture_output=True,
         text=True,
         timeout=1800,
+        # Its own process group: a fault-injection test kills the pipeline's whole group.
+        start_new_session=True,
     )
     manifest_path = data / "landing" / "_manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     return PipelineRun(data, dagster_home, proc.returncode, proc.stdout + proc.stderr, manifest)
+
+
+# Columns that differ between two runs of the same data by design: run ids and timestamps.
+VOLATILE_COLUMNS = {
+    "run_id",
+    "publication_run_id",
+    "built_at",
+    "started_at",
+    "finished_at",
+    "published_at",
+}
+
+
+def table_fingerprints(database: Path, schema: str = "main") -> dict[str, tuple[int, int]]:
+    """(rows, order-independent content hash) of every table and view in ``schema`` of a
+    DuckDB file, leaving out VOLATILE_COLUMNS and the `_publication` bookkeeping table."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        names = [
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? "
+                "and table_name <> '_publication' order by 1",
+                [schema],
+            ).fetchall()
+        ]
+        out = {}
+        for name in names:
+            columns = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, name],
+                ).fetchall()
+                if c not in VOLATILE_COLUMNS
+            ]
+            quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+            table = f'"{schema}"."{name}"'  # names from the catalogue, not from data
+            rows, digest = con.execute(
+                f"select count(*), coalesce(sum(hash(struct_pack({quoted}))::hugeint), 0)::varchar "
+                f"from {table}"
+            ).fetchone()
+            out[name] = (rows, digest)
+        return out
+
+
+def leftovers(data: Path) -> list[Path]:
+    """Anything a dead writer could leave behind: staging folders with content, in-place
+    temporary names in the zones, half-written published files."""
+    found = [
+        p
+        for p in (data / ".staging", data / "audit" / ".staging")
+        if p.exists() and any(p.iterdir())
+    ]
+    for zone in (data / "raw", data / "quarantine", data / "audit" / "loads"):
+        found += [p for pat in ("*/.tmp-*", "*/.old-*", "*/*/.tmp-*") for p in zone.glob(pat)]
+    found += list((data / "published").glob(".*.tmp"))
+    return sorted(found)

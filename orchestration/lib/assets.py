@@ -5,7 +5,7 @@ import warnings
 import dagster as dg
 from sqlalchemy import exc as sa_exc
 
-from orchestration.lib import outages
+from orchestration.lib import outages, zones
 from orchestration.lib.ingest import PartitionResult, ingest_files, landing_dates
 from orchestration.lib.partitions import EXTRACT_DATES, SINGLE_RUN_BACKFILL, dates_in_window
 from orchestration.lib.resources import PipelineSettings
@@ -116,6 +116,8 @@ def build_ingest_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, settings: PipelineSettings
     ) -> dg.MaterializeResult:
         cfg = settings.get_settings()
+        for leftover in zones.clear_dead_writers(cfg.zones, legacy=False):
+            context.log.info(f"removed a dead writer's leftover: {leftover}")
         try:
             dates = dates_in_window(context, landing_dates(cfg, spec))
             results = ingest_files(cfg, spec, dates, context.run.run_id)

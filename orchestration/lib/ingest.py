@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 from pandera.errors import SchemaErrors
 
-from orchestration.lib import zones
+from orchestration.lib import faults, zones
 from orchestration.lib.pseudonymise import pseudonymise
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec, normalise_header
@@ -761,8 +761,13 @@ def load_partition(
         return PartitionResult(spec.table, extract_date, len(landed), 0, 0, 0, skipped=True)
 
     good, quarantine = validate_batch(spec, landed, settings.pseudo_key, known_practices)
+    # The audit row is what lets a rerun skip this partition, so it is written last: a kill
+    # before it makes the next run load the partition again (each zone write replaces the
+    # partition whole, so nothing is loaded twice).
     zones.replace_partition(settings.raw / spec.table, extract_date, good)
+    faults.kill_point("ingest.after_partition_write")
     zones.replace_partition(settings.quarantine / spec.table, extract_date, quarantine)
+    faults.kill_point("ingest.before_audit")
 
     loaded_by_file = dict(good.group_by("_source_file").len().iter_rows())
     quarantined_by_file = dict(

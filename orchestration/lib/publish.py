@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import shutil
@@ -31,7 +32,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from orchestration.lib import faults, zones
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
+
+log = logging.getLogger(__name__)
 
 PUBLISHED_FILE = "marts.duckdb"
 PARQUET_LINK = "parquet"
@@ -288,7 +292,8 @@ def publish_duckdb(
     tables = tables if tables is not None else _read_marts(settings, marts)
     settings.published.mkdir(parents=True, exist_ok=True)
     final = settings.published / PUBLISHED_FILE
-    tmp = settings.published / f".{PUBLISHED_FILE}.{uuid.uuid4().hex}.tmp"
+    clear_dead_writers(settings.published)
+    tmp = settings.published / f".{PUBLISHED_FILE}~{zones.writer_token()}.tmp"
     counts: dict[str, int] = {}
     dst = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
     try:
@@ -318,6 +323,7 @@ def publish_duckdb(
         tmp.unlink(missing_ok=True)
         raise
     dst.close()
+    faults.kill_point("publish.mid_write")
     os.replace(tmp, final)
     return counts
 
@@ -333,9 +339,10 @@ def publish_parquet(
 
     tables = tables if tables is not None else _read_marts(settings, marts)
     settings.published.mkdir(parents=True, exist_ok=True)
+    clear_dead_writers(settings.published)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     version = f".parquet-{stamp}-{uuid.uuid4().hex[:8]}"
-    building = settings.published / f"{version}.tmp"
+    building = settings.published / f"{version}~{zones.writer_token()}.tmp"
     building.mkdir()
     counts: dict[str, int] = {}
     try:
@@ -344,6 +351,7 @@ def publish_parquet(
             pq.write_table(incoming, building / f"{mart.name}.parquet")
             counts[mart.name] = incoming.num_rows
         pq.write_table(_publication_row(run_id, counts), building / f"{PUBLICATION_TABLE}.parquet")
+        faults.kill_point("publish.mid_write")
         os.rename(building, settings.published / version)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
@@ -352,11 +360,28 @@ def publish_parquet(
     if link.exists() and not link.is_symlink():
         # An older layout had a real directory here: move it aside once.
         os.rename(link, settings.published / f".parquet-legacy-{stamp}")
-    tmp_link = settings.published / f".{PARQUET_LINK}.{uuid.uuid4().hex}.tmp"
+    tmp_link = settings.published / f".{PARQUET_LINK}~{zones.writer_token()}.tmp"
     os.symlink(version, tmp_link)  # relative: the published folder can be moved or mounted
     os.replace(tmp_link, link)
     _prune_parquet_versions(settings.published, keep={version, os.readlink(link)})
     return counts
+
+
+def clear_dead_writers(published: Path) -> list[Path]:
+    """Remove the half-written files and folders of publishers that died (``*.tmp`` named
+    after a process that no longer exists); readers never open them, but they take space."""
+    removed = []
+    for leftover in sorted(published.glob(".*.tmp")) if published.exists() else []:
+        token = leftover.name.removesuffix(".tmp").rpartition("~")[2]
+        age = dt.datetime.now().timestamp() - leftover.lstat().st_mtime
+        if zones.is_dead_writer(token, age):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+            log.info("removed a dead publisher's leftover: %s", leftover)
+            removed.append(leftover)
+    return removed
 
 
 def _prune_parquet_versions(published: Path, keep: set[str]) -> None:

@@ -39,6 +39,7 @@ class PipelineSettings(dg.ConfigurableResource):
     cms_source: str | None = _field("cms_source")
     duckdb_memory_limit: str | None = _field("duckdb_memory_limit")
     retry_delays: str | None = _field("retry_delays")
+    pool_wait_seconds: str | None = _field("pool_wait_seconds")
     publish_postgres_url: str | None = _field("publish_postgres_url", repr=False)
 
     def get_settings(self) -> Settings:

@@ -83,6 +83,13 @@ VARIABLES: dict[str, Variable] = {
         "Seconds before each retry of a transient fault, comma-separated.",
         "`10,30,90`",
     ),
+    "pool_wait_seconds": Variable(
+        "SP_POOL_WAIT_SECONDS",
+        "600",
+        "How long a run waits for the warehouse pool held by another live run before it "
+        "fails, naming that run.",
+        "`600`",
+    ),
     "publish_postgres_url": Variable(
         "SP_PUBLISH_POSTGRES_URL",
         None,
@@ -105,6 +112,7 @@ class Settings:
     env: str
     duckdb_memory_limit: str
     retry_delays: tuple[int, ...]
+    pool_wait_seconds: float
     publish_postgres_url: str | None = field(repr=False)
 
     @property
@@ -122,6 +130,11 @@ class Settings:
     @property
     def audit(self) -> Path:
         return self.data_dir / "audit" / "loads"
+
+    @property
+    def zones(self) -> list[Path]:
+        """The Parquet zones the ingest writes (raw, quarantine, audit)."""
+        return [self.raw, self.quarantine, self.audit]
 
     @property
     def warehouse(self) -> Path:
@@ -165,6 +178,13 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
             f"SP_RETRY_DELAYS must be whole seconds separated by commas (e.g. 10,30,90), "
             f"not {delays!r}."
         ) from None
+    wait = value("pool_wait_seconds")
+    try:
+        pool_wait_seconds = float(wait)
+    except ValueError:
+        raise ConfigError(
+            f"SP_POOL_WAIT_SECONDS must be a number of seconds, not {wait!r}."
+        ) from None
     default_cms = data_dir / "sources" / "case_management" / "cms_reporting.sqlite"
     return Settings(
         data_dir=data_dir,
@@ -175,6 +195,7 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
         env=env,
         duckdb_memory_limit=value("duckdb_memory_limit"),
         retry_delays=retry_delays,
+        pool_wait_seconds=pool_wait_seconds,
         publish_postgres_url=value("publish_postgres_url"),
     )
 

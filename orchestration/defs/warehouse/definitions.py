@@ -20,7 +20,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.lib import outages, zones
+from orchestration.lib import faults, outages, zones
 from orchestration.lib.checks import reconcile
 from orchestration.lib.dbt_project import sp_dbt_project
 from orchestration.lib.resources import PipelineSettings
@@ -179,7 +179,9 @@ def warehouse_dbt_assets(
     # dagster-dbt copies the environment into the dbt process when the invocation starts.
     with dbt_environment(cfg):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
-    yield from invocation.stream()
+    for event in invocation.stream():
+        yield event
+        faults.kill_point("dbt.mid_build")
 
 
 defs = dg.Definitions(

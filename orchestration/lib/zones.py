@@ -32,8 +32,8 @@ STAGING = ".staging"
 _HOST = socket.gethostname()
 
 
-class ZoneWriteError(OSError):
-    """A partition could not be written (the zone is left as it was)."""
+class ZoneWriteError(RuntimeError):
+    """A partition could not be written for lack of space (the zone is left as it was)."""
 
 
 def partition_dir(zone_table_dir: Path, extract_date: dt.date) -> Path:
@@ -79,15 +79,11 @@ def _write(frame: pl.DataFrame, path: Path, what: str) -> None:
             os.fsync(f.fileno())  # the rename must not reach the disk before the data does
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            raise ZoneWriteError(
-                errno.ENOSPC, f"disk full while writing {what}; the zone is unchanged"
-            ) from exc
+            raise ZoneWriteError(f"disk full while writing {what}; the zone is unchanged") from exc
         raise
     except pl.exceptions.PolarsError as exc:  # polars reports I/O errors in its own types
         if "No space left" in str(exc):
-            raise ZoneWriteError(
-                errno.ENOSPC, f"disk full while writing {what}; the zone is unchanged"
-            ) from exc
+            raise ZoneWriteError(f"disk full while writing {what}; the zone is unchanged") from exc
         raise
 
 

@@ -196,3 +196,37 @@ def test_a_full_disk_fails_the_ingest_clearly_and_the_next_run_recovers(data_dir
     monkeypatch.delenv("SP_FAULT")
     (result,) = ingest_files(settings, spec, [DATE], run_id="space-freed")
     assert (result.skipped, result.rows_read, result.rows_loaded) == (False, 2, 2)
+
+
+def test_a_run_failed_by_a_full_disk_says_so_first_and_points_only_at_what_exists(
+    data_dir, tmp_path, dbt_manifest
+):
+    folder = data_dir / "landing" / "gp_emis" / DATE.isoformat()
+    folder.mkdir(parents=True)
+    (folder / "Z00001_Appointments_20240201.csv").write_text("\n".join([HEADER, *ROWS]) + "\n")
+    env = {
+        **os.environ,
+        "SP_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(tmp_path / "dh"),
+        "SP_FAULT": "enospc:zones.write",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestration.run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 1
+    summary = proc.stdout[proc.stdout.index("Nightly pipeline FAILED") :]
+    first_lines = summary.splitlines()[:4]
+    assert first_lines[2] == "What failed:"
+    assert (
+        f"step raw__{SPEC_TABLE}: disk full while writing raw/{SPEC_TABLE} partition {DATE}"
+        in first_lines[3]
+    )
+    assert "nothing was published" in summary
+    # Nothing was published or built: the summary does not point at files that do not exist.
+    assert "Published marts" not in summary
+    assert "Warehouse (dbt's alone" not in summary

@@ -74,7 +74,12 @@ def run_floor(data: Path) -> dict:
         if spec.table.startswith("cms_"):
             continue
         for day in landing_dates(settings, spec):
-            paths = [str(p) for p in files_for(settings, spec, day) if p.stat().st_size]
+            # Plain and gzipped files (DuckDB reads .gz itself); zip members have no path.
+            paths = [
+                str(e.path)
+                for e in files_for(settings, spec, day)
+                if e.member is None and e.path.stat().st_size
+            ]
             if not paths:
                 continue
             target = out / spec.table / f"{day}.parquet"

@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import re
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +24,7 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from orchestration.lib import faults, zones
+from orchestration.lib.landing import DECOMPRESSION_ERRORS, LandedEntry, date_folders, sort_folder
 from orchestration.lib.pseudonymise import pseudonymise
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec, normalise_header
@@ -32,7 +32,6 @@ from schemas._base import ExtractSpec, normalise_header
 # Partitions validated and written at once: one more than the 2 cores this is sized for, so
 # that one partition's single-threaded stretches (Python, DuckDB set-up, file I/O) leave no core idle.
 PARTITION_WORKERS = 3
-DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # An NHS number as people write it: 10 digits, or 3-3-4 with spaces or dashes, not part of a
 # longer digit run. Rust's regex has no look-around, so the neighbouring non-digit (or the end
 # of the text) is captured and put back; see withhold_identifiers for why two passes.
@@ -77,6 +76,8 @@ class LandedFile:
     # Rows whose shape is wrong (ragged_row, truncated_row): _row_number, check, failure_value.
     # They are quarantined as they are; their fields cannot be trusted to be in their columns.
     row_problems: pl.DataFrame | None = None
+    # How the file was identified when its name is not the expected one (orchestration.lib.landing).
+    note: str | None = None
 
 
 @dataclass
@@ -109,23 +110,25 @@ def withhold_identifiers(text: pl.Expr) -> pl.Expr:
 
 
 def landing_dates(settings: Settings, spec: ExtractSpec) -> list[dt.date]:
-    root = settings.landing / spec.source
-    if not root.exists():
-        return []
-    return sorted(
-        dt.date.fromisoformat(p.name)
-        for p in root.iterdir()
-        if p.is_dir() and DATE_DIR.match(p.name) and any(_matching_files(spec, p))
-    )
+    """The extract dates with at least one file of ``spec`` (orchestration.lib.landing says
+    which files are whose: by name, or by header when the name is not the expected one)."""
+    return [
+        day
+        for day, folder in date_folders(settings.landing, spec.source)
+        if sort_folder(settings.landing, spec.source, folder, day).by_table.get(spec.table)
+    ]
 
 
-def _matching_files(spec: ExtractSpec, folder: Path) -> Iterable[Path]:
-    return (p for p in sorted(folder.iterdir()) if p.is_file() and spec.file_regex.match(p.name))
-
-
-def files_for(settings: Settings, spec: ExtractSpec, extract_date: dt.date) -> list[Path]:
+def files_for(settings: Settings, spec: ExtractSpec, extract_date: dt.date) -> list[LandedEntry]:
+    """The files of ``spec`` for one extract date, in name order: files (``.csv`` in any case,
+    ``.csv.gz``) and zip members, named as the extract's pattern expects or identified by their
+    header. Files no extract recognises are the landing_accounted check's business."""
     folder = settings.landing / spec.source / extract_date.isoformat()
-    return list(_matching_files(spec, folder)) if folder.exists() else []
+    if not folder.is_dir():
+        return []
+    return sort_folder(settings.landing, spec.source, folder, extract_date).by_table.get(
+        spec.table, []
+    )
 
 
 def _decode(data: bytes) -> tuple[bytes, str]:
@@ -146,7 +149,7 @@ def _decode(data: bytes) -> tuple[bytes, str]:
 class _Inspected:
     """A landed file after the checks that need no CSV parse."""
 
-    path: Path
+    name: str  # as recorded: the file's name, or archive.zip/member
     sha256: str
     encoding: str
     body: bytes | None  # decoded, BOM removed; None for an empty file
@@ -154,25 +157,35 @@ class _Inspected:
     # The header line, when the file may be parsed in one buffer with others that share it:
     # a recognised header and quoting that leaves no doubt where each record ends.
     header: bytes | None
+    note: str | None = None  # how it was identified, when not by its expected name
+    unreadable: str | None = None  # why its content cannot be had (a damaged archive)
 
 
-def _inspect(spec: ExtractSpec, path: Path) -> _Inspected:
-    data = path.read_bytes()
+def _inspect(spec: ExtractSpec, landed: Path | LandedEntry) -> _Inspected:
+    entry = landed if isinstance(landed, LandedEntry) else LandedEntry(landed)
+    try:
+        # Decompressed (.gz, zip member): the sha256 is of the content, so duplicate detection
+        # finds the same rows plain, gzipped or zipped.
+        data = entry.read()
+    except DECOMPRESSION_ERRORS as exc:
+        sha = hashlib.sha256(entry.path.read_bytes()).hexdigest()
+        why = f"{entry.name}: its content cannot be decompressed ({type(exc).__name__})"
+        return _Inspected(entry.name, sha, "n/a", None, None, None, entry.note, why)
     sha = hashlib.sha256(data).hexdigest()
     # Blank (nothing but ASCII whitespace, what bytes.strip removes), without a stripped copy.
     if not data or data.isspace():
-        return _Inspected(path, sha, "n/a", None, None, None)
+        return _Inspected(entry.name, sha, "n/a", None, None, None, entry.note)
     body, encoding = _decode(data)
     fields, plain = _record_layout(body, spec.delimiter)
     header = _first_line(body) if plain and _first_line_is_header(spec, body) else None
-    return _Inspected(path, sha, encoding, body, fields, header)
+    return _Inspected(entry.name, sha, encoding, body, fields, header, entry.note)
 
 
-def read_landed_file(spec: ExtractSpec, path: Path) -> LandedFile:
+def read_landed_file(spec: ExtractSpec, path: Path | LandedEntry) -> LandedFile:
     return _finish(spec, _inspect(spec, path))
 
 
-def read_landed_files(spec: ExtractSpec, paths: list[Path]) -> list[LandedFile]:
+def read_landed_files(spec: ExtractSpec, paths: list[Path] | list[LandedEntry]) -> list[LandedFile]:
     """The files of one extract date, in order. Files that share a header line are parsed in
     one polars call over their concatenated rows: a call costs ~1 ms whatever its size, and an
     ICB's night is ~27,000 files, most of them small. The result is the per-file one: the
@@ -225,20 +238,21 @@ def _parse_together(spec: ExtractSpec, members: list[_Inspected]) -> list[Landed
         return None
     offsets = np.cumsum([0, *heights])
     first = members[0]
-    shared = conform_columns(spec, frame, first.path.name, first.sha256, first.encoding)
+    shared = conform_columns(spec, frame, first.name, first.sha256, first.encoding)
     if shared.problem is not None:
         return None  # a missing column: messages name each file, so conform file by file
     out = []
     for m, offset, height in zip(members, offsets, heights, strict=False):
         assert m.body is not None and m.fields is not None and shared.frame is not None
         landed = LandedFile(
-            m.path.name,
+            m.name,
             m.sha256,
             m.encoding,
             shared.frame.slice(int(offset), height),
             height,
             None,
             list(shared.extra_columns),
+            note=m.note,
         )
         landed.row_problems = _row_problems(m.fields, cut_off=not m.body.endswith((b"\n", b"\r")))
         out.append(landed)
@@ -247,7 +261,15 @@ def _parse_together(spec: ExtractSpec, members: list[_Inspected]) -> list[Landed
 
 def _finish(spec: ExtractSpec, x: _Inspected) -> LandedFile:
     """One file parsed alone: the file-level contract in full."""
-    name, sha, encoding, body, fields = x.path.name, x.sha256, x.encoding, x.body, x.fields
+    landed = _finish_contract(spec, x)
+    landed.note = x.note
+    return landed
+
+
+def _finish_contract(spec: ExtractSpec, x: _Inspected) -> LandedFile:
+    name, sha, encoding, body, fields = x.name, x.sha256, x.encoding, x.body, x.fields
+    if x.unreadable is not None:
+        return LandedFile(name, sha, "n/a", None, 0, ("unreadable_file", None, x.unreadable))
     if body is None or fields is None:
         return LandedFile(
             name, sha, "n/a", None, 0, ("empty_file", None, f"{name}: the file is empty")
@@ -790,6 +812,8 @@ def load_partition(
         if f.extra_columns:
             extra = f"unknown extra column(s) ignored: {', '.join(f.extra_columns)}"
             message = f"{message}; {extra}" if message else extra
+        if f.note:  # read under another name than the expected one (lib/landing.py)
+            message = f"{f.note}; {message}" if message else f.note
         audit_rows.append(
             {
                 "table": spec.table,
@@ -862,7 +886,9 @@ def mark_duplicates(
     landed: list[LandedFile], extract_date: dt.date, loaded: dict[str, tuple[dt.date, str]]
 ) -> None:
     """A file whose exact content was already loaded — under another name or extract date, or
-    twice in this folder — is skipped and recorded, never loaded twice."""
+    twice in this folder — is skipped and recorded, never loaded twice. An earlier load of this
+    same extract date does not count: the partition is replaced whole, so a file renamed or
+    gzipped in place would otherwise be skipped as a copy of itself and its rows lost."""
     here: dict[str, str] = {}
     for f in landed:
         if f.rows_read == 0:
@@ -870,7 +896,7 @@ def mark_duplicates(
         prior = loaded.get(f.sha256)
         if f.sha256 in here:
             where = f"{here[f.sha256]} in the same folder"
-        elif prior is not None and (prior[0], prior[1]) != (extract_date, f.name):
+        elif prior is not None and prior[0] != extract_date:
             where = f"{prior[1]} loaded for {prior[0]}"
         else:
             here[f.sha256] = f.name

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import dagster as dg
 import polars as pl
 
-from orchestration.lib import ingest, outages, zones
+from orchestration.lib import ingest, landing, landing_watch, outages, zones
 from orchestration.lib.assets import raw_key
 from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import Settings, load_settings
@@ -179,3 +179,99 @@ def build_case_management_freshness_check(
         lambda settings: latest_change(settings, tables),
         what="change pulled (last_modified)",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Every landed file accounted for
+# ---------------------------------------------------------------------------------------------
+
+LANDING_ACCOUNTED = "landing_accounted"
+UNRECOGNISED_FILES = dg.AssetKey(["audit", "unrecognised_files"])
+# Unrecognised files named in the check's metadata (and so in the run summary); the audit
+# holds them all.
+LISTED = 100
+
+
+def landing_accounted(found: landing.Inventory, cms_source: str) -> dg.AssetCheckResult:
+    """Fails while any file in the landing area is unrecognised, naming each (up to LISTED)
+    with the reason. Names and reasons only, never content; NHS-number-like tokens withheld."""
+    shown = found.unrecognised[:LISTED]
+    names = landing_watch.withheld([u.where for u in shown])
+    reasons = landing_watch.withheld([u.reason for u in shown])
+    metadata: dict[str, dg.MetadataValue | int | str] = {
+        "files": found.files,
+        "unrecognised": len(found.unrecognised),
+        "read_under_another_name": len(found.identified),
+        "unrecognised_files": dg.MetadataValue.json(
+            [{"file": n, "reason": r} for n, r in zip(names, reasons, strict=True)]
+        ),
+    }
+    if found.exports and cms_source != "json":
+        metadata["case_management_exports_not_read"] = (
+            f"{len(found.exports)} cms_export_*.json file(s) in landing/case_management/ are "
+            f"not read: cms_source is {cms_source!r}, so the reporting database is pulled instead"
+        )
+    return dg.AssetCheckResult(
+        check_name=LANDING_ACCOUNTED,
+        asset_key=UNRECOGNISED_FILES,
+        passed=not found.unrecognised,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=metadata,
+    )
+
+
+def build_landing_accounted() -> dg.AssetsDefinition:
+    """The audit rows of files no extract recognises, and the landing_accounted check on them.
+
+    One unpartitioned asset in the nightly job, beside the ingest: it sorts out the whole
+    landing area as the ingest assets do (orchestration.lib.landing), records each
+    unrecognised file once per (path, sha256) in audit.loads (table ``_unrecognised``), and
+    fails its check while any is there. It depends on nothing and nothing depends on it, so a
+    stray file never stops the ingest or the warehouse build."""
+
+    @dg.asset(
+        key=UNRECOGNISED_FILES,
+        group_name="audit",
+        kinds={"parquet"},
+        description="data/audit/loads/table=_unrecognised/: files in data/landing/ that no "
+        "extract recognises (by name or by header), each recorded once per content with the "
+        "reason. Its check landing_accounted fails while any is there (docs/runbook.md, "
+        "'Files the pipeline did not recognise').",
+        check_specs=[
+            dg.AssetCheckSpec(
+                LANDING_ACCOUNTED,
+                asset=UNRECOGNISED_FILES,
+                description="Every file in the landing area is read by an extract (by its name, "
+                "or by its header when renamed) or it fails here, named with the reason: "
+                "nothing landed vanishes silently. Does not stop the rest of the run.",
+            )
+        ],
+    )
+    def unrecognised_files(
+        context: dg.AssetExecutionContext, settings: PipelineSettings
+    ) -> dg.MaterializeResult:
+        cfg = settings.get_settings()
+        found, recorded = landing_watch.account_for_landing(cfg, context.run.run_id)
+        result = landing_accounted(found, cfg.cms_source)
+        if found.unrecognised:
+            listed = result.metadata["unrecognised_files"].value  # type: ignore[union-attr]
+            context.log.error(
+                f"{len(found.unrecognised)} file(s) in the landing area are not read by any "
+                f"extract ({recorded} newly recorded in audit.loads, table _unrecognised): "
+                + "; ".join(f"{x['file']}: {x['reason']}" for x in listed[:20])
+            )
+        if found.identified:
+            context.log.warning(
+                f"{len(found.identified)} file(s) read under a name other than the expected "
+                "one (identified by header or as a renamed copy; see audit.loads messages)"
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "files": found.files,
+                "unrecognised": len(found.unrecognised),
+                "newly_recorded": recorded,
+            },
+            check_results=[result],
+        )
+
+    return unrecognised_files

@@ -11,7 +11,12 @@ import json
 import dagster as dg
 
 from orchestration.defs.publish.definitions import published_models_disclosure_safe
-from orchestration.lib.checks import build_case_management_freshness_check, build_freshness_check
+from orchestration.lib.checks import (
+    UNRECOGNISED_FILES,
+    build_case_management_freshness_check,
+    build_freshness_check,
+    build_landing_accounted,
+)
 from orchestration.lib.landing_watch import landed_dates, landing_fingerprints
 from orchestration.lib.partitions import EXTRACT_DATES, covering_range, new_keys, register
 from orchestration.lib.resources import PipelineSettings
@@ -20,10 +25,13 @@ from schemas import EXTRACTS, case_management
 # The audit and quarantine zones are written by every ingest asset as a side effect; declaring
 # them as assets fed by all of them keeps lineage one graph down to `audit.loads` in the warehouse.
 _ingest_keys = [dg.AssetKey(["raw", table]) for table in EXTRACTS]
+# Files in the landing area that no extract recognises are audited too (table _unrecognised),
+# and its check landing_accounted fails while any is there; it runs in the nightly job.
+landing_accounted = build_landing_accounted()
 audit_zone = [
     dg.AssetSpec(
         ["audit", "loads"],
-        deps=_ingest_keys,
+        deps=[*_ingest_keys, UNRECOGNISED_FILES],
         group_name="audit",
         kinds={"parquet"},
         description="data/audit/loads/: one row per landed file per ingest run (written by every ingest asset).",
@@ -153,7 +161,7 @@ def publish_after_nightly(context: dg.RunStatusSensorContext) -> dg.RunRequest:
 
 
 defs = dg.Definitions(
-    assets=audit_zone,
+    assets=[*audit_zone, landing_accounted],
     asset_checks=freshness_checks,
     jobs=[nightly_job, publish_job, freshness_job],
     schedules=[nightly_schedule, freshness_schedule],

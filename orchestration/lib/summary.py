@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from orchestration.lib.checks import latest_audit
+from orchestration.lib.checks import LANDING_ACCOUNTED, latest_audit
 from orchestration.lib.publish import PUBLISHED_FILE
 from orchestration.lib.settings import Settings
 from schemas import EXTRACTS
@@ -37,6 +37,21 @@ def _check_outcomes(events: list[Any]) -> tuple[int, int, int, list[str]]:
             failed += 1
             failures.append(f"ERROR {ev.asset_key.to_user_string()}:{ev.check_name}")
     return passed, warned, failed, failures
+
+
+def _unrecognised_files(events: list[Any]) -> tuple[int, list[dict[str, str]]]:
+    """How many files the landing_accounted check found unrecognised, and those it named (file
+    and reason; the first 100)."""
+    count, named = 0, []
+    for event in events:
+        if event.event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            continue
+        ev = event.event_specific_data
+        if ev.check_name == LANDING_ACCOUNTED:
+            total, listed = ev.metadata.get("unrecognised"), ev.metadata.get("unrecognised_files")
+            count = int(total.value) if total is not None else 0
+            named = list(listed.value) if listed is not None else []
+    return count, named
 
 
 def print_summary(
@@ -68,6 +83,7 @@ def print_summary(
     }
     marts = sorted(m for m in materialised if m.startswith(("fct_", "dim_")))
     passed, warned, failed, failures = _check_outcomes(events)
+    unrecognised_count, unrecognised = _unrecognised_files(events)
 
     print()
     print("=" * 78)
@@ -93,6 +109,18 @@ def print_summary(
     print(f"Checks: {passed} passed, {warned} warnings, {failed} failed")
     for line in failures[:20]:
         print(f"  {line}")
+    if unrecognised:
+        print(
+            "\nFiles in the landing area that no extract reads (landing_accounted; "
+            "see docs/runbook.md, 'Files the pipeline did not recognise'):"
+        )
+        for item in unrecognised[:20]:
+            print(f"  {item['file']}: {item['reason']}")
+        if unrecognised_count > 20:
+            print(
+                f"  … and {unrecognised_count - 20} more: select * from audit.loads "
+                "where table_name = '_unrecognised'"
+            )
     published = settings.published / PUBLISHED_FILE
     print(f"""
 Where to look next

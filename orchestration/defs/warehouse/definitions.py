@@ -55,23 +55,63 @@ def raw_table(source: Mapping[str, Any]) -> str | None:
     return key[-1] if key else None
 
 
+def source_asset_key(source: Mapping[str, Any]) -> list[str] | None:
+    """The asset key a dbt source names in ``meta.dagster.asset_key``."""
+    meta = source.get("config", {}).get("meta", {}) or source.get("meta", {})
+    return meta.get("dagster", {}).get("asset_key")
+
+
+def source_files(settings: Settings, key: list[str]) -> tuple[Path, str] | None:
+    """(folder, glob) of the Parquet files a dbt source reads, by its asset key: a raw table's
+    partitions, or the audit zone and the quarantine (staging/audit, ``audit.loads`` and
+    ``audit.quarantine``). The sources' external_location holds the data directory dbt was
+    parsed with, so the run's own settings say where to look."""
+    if key[0] == "raw":
+        return settings.raw / key[-1], "*/*.parquet"
+    if key == ["audit", "loads"]:
+        return settings.audit, "*/*/*.parquet"
+    if key == ["audit", "quarantine"]:
+        return settings.quarantine, "*/*/*.parquet"
+    return None
+
+
+def source_exclusions(
+    manifest: Mapping[str, Any], run_id: str, settings: Settings
+) -> tuple[list[str], list[str]]:
+    """(failing, never landed): selectors for what depends on a source that fails
+    reconciliation or could not be reached in this run, and for what depends on a source with
+    no Parquet files at all (it has never landed: an ICB may start with its reference and
+    workforce publications alone). Each selector is in one list only, failing first."""
+    unreachable = outages.for_run(settings, run_id)
+    failing, never = set(), set()
+    for source in manifest["sources"].values():
+        selector = f"source:{source['source_name']}.{source['name']}+"
+        key = source_asset_key(source)
+        table = key[-1] if key else None
+        if key and key[0] == "raw" and (table in unreachable or not reconcile(table, settings)[0]):
+            failing.add(selector)
+            continue
+        where = source_files(settings, key) if key else None
+        if where is not None and not any(where[0].glob(where[1])):
+            never.add(selector)
+    return sorted(failing), sorted(never)
+
+
 def excluded_source_selectors(
     manifest: Mapping[str, Any], run_id: str, settings: Settings
 ) -> list[str]:
     """dbt selectors for everything downstream of a raw table that fails reconciliation or
-    whose source could not be reached in this run (orchestration.lib.outages).
+    whose source could not be reached in this run (orchestration.lib.outages), and of a source
+    that has never landed (no Parquet files: dbt would fail to create its view, "No files
+    found", in every run). The dbt step logs the two apart (``source_exclusions``): the first
+    is an error, the second a note.
 
     Dagster's blocking checks act per step, and every dbt model is in one step: a blocking
     check on one source would stop the whole warehouse. So the rule "a failed check stops only
     what depends on it" is applied here, per model, with dbt's own graph; what is excluded keeps
     its last build."""
-    unreachable = outages.for_run(settings, run_id)
-    selectors = []
-    for source in manifest["sources"].values():
-        table = raw_table(source)
-        if table and (table in unreachable or not reconcile(table, settings)[0]):
-            selectors.append(f"source:{source['source_name']}.{source['name']}+")
-    return sorted(selectors)
+    failing, never = source_exclusions(manifest, run_id, settings)
+    return sorted({*failing, *never})
 
 
 def incremental_source_tables(manifest: Mapping[str, Any]) -> set[str]:
@@ -151,10 +191,17 @@ def warehouse_dbt_assets(
 ) -> Iterator[Any]:
     cfg = settings.get_settings()
     manifest = json.loads(sp_dbt_project.manifest_path.read_text())
-    skip = excluded_source_selectors(manifest, context.run.run_id, cfg)
-    if skip:
+    failing, never = source_exclusions(manifest, context.run.run_id, cfg)
+    skip = sorted({*failing, *never})  # = excluded_source_selectors(...)
+    if never:
+        context.log.info(
+            "not building what depends on sources with no raw files yet (never landed; they "
+            "are built once their first extract is loaded): " + ", ".join(never)
+        )
+    if failing:
         context.log.error(
-            "not rebuilding what depends on unreconciled or unreachable sources: " + ", ".join(skip)
+            "not rebuilding what depends on unreconciled or unreachable sources: "
+            + ", ".join(failing)
         )
     # One --exclude value holding every selector, space-separated (dbt's own syntax): as
     # separate arguments dagster-dbt would put all but the last before its own --select.

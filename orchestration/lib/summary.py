@@ -54,6 +54,47 @@ def _unrecognised_files(events: list[Any]) -> tuple[int, list[dict[str, str]]]:
     return count, named
 
 
+def _print_what_failed(results: list[Any], events: list[Any]) -> None:
+    """Lead a failed run's summary with what failed and why: each failed step's error."""
+    print("What failed:")
+    failed_steps = [e for e in events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    for event in failed_steps[:10]:
+        error = event.event_specific_data.error
+        cause = error.cause if error is not None and error.cause is not None else error
+        reason = (cause.message if cause is not None else "no error recorded").strip()
+        first = reason.splitlines()[0] if reason else reason
+        # "package.module.SomeError: text" -> "text (SomeError)": the reason first.
+        name, sep, text = first.partition(": ")
+        if sep and cause is not None and name.endswith(cause.cls_name or "\0"):
+            first = f"{text} ({cause.cls_name})"
+        print(f"  step {event.step_key}: {first}")
+    if not failed_steps:
+        print("  no step failed; a check failed or the run stopped (see its event log)")
+    if len(results) == 1:
+        print("  nothing was published: publishing runs only after a successful nightly run")
+    print()
+
+
+def _print_where_to_look(settings: Settings, dagster_home: Path) -> None:
+    """Where to look next: only what exists (a failed first run may have built nothing)."""
+    published = settings.published / PUBLISHED_FILE
+    print("\nWhere to look next")
+    if published.exists():
+        print(f"""  Published marts (for analysts and BI tools): {published}
+      .venv/bin/duckdb -readonly {published}   (the DuckDB CLI, installed in the venv)
+      or: .venv/bin/python -c "import duckdb; print(duckdb.connect('{published}', read_only=True).sql('{EXAMPLE_SQL}'))"
+      example: {EXAMPLE_SQL};""")
+    if settings.warehouse.exists():
+        print(f"  Warehouse (dbt's alone, do not hold it open): {settings.warehouse}")
+    zones = [str(z) for z in settings.zones if z.exists()]
+    if zones:
+        print(f"  Raw / quarantine / audit zones (Parquet):    {', '.join(zones)}")
+    print(
+        "  Dagster UI with this run and the lineage:    make ui   "
+        f"(then http://127.0.0.1:3000; DAGSTER_HOME={dagster_home})\n"
+    )
+
+
 def print_summary(
     settings: Settings, results: list[Any], elapsed: float, dagster_home: Path
 ) -> int:
@@ -92,6 +133,8 @@ def print_summary(
         f"(runs {', '.join(result.run_id for result in results)})"
     )
     print("=" * 78)
+    if not succeeded:
+        _print_what_failed(results, events)
     if rows:
         with pl.Config(
             tbl_rows=60,
@@ -121,15 +164,5 @@ def print_summary(
                 f"  … and {unrecognised_count - 20} more: select * from audit.loads "
                 "where table_name = '_unrecognised'"
             )
-    published = settings.published / PUBLISHED_FILE
-    print(f"""
-Where to look next
-  Published marts (for analysts and BI tools): {published}
-      .venv/bin/duckdb -readonly {published}   (the DuckDB CLI, installed in the venv)
-      or: .venv/bin/python -c "import duckdb; print(duckdb.connect('{published}', read_only=True).sql('{EXAMPLE_SQL}'))"
-      example: {EXAMPLE_SQL};
-  Warehouse (dbt's alone, do not hold it open): {settings.warehouse}
-  Raw / quarantine / audit zones (Parquet):    {settings.raw}, {settings.quarantine}, {settings.audit}
-  Dagster UI with this run and the lineage:    make ui   (then http://127.0.0.1:3000; DAGSTER_HOME={dagster_home})
-""")
+    _print_where_to_look(settings, dagster_home)
     return failed

@@ -5,6 +5,8 @@ dbt is the only writer of ``warehouse.duckdb``; every writer runs in the ``wareh
 
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -180,6 +182,20 @@ def dbt_environment(settings: Settings) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def stop_process(process: subprocess.Popen, grace_s: float = 20) -> None:
+    """Make sure dbt does not outlive its step (a failed or interrupted step, a closed event
+    stream): an orphaned dbt would hold warehouse.duckdb's lock and fail the next run. SIGINT
+    first, which dbt answers by cancelling its queries; SIGKILL after ``grace_s``."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dbt_assets(
     manifest=sp_dbt_project.manifest_path,
     project=sp_dbt_project,
@@ -226,9 +242,12 @@ def warehouse_dbt_assets(
     # dagster-dbt copies the environment into the dbt process when the invocation starts.
     with dbt_environment(cfg):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
-    for event in invocation.stream():
-        yield event
-        faults.kill_point("dbt.mid_build")
+    try:
+        for event in invocation.stream():
+            yield event
+            faults.kill_point("dbt.mid_build")
+    finally:
+        stop_process(invocation.process)
 
 
 defs = dg.Definitions(

@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import dagster as dg  # noqa: PLC0415 - slow import, after the cheap checks above
 
+    from orchestration.lib import interrupts
     from orchestration.lib.run_guard import RunRefused, exclusive_run
 
     if args.quiet:
@@ -58,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.getLogger("dagster").setLevel(logging.WARNING)
     # SIGTERM (systemd, kill, a scheduler's timeout) stops a run as Ctrl-C does: Dagster turns
-    # either into an interrupt of the running step, which stops dbt, and the run is recorded.
+    # either into an interrupt of the running step, and lib/interrupts makes sure of it (dbt
+    # stopped, a bounded time); the run is then recorded as canceled.
     signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    interrupts.install()
     try:
         with exclusive_run(settings.data_dir):
             return _run(dg, settings, home)
@@ -75,7 +78,7 @@ def _say(line: str) -> None:
 def _run(dg: ModuleType, settings: Settings, home: Path) -> int:
     """The nightly run and the publish run after it, holding the data directory's lock."""
     from orchestration.definitions import defs
-    from orchestration.lib import run_guard, zones
+    from orchestration.lib import interrupts, run_guard, zones
     from orchestration.lib.landing_watch import landed_dates
     from orchestration.lib.partitions import covering_range, register
     from orchestration.lib.summary import print_summary
@@ -94,6 +97,8 @@ def _run(dg: ModuleType, settings: Settings, home: Path) -> int:
             tags = {**covering_range(instance, dates), **run_guard.run_tags()}
             job = defs.resolve_job_def("nightly_pipeline")
             results = [job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)]
+            if interrupts.requested():
+                raise KeyboardInterrupt
             # As the publish_after_nightly sensor does under the daemon: publish after success.
             if results[0].success:
                 publish = defs.resolve_job_def("publish")
@@ -102,6 +107,8 @@ def _run(dg: ModuleType, settings: Settings, home: Path) -> int:
                         instance=instance, raise_on_error=False, tags=run_guard.run_tags()
                     )
                 )
+            if interrupts.requested():
+                raise KeyboardInterrupt
         except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
             for run_id in run_guard.stop_own_runs(instance):
                 _say(f"run {run_id} recorded as canceled; its pool slots are free")

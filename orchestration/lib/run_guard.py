@@ -175,14 +175,15 @@ def _describe(instance: dg.DagsterInstance, run_id: str) -> str:
 
 
 def stop_own_runs(instance: dg.DagsterInstance) -> list[str]:
-    """After this process was interrupted: record its unfinished runs as canceled and free
-    their slots, so the next run finds nothing held. Returns their ids."""
+    """After this process was interrupted: record its runs that did not succeed as canceled
+    and free their slots, so the next run finds nothing held. Returns their ids."""
     own = instance.get_runs(
         filters=dg.RunsFilter(tags={HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())})
     )
     stopped = []
     for run in own:
-        if not run.is_finished:
+        # A step interrupted by the signal ends the run as failed: it was canceled.
+        if run.status != dg.DagsterRunStatus.SUCCESS:
             instance.report_run_canceled(run, "stopped by a signal (SIGTERM or Ctrl-C)")
             stopped.append(run.run_id)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)

@@ -22,7 +22,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.lib import faults, outages, zones
+from orchestration.lib import faults, interrupts, outages, zones
 from orchestration.lib.checks import reconcile
 from orchestration.lib.dbt_project import sp_dbt_project
 from orchestration.lib.resources import PipelineSettings
@@ -242,12 +242,19 @@ def warehouse_dbt_assets(
     # dagster-dbt copies the environment into the dbt process when the invocation starts.
     with dbt_environment(cfg):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
-    try:
-        for event in invocation.stream():
-            yield event
-            faults.kill_point("dbt.mid_build")
-    finally:
-        stop_process(invocation.process)
+    # A stop request (SIGTERM, Ctrl-C) interrupts the step even where dagster-dbt would swallow
+    # Dagster's own interrupt: dbt is stopped, and the step ends as interrupted.
+    with interrupts.child(invocation.process):
+        try:
+            for event in invocation.stream():
+                if interrupts.requested():
+                    break
+                yield event
+                faults.kill_point("dbt.mid_build")
+        finally:
+            stop_process(invocation.process)
+    if interrupts.requested():
+        raise dg.DagsterExecutionInterruptedError()
 
 
 defs = dg.Definitions(

@@ -31,6 +31,7 @@ from orchestration.lib.ingest import (
     load_partition,
     quarantine_whole_file,
 )
+from orchestration.lib.landing import DATE_DIR
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
 from schemas.case_management import DB_TABLES
@@ -179,7 +180,9 @@ def load_json_exports(settings: Settings, run_id: str) -> list[PartitionResult]:
     known = known_practice_codes(settings)
     results = []
     root = settings.landing / "case_management"
-    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.exists() else []:
+    # Only date folders: anything else is reported by landing_accounted, never read as a date.
+    folders = [p for p in root.glob("*") if p.is_dir() and DATE_DIR.match(p.name)]
+    for folder in sorted(folders) if root.exists() else []:
         landed: dict[str, list[LandedFile]] = {table: [] for table in DB_TABLES}
         for path in sorted(folder.glob("cms_export_*.json")):
             try:

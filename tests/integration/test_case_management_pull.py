@@ -248,6 +248,19 @@ def test_two_exports_in_one_folder_both_load(data_dir: Path) -> None:
     assert reconcile("cms_referrals")[0] and reconcile("cms_contacts")[0]
 
 
+def test_a_folder_that_is_not_a_date_is_left_to_landing_accounted(data_dir: Path) -> None:
+    """An export in a folder such as `old/` is not read as an extract date (it used to fail
+    the whole pull with a date parse error); landing_accounted reports it instead."""
+    good = data_dir / "landing" / "case_management" / "2024-01-03"
+    good.mkdir(parents=True)
+    (good / "cms_export_20240103.json").write_text(export([referral("R1", "2024-01-03T09:00:00")]))
+    stray = data_dir / "landing" / "case_management" / "old"
+    stray.mkdir()
+    (stray / "cms_export_20231201.json").write_text(export([referral("R0", "2023-12-01T09:00:00")]))
+    load_json_exports(load_settings(), "stray-folder")
+    assert raw_referrals()["referral_id"].to_list() == ["R1"]
+
+
 def test_malformed_export_is_quarantined_whole_and_the_asset_completes(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,8 +1,13 @@
 {{ config(
     materialized='table',
     tags=['published'],
-    meta={'disclosure': {'primary_count': 'referred_people', 'groups': []}},
+    meta={
+        'audience': 'public',
+        'disclosure': {'primary_count': 'referred_people', 'groups': []},
+    },
 ) }}
+-- Audience: public (meta.audience): an aggregate over every referred person, under disclosure
+-- control; the unrounded figures stay in fct_utilisation_savings_headline.
 -- The savings headline per ICB and measure (fct_utilisation_savings_headline) under disclosure
 -- control: an aggregate over every referred person of the ICB, published when its people
 -- counts pass (1-7 suppressed with every estimate, else rounded to 5). Per-person estimates

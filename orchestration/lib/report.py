@@ -329,7 +329,7 @@ MEASURE_ORDER = (
 )
 MEASURE_LABELS = {
     "gp_appointments": "GP appointments",
-    "ae_attendances": "A&E attendances",
+    "ae_attendances": "A&amp;E attendances",
     "nel_admissions": "Non-elective admissions",
     "op_attendances": "Outpatient attendances",
     "secondary_care_cost_gbp": "Secondary-care cost (&pound;)",
@@ -341,9 +341,10 @@ MEASURE_LABELS = {
 def _num(v: float | None, unit: str, total: bool = False) -> str:
     if v is None:
         return "&ndash;"  # suppressed or not estimable: a gap, never a zero
-    if unit == "gbp":
-        return f"&pound;{v:,.0f}" if total or abs(v) >= 100 else f"&pound;{v:,.2f}"
-    return f"{v:,.0f}" if total and abs(v) >= 100 else f"{v:,.2f}"
+    # totals over all referred people in whole units; per-person figures to 2 places
+    text = f"{abs(v):,.0f}" if total or (unit == "gbp" and abs(v) >= 100) else f"{abs(v):,.2f}"
+    sign = "-" if v < 0 and text.strip("0.,") else ""
+    return f"{sign}&pound;{text}" if unit == "gbp" else f"{sign}{text}"
 
 
 def _pct(v: float | None) -> str:

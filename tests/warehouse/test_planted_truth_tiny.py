@@ -88,6 +88,91 @@ def test_did_comparison_group_has_no_regression_to_the_mean(wh) -> None:
     assert abs(change) < 0.3, change
 
 
+def _headline(wh: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    cur = wh.execute("select * from fct_utilisation_savings_headline")
+    columns = [d[0] for d in cur.description]
+    rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+    return {r["measure_code"]: r for r in rows}
+
+
+def test_savings_headline_recovers_the_planted_effects_inside_its_ci(wh, truth, recovered) -> None:
+    """Tolerance: the ICB headline's 95% CI (mean of per-set differences +/- 1.96 sd / sqrt(n))
+    contains each planted expected DiD per referred person: attended GP appointments (rate
+    x 0.75), A&E attendances (x 0.80), none for non-elective admissions and outpatients (x 1.0),
+    and the money and carbon those imply at the warehouse's own unit costs and carbon factor
+    (the costs are constants, so the expected £ is the expected contacts times the cost). GP
+    appointments must be found (CI below zero), and the relative change's CI must contain the
+    planted -25 %."""
+    planted = truth["utilisation_effect"]["all_referred"]
+    cost = dict(wh.execute("select activity_code, unit_cost_gbp from unit_costs").fetchall())
+    carbon = dict(
+        wh.execute("select activity_code, kgco2e_per_unit from carbon_factors").fetchall()
+    )
+    # the estate plants one A&E effect; admitted and not admitted share one cost in the seed
+    assert cost["ae_admitted"] == cost["ae_not_admitted"]
+    gp, ae = planted["expected_did_gp_attended_per_person"], planted["expected_did_ae_per_person"]
+    expected = {
+        "gp_appointments": gp,
+        "ae_attendances": ae,
+        "nel_admissions": 0.0,
+        "op_attendances": 0.0,
+        "secondary_care_cost_gbp": ae * cost["ae_admitted"],
+        "total_cost_gbp": ae * cost["ae_admitted"] + gp * cost["gp_appointment"],
+        "kgco2e": gp * carbon["gp_appointment"],
+    }
+    headline = _headline(wh)
+    assert set(headline) == set(expected), sorted(headline)
+    recovered["savings_headline"] = {
+        m: {
+            "planted": round(expected[m], 4),
+            "recovered": round(r["did_per_person"], 4),
+            "ci95": [round(r["did_ci_lower"], 4), round(r["did_ci_upper"], 4)],
+            "relative_change": round(r["relative_change"], 4),
+        }
+        for m, r in headline.items()
+    }
+    for measure, value in expected.items():
+        row = headline[measure]
+        assert abs(row["referred_people"] - planted["n_referred"]) <= 0.1 * planted["n_referred"]
+        assert row["did_ci_lower"] <= value <= row["did_ci_upper"], (measure, value, row)
+    assert headline["gp_appointments"]["did_ci_upper"] < 0, "the planted reduction is found"
+    gp_row = headline["gp_appointments"]
+    planted_relative = truth["utilisation_effect"]["gp_appointment_rate_multiplier"] - 1
+    assert (
+        gp_row["relative_change_ci_lower"] <= planted_relative <= gp_row["relative_change_ci_upper"]
+    )
+    # the referred people's pre-period level is the planted one (a Poisson mean of ~4 over
+    # ~136 people: 3 standard errors is about 20 %)
+    assert (
+        abs(gp_row["referred_pre_mean"] - planted["gp_attended_pre_mean"])
+        <= 0.2 * (planted["gp_attended_pre_mean"])
+    )
+
+
+def test_savings_headline_is_one_estimate_per_icb_not_a_sum_of_cells(wh) -> None:
+    """The headline pools every usable matched set of the ICB: its referred people equal the
+    PCN x quarter cells' total for GP appointments (same sets), while its interval is narrower
+    than any cell's, and the money rows name what they value and leave out."""
+    (cells,) = wh.execute(
+        "select sum(referred_people) from fct_utilisation_savings "
+        "where activity_code = 'gp_appointment'"
+    ).fetchall()[0]
+    (narrowest_cell_se,) = wh.execute(
+        "select min(did_standard_error) from fct_utilisation_savings "
+        "where activity_code = 'gp_appointment' and referred_people >= 2"
+    ).fetchall()[0]
+    headline = _headline(wh)
+    gp = headline["gp_appointments"]
+    assert gp["referred_people"] == cells
+    assert gp["did_standard_error"] < narrowest_cell_se
+    total = headline["total_cost_gbp"]
+    assert "gp_appointment" in total["valued_activities"]
+    assert total["unvalued_activities"] == "gp_dna"
+    assert "gp_appointment" not in headline["secondary_care_cost_gbp"]["valued_activities"]
+    assert headline["gp_appointments"]["benchmark_relative_change"] == -0.40
+    assert headline["secondary_care_cost_gbp"]["benchmark_relative_change"] == -0.27
+
+
 def test_lower_referral_rate_for_men(wh, truth, recovered) -> None:
     """Tolerance: the male/female ratio of the ICB's referral rates per 1,000 has a 95% CI
     (Katz log method from the mart's counts) containing the planted hazard ratio (0.6) and

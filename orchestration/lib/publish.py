@@ -13,8 +13,14 @@ readers connect to, so they never hold a lock on the warehouse:
 Every table gets a ``publication_run_id`` column and the file a ``_publication`` table naming
 the run, so a reader can tell that what it read belongs to one publication.
 
+Two audiences, each with its own file, Parquet folder and PostgreSQL schema: ``public`` (the
+default; disclosure control applied) and ``internal`` (the ICB's own analysts and QI leads:
+exact aggregate counts). A published model says which with ``config(meta={'audience': ...})``
+(``models/published/internal/`` sets it for its folder in dbt_project.yml).
+
 Before anything is swapped in, :func:`disclosure_problems` checks every table: no patient-level
-column, and no count a reader could see that is 1-7 or not rounded to 5.
+column in either audience, and in ``public`` no count a reader could see that is 1-7 or not
+rounded to 5.
 """
 
 from __future__ import annotations
@@ -43,6 +49,11 @@ STORAGE_VERSION = "v1.4.0"
 RUN_ID_COLUMN = "publication_run_id"
 PUBLICATION_TABLE = "_publication"
 PUBLISHED_FOLDER = "published"  # models/published in the dbt project
+PUBLIC, INTERNAL = "public", "internal"
+AUDIENCES = (PUBLIC, INTERNAL)
+# Where each audience's file and Parquet link live under the published folder. The public ones
+# stay where they always were (data/published/marts.duckdb), so existing readers keep working.
+AUDIENCE_SUBDIR = {PUBLIC: "", INTERNAL: "internal"}
 
 # Columns that would make a table patient-level (or re-identifying) whatever its tags say:
 # person and record identifiers, birth dates, small-area and address codes.
@@ -78,6 +89,14 @@ class Mart:
     # suppression groups ({'where': sql, 'partition': [sql]}, project text from the manifest).
     primary_count: str | None = None
     groups: tuple[dict, ...] = ()
+    # Who may read it (meta.audience): public (disclosure control) or internal (exact counts).
+    audience: str = PUBLIC
+
+
+def audience_dir(published: Path, audience: str) -> Path:
+    """The folder holding an audience's ``marts.duckdb`` and ``parquet`` link."""
+    sub = AUDIENCE_SUBDIR[audience]
+    return published / sub if sub else published
 
 
 def publishable_marts(
@@ -104,7 +123,12 @@ def publishable_marts(
             for c, d in declared.items()
             if isinstance(d, dict) and d.get("derived_from")
         }
-        disclosure = (node.get("config", {}).get("meta") or {}).get("disclosure") or {}
+        meta = node.get("config", {}).get("meta") or {}
+        disclosure = meta.get("disclosure") or {}
+        audience = meta.get("audience", PUBLIC)
+        if audience not in AUDIENCES:
+            # A typo must not publish exact counts anywhere, nor drop a table silently.
+            raise DisclosureError(f"{node['name']}: meta.audience {audience!r} not in {AUDIENCES}")
         marts.append(
             Mart(
                 node.get("alias") or node["name"],
@@ -116,6 +140,7 @@ def publishable_marts(
                 period_boundaries=period_boundaries,
                 primary_count=disclosure.get("primary_count"),
                 groups=tuple(disclosure.get("groups", [])),
+                audience=audience,
             )
         )
     return sorted(marts, key=lambda m: m.name)
@@ -137,11 +162,16 @@ def disclosure_problems(
 ) -> list[str]:
     """Why these tables must not be published (empty when they may be).
 
+    Every audience:
+
     * no column whose name marks patient-level data (person, episode or referral ids, NHS
       number, birth dates, LSOA, postcode, ...);
     * no day-level dates: every date is the first of a month unless the column is declared a
       period boundary (``meta.disclosure: period_boundary``, e.g. a census date), and no
-      timestamps at all;
+      timestamps at all.
+
+    The ``public`` audience also (``internal`` holds exact counts by design):
+
     * rates, means, flags and secondary counts (``meta.disclosure.derived_from``) are null on
       every row where a count they derive from is suppressed (null);
     * every table says what disclosure control did (``disclosure_status``);
@@ -173,6 +203,8 @@ def disclosure_problems(
                         f"{mart.name}.{column}: {day_level} day-level date(s) "
                         "(not the first of a month, and not declared a period boundary)"
                     )
+        if mart.audience != PUBLIC:
+            continue
         for column, sources in mart.derived.items():
             missing = [c for c in (column, *sources) if c not in types]
             if missing:
@@ -288,12 +320,25 @@ def _publication_row(run_id: str, counts: dict[str, int]) -> pa.Table:
 def publish_duckdb(
     settings: Settings, marts: list[Mart], run_id: str, tables: dict[str, pa.Table] | None = None
 ) -> dict[str, int]:
-    """Write every published mart to a new DuckDB file and swap it in atomically."""
+    """Write each audience's published marts to a new DuckDB file of its own and swap it in
+    atomically (an audience with no mart in ``marts`` keeps its file as it is)."""
     tables = tables if tables is not None else _read_marts(settings, marts)
-    settings.published.mkdir(parents=True, exist_ok=True)
-    final = settings.published / PUBLISHED_FILE
-    clear_dead_writers(settings.published)
-    tmp = settings.published / f".{PUBLISHED_FILE}~{zones.writer_token()}.tmp"
+    counts: dict[str, int] = {}
+    for audience in AUDIENCES:
+        mine = [m for m in marts if m.audience == audience]
+        if mine:
+            folder = audience_dir(settings.published, audience)
+            counts |= _publish_duckdb_file(folder, mine, run_id, tables)
+    return counts
+
+
+def _publish_duckdb_file(
+    folder: Path, marts: list[Mart], run_id: str, tables: dict[str, pa.Table]
+) -> dict[str, int]:
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / PUBLISHED_FILE
+    clear_dead_writers(folder)
+    tmp = folder / f".{PUBLISHED_FILE}~{zones.writer_token()}.tmp"
     counts: dict[str, int] = {}
     dst = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
     try:
@@ -331,18 +376,30 @@ def publish_duckdb(
 def publish_parquet(
     settings: Settings, marts: list[Mart], run_id: str, tables: dict[str, pa.Table] | None = None
 ) -> dict[str, int]:
-    """One Parquet file per mart (plus ``_publication.parquet``) in a new directory, then the
-    ``parquet`` symlink is atomically replaced to point at it. Readers resolve the link when they
-    open a file, so they read one version throughout; the previous version is kept (a reader
-    may still be listing it) and older ones removed."""
+    """One Parquet file per mart (plus ``_publication.parquet``) in a new directory per
+    audience, then that audience's ``parquet`` symlink is atomically replaced to point at it.
+    Readers resolve the link when they open a file, so they read one version throughout; the
+    previous version is kept (a reader may still be listing it) and older ones removed."""
+    tables = tables if tables is not None else _read_marts(settings, marts)
+    counts: dict[str, int] = {}
+    for audience in AUDIENCES:
+        mine = [m for m in marts if m.audience == audience]
+        if mine:
+            folder = audience_dir(settings.published, audience)
+            counts |= _publish_parquet_folder(folder, mine, run_id, tables)
+    return counts
+
+
+def _publish_parquet_folder(
+    published: Path, marts: list[Mart], run_id: str, tables: dict[str, pa.Table]
+) -> dict[str, int]:
     import pyarrow.parquet as pq  # noqa: PLC0415 - only needed here
 
-    tables = tables if tables is not None else _read_marts(settings, marts)
-    settings.published.mkdir(parents=True, exist_ok=True)
-    clear_dead_writers(settings.published)
+    published.mkdir(parents=True, exist_ok=True)
+    clear_dead_writers(published)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     version = f".parquet-{stamp}-{uuid.uuid4().hex[:8]}"
-    building = settings.published / f"{version}~{zones.writer_token()}.tmp"
+    building = published / f"{version}~{zones.writer_token()}.tmp"
     building.mkdir()
     counts: dict[str, int] = {}
     try:
@@ -352,18 +409,18 @@ def publish_parquet(
             counts[mart.name] = incoming.num_rows
         pq.write_table(_publication_row(run_id, counts), building / f"{PUBLICATION_TABLE}.parquet")
         faults.kill_point("publish.mid_write")
-        os.rename(building, settings.published / version)
+        os.rename(building, published / version)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    link = settings.published / PARQUET_LINK
+    link = published / PARQUET_LINK
     if link.exists() and not link.is_symlink():
         # An older layout had a real directory here: move it aside once.
-        os.rename(link, settings.published / f".parquet-legacy-{stamp}")
-    tmp_link = settings.published / f".{PARQUET_LINK}~{zones.writer_token()}.tmp"
+        os.rename(link, published / f".parquet-legacy-{stamp}")
+    tmp_link = published / f".{PARQUET_LINK}~{zones.writer_token()}.tmp"
     os.symlink(version, tmp_link)  # relative: the published folder can be moved or mounted
     os.replace(tmp_link, link)
-    _prune_parquet_versions(settings.published, keep={version, os.readlink(link)})
+    _prune_parquet_versions(published, keep={version, os.readlink(link)})
     return counts
 
 

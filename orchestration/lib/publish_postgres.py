@@ -1,4 +1,5 @@
-"""Publish the published marts into a PostgreSQL ``published`` schema for BI tools.
+"""Publish the published marts into PostgreSQL for BI tools: the ``public`` audience into schema
+``published``, the ``internal`` audience (exact counts) into ``published_internal``.
 
 One transaction per run: readers see the old or the new version of every table, never a mix,
 because rows are replaced with DELETE + COPY (both MVCC: a reader's snapshot keeps the old rows
@@ -7,8 +8,10 @@ reader's view). Tables are only dropped and recreated when their columns change 
 change — and that DDL is in the same transaction. Publishers are serialised with a transaction
 advisory lock so two runs cannot interleave their deletes and inserts.
 
-A NOLOGIN role (default ``sp_bi_reader``) gets CONNECT on the database, USAGE on the schema and
-SELECT on its tables, and nothing else; BI tool logins are made members of it. PostgreSQL grants
+A NOLOGIN role per audience gets CONNECT on the database, USAGE on its schema and SELECT on its
+tables, and nothing else: ``sp_bi_reader`` (public) and ``sp_internal_reader`` (internal, which
+is also made a member of the public role: the ICB's own analysts read both). BI tool logins are
+made members of one of them; the public role has no grant on ``published_internal``. PostgreSQL grants
 every role what PUBLIC has, and by default PUBLIC may use (and before PostgreSQL 15 create in)
 schema ``public`` and create temporary tables in any database, which a role-level REVOKE cannot
 take away. So each publish also revokes ALL on schema ``public`` and TEMPORARY on the database
@@ -29,11 +32,22 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from orchestration.lib.publish import PUBLICATION_TABLE, RUN_ID_COLUMN, Mart, _publication_row
+from orchestration.lib.publish import (
+    AUDIENCES,
+    INTERNAL,
+    PUBLIC,
+    PUBLICATION_TABLE,
+    RUN_ID_COLUMN,
+    Mart,
+    _publication_row,
+)
 
-SCHEMA = "published"
+SCHEMA = "published"  # the public audience's schema (the name BI tools have always used)
+SCHEMAS = {PUBLIC: SCHEMA, INTERNAL: "published_internal"}
 READER_ROLE_ENV = "SP_PUBLISH_POSTGRES_READER_ROLE"
 DEFAULT_READER_ROLE = "sp_bi_reader"
+INTERNAL_READER_ROLE_ENV = "SP_PUBLISH_POSTGRES_INTERNAL_READER_ROLE"
+DEFAULT_INTERNAL_READER_ROLE = "sp_internal_reader"
 # Any constant: the advisory lock that serialises publishers of this schema.
 PUBLISH_LOCK_KEY = 7_250_501
 NULL_MARKER = "\\N"
@@ -83,45 +97,63 @@ def publish_postgres(
     tables: dict[str, pa.Table],
     run_id: str,
     reader_role: str | None = None,
+    internal_reader_role: str | None = None,
 ) -> dict[str, int]:
-    """Replace the published schema's tables with these, in one transaction."""
-    reader_role = reader_role or os.environ.get(READER_ROLE_ENV, DEFAULT_READER_ROLE)
+    """Replace each audience's schema's tables with these, in one transaction (an audience with
+    no mart in ``marts`` keeps its tables as they are)."""
+    roles = {
+        PUBLIC: reader_role or os.environ.get(READER_ROLE_ENV, DEFAULT_READER_ROLE),
+        INTERNAL: internal_reader_role
+        or os.environ.get(INTERNAL_READER_ROLE_ENV, DEFAULT_INTERNAL_READER_ROLE),
+    }
     engine = sa.create_engine(url)
     counts: dict[str, int] = {}
     try:
         with engine.begin() as conn:
             q = conn.dialect.identifier_preparer.quote
-            schema = q(SCHEMA)
             conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK_KEY})
-            conn.execute(sa.text(f"create schema if not exists {schema}"))
-            _ensure_reader_role(conn, reader_role)
-            dbapi = conn.connection.dbapi_connection
-            for mart in marts:
-                table = tables[mart.name].append_column(
-                    RUN_ID_COLUMN,
-                    pa.array([run_id] * tables[mart.name].num_rows, pa.string()),
-                )
-                _replace_table(conn, dbapi, mart.name, table, mart.description, mart.columns)
-                counts[mart.name] = table.num_rows
-            publication = _publication_row(run_id, counts)
-            _replace_table(
-                conn,
-                dbapi,
-                PUBLICATION_TABLE,
-                publication,
-                "One row naming the run that published these tables (compare publication_run_id).",
-                {},
-            )
-            role = q(reader_role)
             database = q(conn.execute(sa.text("select current_database()")).scalar_one())
             # What every role inherits from PUBLIC: using (and creating in) schema public, and
             # temporary tables. Identifiers come from the server and the settings, not data.
             conn.execute(sa.text("revoke all on schema public from public"))
             conn.execute(sa.text(f"revoke temporary on database {database} from public"))
-            conn.execute(sa.text(f"revoke all on schema {schema} from public"))
-            conn.execute(sa.text(f"grant connect on database {database} to {role}"))
-            conn.execute(sa.text(f"grant usage on schema {schema} to {role}"))
-            conn.execute(sa.text(f"grant select on all tables in schema {schema} to {role}"))
+            dbapi = conn.connection.dbapi_connection
+            for audience in AUDIENCES:
+                _ensure_reader_role(conn, roles[audience])
+                mine = [m for m in marts if m.audience == audience]
+                if not mine:
+                    continue
+                schema_name = SCHEMAS[audience]
+                schema = q(schema_name)
+                conn.execute(sa.text(f"create schema if not exists {schema}"))
+                published: dict[str, int] = {}
+                for mart in mine:
+                    table = tables[mart.name].append_column(
+                        RUN_ID_COLUMN,
+                        pa.array([run_id] * tables[mart.name].num_rows, pa.string()),
+                    )
+                    _replace_table(
+                        conn, dbapi, schema_name, mart.name, table, mart.description, mart.columns
+                    )
+                    published[mart.name] = table.num_rows
+                _replace_table(
+                    conn,
+                    dbapi,
+                    schema_name,
+                    PUBLICATION_TABLE,
+                    _publication_row(run_id, published),
+                    "One row naming the run that published these tables "
+                    "(compare publication_run_id).",
+                    {},
+                )
+                counts |= published
+                role = q(roles[audience])
+                conn.execute(sa.text(f"revoke all on schema {schema} from public"))
+                conn.execute(sa.text(f"grant connect on database {database} to {role}"))
+                conn.execute(sa.text(f"grant usage on schema {schema} to {role}"))
+                conn.execute(sa.text(f"grant select on all tables in schema {schema} to {role}"))
+            # The ICB's own readers see the public tables too; never the other way round.
+            conn.execute(sa.text(f"grant {q(roles[PUBLIC])} to {q(roles[INTERNAL])}"))
     finally:
         engine.dispose()
     return counts
@@ -139,20 +171,21 @@ def _ensure_reader_role(conn: sa.Connection, role: str) -> None:
 def _replace_table(
     conn: sa.Connection,
     dbapi: Any,
+    schema: str,
     name: str,
     table: pa.Table,
     description: str,
     column_descriptions: dict[str, str],
 ) -> None:
     q = conn.dialect.identifier_preparer.quote
-    qualified = f"{q(SCHEMA)}.{q(name)}"
+    qualified = f"{q(schema)}.{q(name)}"
     wanted = [(f.name, _pg_type(f.type)) for f in table.schema]
     existing = conn.execute(
         sa.text(
             "select column_name, data_type from information_schema.columns "
             "where table_schema = :s and table_name = :t order by ordinal_position"
         ),
-        {"s": SCHEMA, "t": name},
+        {"s": schema, "t": name},
     ).all()
     if [(c, t) for c, t in existing] != wanted:
         # A contract change (or a first publish): DDL, still inside this run's transaction.
@@ -177,13 +210,13 @@ def _replace_table(
             conn.execute(sa.text(f"comment on column {qualified}.{q(column)} is {literal(text)}"))
 
 
-def published_runs(url: str) -> list[dict]:
+def published_runs(url: str, audience: str = PUBLIC) -> list[dict]:
     """The publication row(s) currently visible (for tests and the runbook)."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                sa.text(f"select run_id, tables from {SCHEMA}.{PUBLICATION_TABLE}")
+                sa.text(f"select run_id, tables from {SCHEMAS[audience]}.{PUBLICATION_TABLE}")
             ).all()
         return [{"run_id": r[0], "tables": json.loads(r[1])} for r in rows]
     finally:

@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from orchestration.lib.checks import LANDING_ACCOUNTED, latest_audit
-from orchestration.lib.publish import PUBLISHED_FILE
+from orchestration.lib.publish import INTERNAL, PUBLISHED_FILE, audience_dir
 from orchestration.lib.settings import Settings
 from schemas import EXTRACTS
 
@@ -84,6 +84,9 @@ def _print_where_to_look(settings: Settings, dagster_home: Path) -> None:
       .venv/bin/duckdb -readonly {published}   (the DuckDB CLI, installed in the venv)
       or: .venv/bin/python -c "import duckdb; print(duckdb.connect('{published}', read_only=True).sql('{EXAMPLE_SQL}'))"
       example: {EXAMPLE_SQL};""")
+    internal = audience_dir(settings.published, INTERNAL) / PUBLISHED_FILE
+    if internal.exists():
+        print(f"  Internal marts (exact counts, the ICB's own analysts only): {internal}")
     if settings.warehouse.exists():
         print(f"  Warehouse (dbt's alone, do not hold it open): {settings.warehouse}")
     zones = [str(z) for z in settings.zones if z.exists()]

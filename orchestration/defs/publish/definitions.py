@@ -1,5 +1,7 @@
-"""Publishing: the ``published`` dbt layer (aggregates under disclosure control) copied to the
-places readers connect to — a DuckDB file, Parquet files and, when configured, PostgreSQL.
+"""Publishing: the ``published`` dbt layer copied to the places readers connect to — a DuckDB
+file, Parquet files and, when configured, PostgreSQL — once per audience: ``public``
+(aggregates under disclosure control) and ``internal`` (exact aggregates for the ICB's own
+analysts), each in its own file, folder and schema (``orchestration/lib/publish.py``).
 
 A blocking check on the published dbt models runs before any of it: a patient-level column or
 an unsuppressed small count in any of them stops every publish asset of the run. The publish
@@ -13,6 +15,7 @@ from orchestration.defs.warehouse.definitions import warehouse_dbt_assets
 from orchestration.lib.dbt_project import sp_dbt_project
 from orchestration.lib.publish import (
     PARQUET_LINK,
+    PUBLIC,
     PUBLISHED_FILE,
     built_marts,
     disclosure_problems,
@@ -35,8 +38,9 @@ POSTGRES_URL_ENV = VARIABLES["publish_postgres_url"].name
             "disclosure_safe",
             asset=key,
             blocking=True,
-            description="No patient-level column (person id, birth dates, LSOA, postcode) and "
-            "no count of 1-7 or unrounded count outside exempt rows. Blocks publication.",
+            description="No patient-level column (person id, birth dates, LSOA, postcode) in "
+            "any audience; in the public audience no count of 1-7 or unrounded count outside "
+            "exempt rows. Blocks publication.",
         )
         for key in _MART_KEYS
     ],
@@ -89,8 +93,10 @@ def _published_asset_kwargs(name: str, description: str, kinds: set[str]) -> dic
 @dg.asset(
     **_published_asset_kwargs(
         "marts_duckdb",
-        f"`data/published/{PUBLISHED_FILE}`: every published mart, swapped in atomically, "
-        "readable by DuckDB 1.4+ clients. Patient-level models are never published.",
+        f"`data/published/{PUBLISHED_FILE}` (public audience) and "
+        f"`data/published/internal/{PUBLISHED_FILE}` (internal audience, exact counts): every "
+        "published mart of the audience, swapped in atomically, readable by DuckDB 1.4+ "
+        "clients. Patient-level models are never published.",
         {"duckdb"},
     )
 )
@@ -112,8 +118,9 @@ def published_marts(
 @dg.asset(
     **_published_asset_kwargs(
         "marts_parquet",
-        f"`data/published/{PARQUET_LINK}/<mart>.parquet`: one file per published mart; the "
-        "folder is a symlink swapped atomically to each run's new folder.",
+        f"`data/published/{PARQUET_LINK}/<mart>.parquet` (public) and "
+        f"`data/published/internal/{PARQUET_LINK}/<mart>.parquet` (internal): one file per "
+        "published mart; each folder is a symlink swapped atomically to each run's new folder.",
         {"parquet"},
     )
 )
@@ -133,9 +140,9 @@ def published_parquet(
 @dg.asset(
     **_published_asset_kwargs(
         "marts_postgres",
-        "The `published` schema of the PostgreSQL database at settings `publish_postgres_url` "
-        f"(${POSTGRES_URL_ENV}), replaced in one transaction per run, with a read-only role for "
-        "BI tools. Skipped when unset.",
+        "The `published` (public) and `published_internal` (internal) schemas of the PostgreSQL "
+        f"database at settings `publish_postgres_url` (${POSTGRES_URL_ENV}), replaced in one "
+        "transaction per run, with a read-only role per audience. Skipped when unset.",
         {"postgres"},
     ),
     output_required=False,
@@ -157,9 +164,10 @@ def published_postgres(
     yield dg.MaterializeResult(metadata={"rows_by_table": dg.MetadataValue.json(counts)})
 
 
-# Suites Great Expectations runs on the published file (one per table, plus the cross-level
-# reconciliation): names are fixed here so the checks exist before the first run.
-GX_SUITES = [m.name for m in _MARTS] + ["_reconciliation"]
+# Suites Great Expectations runs on the public published file (one per table, plus the
+# cross-level reconciliation): names are fixed here so the checks exist before the first run.
+_PUBLIC_MARTS = [m for m in _MARTS if m.audience == PUBLIC]
+GX_SUITES = [m.name for m in _PUBLIC_MARTS] + ["_reconciliation"]
 
 
 @dg.multi_asset_check(
@@ -186,7 +194,7 @@ def published_marts_expectations(
         cfg.published / PUBLISHED_FILE,
         docs,
         cfg.data_dir / "docs" / ".gx_state",
-        marts=_MARTS,
+        marts=_PUBLIC_MARTS,
     )
     for suite in GX_SUITES:
         result = results.get(suite)

@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from orchestration.lib.checks import latest_audit
-from orchestration.lib.publish import PUBLISHED_FILE
+from orchestration.lib.publish import INTERNAL, PUBLISHED_FILE, audience_dir
 from orchestration.lib.settings import Settings
 from schemas import EXTRACTS
 
@@ -94,12 +94,18 @@ def print_summary(
     for line in failures[:20]:
         print(f"  {line}")
     published = settings.published / PUBLISHED_FILE
+    internal = audience_dir(settings.published, INTERNAL) / PUBLISHED_FILE
+    internal_line = (
+        f"\n  Internal marts (exact counts, the ICB's own analysts only): {internal}"
+        if internal.exists()
+        else ""
+    )
     print(f"""
 Where to look next
   Published marts (for analysts and BI tools): {published}
       .venv/bin/duckdb -readonly {published}   (the DuckDB CLI, installed in the venv)
       or: .venv/bin/python -c "import duckdb; print(duckdb.connect('{published}', read_only=True).sql('{EXAMPLE_SQL}'))"
-      example: {EXAMPLE_SQL};
+      example: {EXAMPLE_SQL};{internal_line}
   Warehouse (dbt's alone, do not hold it open): {settings.warehouse}
   Raw / quarantine / audit zones (Parquet):    {settings.raw}, {settings.quarantine}, {settings.audit}
   Dagster UI with this run and the lineage:    make ui   (then http://127.0.0.1:3000; DAGSTER_HOME={dagster_home})

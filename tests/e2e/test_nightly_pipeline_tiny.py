@@ -173,7 +173,9 @@ def test_no_nhs_number_in_warehouse_zones_published_file(run: PipelineRun) -> No
     # Attached under their own names (warehouse, marts): dbt's views name their catalog.
     con.execute(f"attach '{run.data / 'warehouse.duckdb'}' (read_only)")
     con.execute(f"attach '{run.data / 'published' / 'marts.duckdb'}' (read_only)")
-    for db in ("warehouse", "marts"):
+    internal = run.data / "published" / "internal" / "marts.duckdb"
+    con.execute(f"attach '{internal}' as internal_marts (read_only)")
+    for db in ("warehouse", "marts", "internal_marts"):
         relations = con.execute(
             "select schema_name, table_name from duckdb_tables() where database_name = $db "
             "union all select schema_name, view_name from duckdb_views() "

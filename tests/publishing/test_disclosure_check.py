@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from orchestration.lib.publish import (
+    PUBLIC,
     DisclosureError,
     Mart,
     disclosure_problems,
@@ -222,7 +223,7 @@ def test_a_group_of_one_cell_does_not_block() -> None:
 def test_every_published_model_declares_its_groups(dbt_manifest: Path) -> None:
     """Every published model under disclosure control declares its primary count and groups
     (the check above can only hold what is declared); the exempt workforce tables need none."""
-    marts = {m.name: m for m in publishable_marts(dbt_manifest)}
+    marts = {m.name: m for m in publishable_marts(dbt_manifest) if m.audience == PUBLIC}
     undeclared = {n for n, m in marts.items() if not (m.primary_count and m.groups)}
     assert undeclared == {"pub_workforce_pcn_month", "pub_workforce_trajectory"}
 
@@ -239,7 +240,11 @@ def test_every_published_table_passes_and_carries_the_run_id(published_run: Pipe
         ids = con.sql(f'select distinct publication_run_id from "{table}"').fetchall()
         assert ids == [(run_id,)], table
     # With the models' own declarations (not-a-count columns, secondary-suppression groups).
-    declared = {m.name: m for m in publishable_marts(DBT_PROJECT_DIR / "target" / "manifest.json")}
+    declared = {
+        m.name: m
+        for m in publishable_marts(DBT_PROJECT_DIR / "target" / "manifest.json")
+        if m.audience == PUBLIC  # this file is the public audience's
+    }
     assert set(published) == set(declared)
     marts = [declared[t] for t in published]
     assert disclosure_problems(con, marts) == []

@@ -1,6 +1,8 @@
 """PostgreSQL publishing against a real local server (tests/publishing/pg_server.py): the
 published schema, its comments and indexes, and a BI login in the read-only role that can
-query a mart but cannot read another schema or write anything."""
+query a mart but cannot read another schema (the internal audience's included) or write
+anything; a login in the internal reader role reads the internal schema's exact counts and the
+public schema, and writes nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from orchestration.lib.publish import publishable_marts, read_marts
-from orchestration.lib.publish_postgres import DEFAULT_READER_ROLE, publish_postgres
+from orchestration.lib.publish_postgres import (
+    DEFAULT_INTERNAL_READER_ROLE,
+    DEFAULT_READER_ROLE,
+    publish_postgres,
+)
 from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
 
 if TYPE_CHECKING:
@@ -19,6 +25,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 BI_USER, BI_PASSWORD = "bi_tool", "bi-tool-test-password"
+ANALYST_USER, ANALYST_PASSWORD = "icb_analyst", "icb-analyst-test-password"
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +41,17 @@ def published_pg(
         conn.execute(sa.text("create schema if not exists warehouse_private"))
         conn.execute(sa.text("create table if not exists warehouse_private.secret (x int)"))
         conn.execute(sa.text("create table if not exists public.also_secret (x int)"))
-        exists = conn.execute(sa.text("select 1 from pg_roles where rolname = :u"), {"u": BI_USER})
-        if not exists.scalar():
-            # CREATE ROLE takes no bind parameters: the driver's own literal quoting.
-            password = sa.String().literal_processor(dialect=conn.dialect)(BI_PASSWORD)
-            conn.execute(
-                sa.text(
-                    f"create role {BI_USER} login password {password} in role {DEFAULT_READER_ROLE}"
+        for user, secret, role in (
+            (BI_USER, BI_PASSWORD, DEFAULT_READER_ROLE),
+            (ANALYST_USER, ANALYST_PASSWORD, DEFAULT_INTERNAL_READER_ROLE),
+        ):
+            exists = conn.execute(sa.text("select 1 from pg_roles where rolname = :u"), {"u": user})
+            if not exists.scalar():
+                # CREATE ROLE takes no bind parameters: the driver's own literal quoting.
+                password = sa.String().literal_processor(dialect=conn.dialect)(secret)
+                conn.execute(
+                    sa.text(f"create role {user} login password {password} in role {role}")
                 )
-            )
     admin.dispose()
     return pg
 
@@ -166,3 +175,52 @@ def test_a_second_publish_replaces_rows_without_duplicates(published_pg: PgServe
         ).one()
     engine.dispose()
     assert (n, runs) == (tables["pub_referrals_monthly"].num_rows, 1)
+
+
+def test_bi_login_cannot_read_the_internal_schema(published_pg: PgServer) -> None:
+    """The public reader role has no grant on published_internal: refused at the schema."""
+    engine = _bi(published_pg)
+    with (
+        engine.connect() as conn,
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied for schema"),
+    ):
+        conn.execute(sa.text("select * from published_internal.pub_internal_referrals_monthly"))
+    with engine.connect() as conn:
+        may_use = conn.execute(
+            sa.text("select has_schema_privilege('published_internal', 'usage')")
+        ).scalar()
+    engine.dispose()
+    assert may_use is False
+
+
+def test_internal_login_reads_exact_counts_and_the_public_schema(published_pg: PgServer) -> None:
+    marts = publishable_marts(DBT_PROJECT_DIR / "target" / "manifest.json")
+    expected = read_marts(load_settings(), marts)["pub_internal_referrals_monthly"]
+    engine = sa.create_engine(published_pg.url(ANALYST_USER, ANALYST_PASSWORD))
+    with engine.connect() as conn:
+        internal = conn.execute(
+            sa.text(
+                "select org_code, referral_month, referrals "
+                "from published_internal.pub_internal_referrals_monthly "
+                "where org_level = 'practice' and referrer_type = 'All' and pathway_stage = 'All'"
+            )
+        ).all()
+        public = conn.execute(sa.text("select count(*) from published.pub_referrals_monthly"))
+        public_rows = public.scalar()
+        run = conn.execute(sa.text("select run_id from published_internal._publication")).scalar()
+    with (
+        engine.connect() as conn,
+        pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+    ):
+        conn.execute(sa.text("delete from published_internal.pub_internal_referrals_monthly"))
+    engine.dispose()
+    want = {
+        (r["org_code"], r["referral_month"], r["referrals"])
+        for r in expected.to_pylist()
+        if r["org_level"] == "practice"
+        and r["referrer_type"] == "All"
+        and r["pathway_stage"] == "All"
+    }
+    assert set(map(tuple, internal)) == want
+    assert any(1 <= r[2] <= 7 for r in internal), "exact small counts are the point of internal"
+    assert public_rows > 0 and run.startswith("pg-test-run")

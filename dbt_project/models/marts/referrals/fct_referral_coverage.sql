@@ -1,7 +1,9 @@
 -- One row per organisation level (practice, pcn), organisation and month: referral episodes in
 -- the rolling 12 months ending with the month over the registered population at the month's
 -- snapshot, against the 0.8-1.2% band (former IIF target). PCNs aggregate the practices that
--- were members on the first day of the month.
+-- were members on the first day of the month. Months after the referral data ends are left
+-- out (the population snapshots run a month further); a window is complete only when the
+-- referral data covers all of it (dim_data_coverage).
 with referrals as (
     select
         practice_code,
@@ -25,8 +27,13 @@ months as (
     from population
 ),
 
-data_start as (
-    select min(referral_month) as first_referral_month from referrals
+data_coverage as (
+    select
+        first_complete_month,
+        last_complete_month,
+        last_published_month
+    from {{ ref('dim_data_coverage') }}
+    where series = 'referrals'
 ),
 
 memberships as (
@@ -49,6 +56,8 @@ practice_months as (
     from population
     inner join months
         on population.snapshot_date = months.snapshot_date
+    inner join data_coverage
+        on months.month_start <= data_coverage.last_published_month
 ),
 
 practice_level as (
@@ -101,7 +110,9 @@ select
     cast({{ var('coverage_band_lower') }} as {{ type_double() }}) as band_lower,
     cast({{ var('coverage_band_upper') }} as {{ type_double() }}) as band_upper,
     {{ coverage_band('combined.referrals_12m', 'combined.registered_patients') }} as coverage_band,
-    {{ add_to_date('month', -11, 'combined.month_start') }} >= data_start.first_referral_month
-        as has_full_12_months
+    {{ add_to_date('month', -11, 'combined.month_start') }} >= data_coverage.first_complete_month
+    and combined.month_start <= data_coverage.last_complete_month as has_full_12_months,
+    {{ add_to_date('month', -11, 'combined.month_start') }} >= data_coverage.first_complete_month
+        as window_starts_in_data
 from combined
-cross join data_start
+cross join data_coverage

@@ -11,11 +11,13 @@ referrals as (
     select * from {{ ref('fct_referrals') }}
 ),
 
+-- What the loaded referral data covers (dim_data_coverage: every source feeding referrals).
 bounds as (
     select
-        min(referral_date) as first_date,
-        max(referral_date) as last_date
-    from referrals
+        data_from as first_date,
+        data_through as last_date
+    from {{ ref('dim_data_coverage') }}
+    where series = 'referrals'
 ),
 
 windows as (
@@ -96,8 +98,8 @@ select
     cast({{ var('qi_followup_months') }} as integer) as followup_months,
     cast(coalesce(counted.baseline_referrals, 0) as integer) as baseline_referrals,
     cast(coalesce(counted.followup_referrals, 0) as integer) as followup_referrals,
-    -- A window counts as covered when referral data exists on both sides of it: the first
-    -- referral on or before its start and the last one on or after its final day.
+    -- Complete when the referral data covers both windows: from the baseline's first day
+    -- through the follow-up's last.
     coalesce(
         bounds.first_date <= windows.baseline_start
         and bounds.last_date >= {{ add_to_date('day', -1, 'windows.followup_end') }},
@@ -105,4 +107,4 @@ select
     ) as is_complete
 from windows
 inner join counted on windows.intervention_id = counted.intervention_id
-cross join bounds
+left join bounds on true

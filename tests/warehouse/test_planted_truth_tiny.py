@@ -221,7 +221,10 @@ def test_qip_before_after_per_intervention(pipeline_tiny, wh, truth, recovered) 
     with duckdb.connect(str(public), read_only=True) as pub:
         tables = pub.execute("select table_name from information_schema.tables").fetchall()
     names = {r[0] for r in tables}
-    assert not names & {"pub_internal_qi_intervention_effects", "pub_internal_qi_clinician_survey_change"}
+    assert not names & {
+        "pub_internal_qi_intervention_effects",
+        "pub_internal_qi_clinician_survey_change",
+    }
 
 
 def test_clinician_survey_change_per_practice(pipeline_tiny, wh, truth, recovered) -> None:

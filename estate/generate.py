@@ -1214,7 +1214,7 @@ class Estate:
             "latest_census_date": exts[-1],
             "splw_roles": [splw[1], splw_mh[1]],
             "expected_splw_headcount": int(sum(v["headcount"] for v in latest.values())),
-            "expected_splw_fte": round(sum(v["fte"] for v in latest.values()), 6),
+            "expected_splw_fte": round(sum(v["fte"] for v in latest.values()), 9),
             "by_pcn": latest,
             "pcns_without_link_worker": [o.pcn_code[i] for i in np.flatnonzero(~o.pcn_has_lw)],
         }

@@ -25,7 +25,7 @@ from estate.people import (
     build_people,
     draw_referrals,
 )
-from estate.tiers import QI_DATE, TIERS, Tier
+from estate.tiers import QI_INTERVENTIONS, TIERS, Tier
 
 EPOCH = dt.date(1970, 1, 1)
 GP_MULT = 0.75
@@ -203,12 +203,17 @@ class Estate:
         self.nhs_str = self.ppl.nhs.astype(str)
         self.nhs_s = pl.Series("nhs", self.nhs_str)
         self.ref_stats = draw_referrals(
-            self.rng, self.ppl, self.orgs, self.months, self.end_excl, day(QI_DATE), STEP_MULT
+            self.rng, self.ppl, self.orgs, self.months, self.end_excl, self._qi_days(), STEP_MULT
         )
         self.cms = cmsmod.build_cms(
             self.rng, self.ppl, self.orgs.prac_code, self.end_excl, self.nhs_str
         )
         self._plan_defects()
+
+    def _qi_days(self) -> np.ndarray:
+        """QI (training) day of each of orgs.step_practices, in its order."""
+        o = self.orgs
+        return np.array([day(QI_INTERVENTIONS[o.prac_code[pi]]) for pi in o.step_practices])
 
     def _plan_defects(self) -> None:
         s = self.tier.defect_scale
@@ -982,7 +987,7 @@ class Estate:
         self.extracts["survey_wellbeing"] = exts
         # clinician training survey at the trained (step-change) practices
         o = self.orgs
-        qi = day(QI_DATE)
+        qi_days = self._qi_days()
         likert = [
             "Strongly disagree",
             "Disagree",
@@ -1025,14 +1030,20 @@ class Estate:
         realised: dict[str, dict[str, float]] = {}
         files = {}
         counter = 0
-        for wave, tag, d0, d1 in (
-            ("Pre-training", "pre", qi - 28, qi),
-            ("Post-training", "post", qi + 61, qi + 92),
+        # Each practice's waves sit around its own training date: pre in the 4 weeks before,
+        # post 2-3 months after; one file per wave holds every practice's responses.
+        for wave, tag, lo, hi in (
+            ("Pre-training", "pre", -28, 0),
+            ("Post-training", "post", 61, 92),
         ):
             n_per = [max(8, int(o.prac_size[pi] // 600)) for pi in o.step_practices]
             pr = np.repeat(o.step_practices, n_per)
+            at = np.repeat(qi_days, n_per)
             n = pr.size
-            dd = np.sort(rng.integers(d0, d1, n))
+            dd = at + rng.integers(lo, hi, n)
+            order = np.argsort(dd, kind="stable")
+            pr, dd = pr[order], dd[order]
+            d1 = int(at.max()) + hi
             mins = rng.integers(8 * 60, 19 * 60, n)
             rows = {
                 "Response ID": [f"CT{counter + i + 1:05d}" for i in range(n)],
@@ -1073,7 +1084,10 @@ class Estate:
         self.extracts["survey_clinician"] = sorted({f.split("/")[1] for f in files.values()})
         self.clin = {
             "practices": [o.prac_code[x] for x in o.step_practices],
-            "training_date": QI_DATE.isoformat(),
+            "training_dates": {
+                o.prac_code[x]: QI_INTERVENTIONS[o.prac_code[x]].isoformat()
+                for x in o.step_practices
+            },
             "files": files,
             "cp1252_file": files["pre"],
             "planted_means": means,
@@ -1200,7 +1214,7 @@ class Estate:
             "latest_census_date": exts[-1],
             "splw_roles": [splw[1], splw_mh[1]],
             "expected_splw_headcount": int(sum(v["headcount"] for v in latest.values())),
-            "expected_splw_fte": round(sum(v["fte"] for v in latest.values()), 6),
+            "expected_splw_fte": round(sum(v["fte"] for v in latest.values()), 9),
             "by_pcn": latest,
             "pcns_without_link_worker": [o.pcn_code[i] for i in np.flatnonzero(~o.pcn_has_lw)],
         }
@@ -1305,7 +1319,7 @@ class Estate:
             "seed": self.seed,
             "period": {"start": t.start.isoformat(), "end": t.end.isoformat()},
             "generated_at": f"{iso(self.end_excl)}T00:00:00",
-            "qi_date": QI_DATE.isoformat(),
+            "qi_interventions": {k: v.isoformat() for k, v in QI_INTERVENTIONS.items()},
             "nhs_number_prefix": self.nhs_prefix,
             "registrations_mode": t.registrations,
             "extract_dates": self.extracts,
@@ -1362,7 +1376,7 @@ class Estate:
             },
             "qi_step_change": {
                 "practices": step_codes,
-                "change_date": QI_DATE.isoformat(),
+                "change_dates": {c: QI_INTERVENTIONS[c].isoformat() for c in step_codes},
                 "rate_multiplier": STEP_MULT,
                 "monthly_cms_referrals": monthly,
             },

@@ -58,7 +58,7 @@ class Manifest(TypedDict):
     seed: int
     period: Period
     generated_at: str
-    qi_date: str
+    qi_interventions: dict[str, str]  # practice code -> training date
     nhs_number_prefix: str
     registrations_mode: str
     extract_dates: dict[str, list[str]]

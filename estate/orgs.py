@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from estate.tiers import Tier
+from estate.tiers import QI_INTERVENTIONS, Tier
 
 _PLACES = [
     "ALDERBROOK",
@@ -73,7 +73,7 @@ class Orgs:
     prac_emis: np.ndarray  # bool
     prac_size: np.ndarray  # list size at the start
     prac_dep: np.ndarray  # 0..1, 1 = most deprived
-    step_practices: np.ndarray  # QI step-change (trained) practices
+    step_practices: np.ndarray  # QI step-change (trained) practices, sorted
     mover: int
     mover_to: int
     move_day: int  # days since epoch, 1st of a month
@@ -138,8 +138,9 @@ def build_orgs(rng: np.random.Generator, tier: Tier, month_starts: list[int]) ->
     from_pcn = prac_pcn[mover]
     mover_to = int(lw_pcns[(np.searchsorted(lw_pcns, from_pcn) + 1) % len(lw_pcns)])
     move_day = int(month_starts[len(month_starts) // 2])
-    cand = np.array([p for p in lw_prac if p != mover])
-    step = np.sort(cand[[0, len(cand) // 2]]) if len(cand) > 1 else cand
+    step = np.array(sorted(prac_code.index(code) for code in QI_INTERVENTIONS))
+    if mover in step or not has_lw[prac_pcn[step]].all():
+        raise ValueError("a QI practice must be in a link-worker PCN and not the mover")
 
     n_lsoa = max(12, tier.n_patients // 1500)
     n_lad = max(2, ns * 2)

@@ -324,13 +324,18 @@ def draw_referrals(
     orgs: Orgs,
     month_starts: list[int],
     end_excl: int,
-    step_day: int,
+    step_days: np.ndarray,
     step_mult: float,
 ) -> dict:
-    """Monthly referral hazard; fills ppl.ref_day / ppl.ref_kind. Returns exposure stats."""
+    """Monthly referral hazard; fills ppl.ref_day / ppl.ref_kind. Returns exposure stats.
+    ``step_days[i]`` is the QI date (days since epoch) of ``orgs.step_practices[i]``: from the
+    month it starts, that practice's hazard is multiplied by ``step_mult``."""
     lw = orgs.pcn_has_lw[orgs.prac_pcn][ppl.prac]  # no-LW PCN membership is stable
     base_w = ppl.frailty**REFERRAL_FRAILTY_POWER * SEX_REFERRAL_MULT[ppl.sex]
-    is_step = np.isin(ppl.prac, orgs.step_practices)
+    # Each person's practice's QI day (never for a practice without one).
+    prac_step_day = np.full(len(orgs.prac_code), np.iinfo(np.int64).max, dtype=np.int64)
+    prac_step_day[orgs.step_practices] = step_days
+    person_step_day = prac_step_day[ppl.prac]
     bounds = list(month_starts) + [end_excl]
     person_months = np.zeros(4)
     for i, ms in enumerate(month_starts):
@@ -350,8 +355,7 @@ def draw_referrals(
         idx = np.flatnonzero(elig)
         w = base_w[idx]
         p = target * w / w.sum()
-        if ms >= step_day:
-            p = p * np.where(is_step[idx], step_mult, 1.0)
+        p = p * np.where(person_step_day[idx] <= ms, step_mult, 1.0)
         p_all = np.minimum(p * (1 + CODED_ONLY_SHARE), 0.5)
         hit = idx[rng.random(idx.size) < p_all]
         ppl.ref_day[hit] = ms + (rng.random(hit.size) * (me - ms)).astype(np.int32)

@@ -5,8 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-#: Quality-improvement (clinician training) date, the same for every tier.
-QI_DATE = dt.date(2024, 3, 1)
+#: Quality-improvement interventions (clinician training), practice code -> training date, the
+#: same in every tier: practices Z10001, Z10003 and Z10004 exist in every tier, sit in PCNs with a
+#: link worker and are not the practice that moves PCN in tiny; the dates leave 3 months before
+#: and 2 after inside the shortest period (national, 2023-09 to 2024-08). The dbt seed
+#: dbt_project/seeds/qi_interventions.csv lists the same rows (tests/unit/test_estate.py checks).
+QI_INTERVENTIONS: dict[str, dt.date] = {
+    "Z10001": dt.date(2024, 1, 1),
+    "Z10003": dt.date(2024, 3, 1),
+    "Z10004": dt.date(2024, 5, 1),
+}
 
 
 @dataclass(frozen=True)

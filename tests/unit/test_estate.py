@@ -312,7 +312,11 @@ def test_manifest_and_cms(tiny):
     man = load_manifest(tiny)
     assert man["tier"] == "tiny" and man["seed"] == 42
     assert man["referrals"]["male_to_female_rate_ratio"] == 0.6
-    assert man["qi_step_change"]["change_date"] == "2024-03-01"
+    assert man["qi_step_change"]["change_dates"] == {
+        "Z10001": "2024-01-01",
+        "Z10003": "2024-03-01",
+        "Z10004": "2024-05-01",
+    }
     assert len(man["referrals"]["pcns_without_link_worker"]) == 1
     eff = man["utilisation_effect"]["cms_only"]
     assert eff["expected_did_gp_attended_per_person"] < 0 and eff["n_referred"] > 50
@@ -344,3 +348,23 @@ def test_manifest_and_cms(tiny):
         r["Data_source"] == "NWRS contracted services" and r["UNIQUE_IDENTIFIER"] == ""
         for r in rows
     )
+
+
+def test_qi_seed_lists_the_estates_interventions() -> None:
+    """The dbt seed the warehouse reads and the estate's planted interventions are one list, and
+    every date leaves the QIP windows (3 months before, 2 after) inside every tier's period."""
+    import datetime as dt
+
+    from estate.tiers import QI_INTERVENTIONS, TIERS
+
+    seed = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "qi_interventions.csv"
+    with seed.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {
+        r["unit_code"]: r["intervention_date"] for r in rows if r["unit_level"] == "practice"
+    } == {k: v.isoformat() for k, v in QI_INTERVENTIONS.items()}
+    for tier in TIERS.values():
+        for code, date in QI_INTERVENTIONS.items():
+            before = dt.date(date.year - (date.month <= 3), (date.month - 4) % 12 + 1, 1)
+            after = dt.date(date.year + (date.month >= 11), (date.month + 1) % 12 + 1, 1)
+            assert tier.start <= before and after <= tier.end, (tier.name, code)

@@ -201,45 +201,164 @@ def test_lower_referral_rate_for_men(wh, truth, recovered) -> None:
     assert rows["male"][3] < 1 and rows["male"][4] < 1.05, rows["male"]
 
 
-def test_spc_step_change_at_the_planted_practices(wh, truth, recovered) -> None:
-    """The XmR chart recalculates its limits from the planted QI date, and at the planted
-    practices the process mean after it rises by the planted multiplier. Tolerance: the pooled
-    rate ratio (after/before, Poisson log interval over the chart's weekly counts) has a 95%
-    CI containing the planted 2.0 and excluding 1; each planted practice's mean rises. Tiny has
-    ~0.5 referrals a week per practice, too few for the run rules to be reliable, so the
-    rules themselves are proven by unit tests (dbt_project/tests/unit)."""
+def _poisson_ratio(before: float, exposure_before: float, after: float, exposure_after: float):
+    """Rate ratio after/before with its 95% log-normal Poisson interval."""
+    ratio = (after / exposure_after) / (before / exposure_before)
+    se = math.sqrt(1 / after + 1 / before)
+    return ratio, ratio * math.exp(-1.96 * se), ratio * math.exp(1.96 * se)
+
+
+def test_spc_step_change_at_each_practice_own_date(wh, truth, recovered) -> None:
+    """Each trained practice's XmR chart recalculates its limits at its own planted training
+    date (exact: its period 2 starts at the first Monday on or after the date), the untrained
+    units keep one period (no PCN- or ICB-level intervention is planted), and the process mean
+    after the date rises by the planted multiplier. Tolerance: each practice's rate ratio
+    (period 2 / period 1 weekly mean, Poisson log interval) has a 95% CI containing the planted
+    2.0 and its mean rises; pooled over the practices the CI also excludes 1. Tiny has ~1
+    referral a week per practice, too few for the run rules to be reliable, so the rules
+    themselves are proven by unit tests (dbt_project/tests/unit)."""
     step = truth["qi_step_change"]
-    change_date = step["change_date"]
-    first_period_2 = wh.execute(
-        "select min(week_start) from fct_referrals_spc where spc_period = 2"
-    ).fetchone()[0]
-    assert first_period_2.isoformat() >= change_date
-    assert (first_period_2 - date.fromisoformat(change_date)).days < 7, "the week holding it"
+    dates = step["change_dates"]
+    assert len(set(dates.values())) == len(dates) >= 3, "several practices, different dates"
+    planted = step["rate_multiplier"]
+    periods = {
+        (r[0], r[1]): r[2:]
+        for r in wh.execute(
+            "select org_level, org_code, max(spc_period), "
+            "min(case when spc_period = 2 then week_start end) "
+            "from fct_referrals_spc group by org_level, org_code"
+        ).fetchall()
+    }
+    assert {k for k, v in periods.items() if v[0] > 1} == {("practice", c) for c in dates}
     rows = wh.execute(
         "select org_code, spc_period, sum(referrals), count(*), max(mean) "
-        "from fct_referrals_spc where org_level = 'practice' and org_code in (?, ?) "
-        "group by org_code, spc_period order by org_code, spc_period",
-        step["practices"],
+        "from fct_referrals_spc where org_level = 'practice' "
+        "group by org_code, spc_period order by org_code, spc_period"
     ).fetchall()
-    means = {(r[0], r[1]): r[4] for r in rows}
-    for practice in step["practices"]:
-        assert means[(practice, 2)] > means[(practice, 1)], practice
-    before = sum(r[2] for r in rows if r[1] == 1)
-    weeks_before = sum(r[3] for r in rows if r[1] == 1)
-    after = sum(r[2] for r in rows if r[1] == 2)
-    weeks_after = sum(r[3] for r in rows if r[1] == 2)
-    ratio = (after / weeks_after) / (before / weeks_before)
-    se = math.sqrt(1 / after + 1 / before)
-    lower, upper = ratio * math.exp(-1.96 * se), ratio * math.exp(1.96 * se)
-    planted = step["rate_multiplier"]
+    by = {(r[0], r[1]): r[2:] for r in rows}
+    found = {}
+    for practice, change_date in dates.items():
+        first_period_2 = periods[("practice", practice)][1]
+        planted_date = date.fromisoformat(change_date)
+        assert 0 <= (first_period_2 - planted_date).days < 7, (practice, first_period_2)
+        (b, wb, mean_b), (a, wa, mean_a) = by[(practice, 1)], by[(practice, 2)]
+        assert mean_a > mean_b, practice
+        ratio, lower, upper = _poisson_ratio(b, wb, a, wa)
+        found[practice] = {
+            "change_date": {"planted": change_date, "recovered": first_period_2.isoformat()},
+            "planted": planted,
+            "recovered": round(ratio, 4),
+            "ci95": [round(lower, 4), round(upper, 4)],
+        }
+        assert lower <= planted <= upper, (practice, found[practice])
+    pooled = [sum(by[(c, k)][i] for c in dates) for k in (1, 2) for i in (0, 1)]
+    ratio, lower, upper = _poisson_ratio(*pooled)
     recovered["spc_step_change_rate_ratio"] = {
-        "planted": planted,
-        "recovered": round(ratio, 4),
-        "ci95": [round(lower, 4), round(upper, 4)],
-        "change_date": {"planted": change_date, "recovered": first_period_2.isoformat()},
+        "per_practice": found,
+        "pooled": {"planted": planted, "recovered": round(ratio, 4), "ci95": [lower, upper]},
     }
-    assert lower <= planted <= upper, f"planted {planted}, recovered {ratio:.2f} [{lower}, {upper}]"
-    assert lower > 1
+    assert lower <= planted <= upper and lower > 1, (ratio, lower, upper)
+
+
+def test_qip_before_after_per_intervention(pipeline_tiny, wh, truth, recovered) -> None:
+    """The QIP table holds one row per planted intervention at its own date, counts exactly the
+    practice's referral episodes in [date - 3 months, date) and [date, date + 2 months), and
+    its rate ratio's 95% CI contains the planted 2.0 (tolerance: statistical, ~10-20
+    referrals per window on tiny). The internal published file holds the same rows (exact
+    counts); the public one does not hold the table at all."""
+    dates = truth["qi_step_change"]["change_dates"]
+    planted = truth["qi_step_change"]["rate_multiplier"]
+    rows = wh.execute(
+        "select unit_code, intervention_date, baseline_start, followup_end, baseline_referrals, "
+        "followup_referrals, rate_ratio, rate_ratio_ci_lower, rate_ratio_ci_upper, is_complete "
+        "from fct_qi_intervention_effects where unit_level = 'practice' order by unit_code"
+    ).fetchall()
+    assert {r[0]: r[1].isoformat() for r in rows} == dates
+    found = {}
+    for code, when, start, end, a, b, rr, lower, upper, complete in rows:
+        exact = wh.execute(
+            "select count(*) filter (where referral_date >= ? and referral_date < ?), "
+            "count(*) filter (where referral_date >= ? and referral_date < ?) "
+            "from fct_referrals where practice_code = ?",
+            [start, when, when, end, code],
+        ).fetchone()
+        assert (a, b) == exact, code
+        assert (start.month - when.month) % 12 == 9 and (end.month - when.month) % 12 == 2
+        assert complete, code
+        assert rr == pytest.approx((b / 2) / (a / 3))
+        found[code] = {
+            "baseline_referrals": a,
+            "followup_referrals": b,
+            "planted": planted,
+            "recovered": round(rr, 4),
+            "ci95": [round(lower, 4), round(upper, 4)],
+        }
+        assert lower <= planted <= upper, (code, found[code])
+    recovered["qip_rate_ratio"] = found
+    internal = pipeline_tiny.data / "published" / "internal" / "marts.duckdb"
+    with duckdb.connect(str(internal), read_only=True) as pub:
+        published = pub.execute(
+            "select unit_code, baseline_referrals, followup_referrals "
+            "from pub_internal_qi_intervention_effects where unit_level = 'practice' order by unit_code"
+        ).fetchall()
+        assert published == [(r[0], r[4], r[5]) for r in rows]
+    public = pipeline_tiny.data / "published" / "marts.duckdb"
+    with duckdb.connect(str(public), read_only=True) as pub:
+        tables = pub.execute("select table_name from information_schema.tables").fetchall()
+    names = {r[0] for r in tables}
+    assert not names & {
+        "pub_internal_qi_intervention_effects",
+        "pub_internal_qi_clinician_survey_change",
+    }
+
+
+def test_clinician_survey_change_per_practice(pipeline_tiny, wh, truth, recovered) -> None:
+    """Each trained practice's published survey change holds its exact pre and post agreeing
+    counts (from the respondent-level mart) with Wilson intervals around each share and a
+    Newcombe interval around the change that contains it. Planted: the item means rise by
+    0.9-1.4 points (so the share agreeing rises); tolerance: pooled over the four items, each
+    practice's change in the share agreeing is positive."""
+    internal = pipeline_tiny.data / "published" / "internal" / "marts.duckdb"
+    with duckdb.connect(str(internal), read_only=True) as pub:
+        rows = pub.execute(
+            "select practice_code, measure_code, pre_responses, pre_agree_responses, "
+            "post_responses, post_agree_responses, pre_agree_ci_lower, pre_agree_ci_upper, "
+            "post_agree_ci_lower, post_agree_ci_upper, agree_change, agree_change_ci_lower, "
+            "agree_change_ci_upper from pub_internal_qi_clinician_survey_change "
+            "where measure_code in ('knowledge_role', 'knowledge_referral', "
+            "'confidence_identify', 'confidence_discuss') order by 1, 2"
+        ).fetchall()
+    assert {r[0] for r in rows} == set(truth["clinician_survey"]["practices"])
+    exact = {
+        (r[0], r[1]): r[2:]
+        for r in wh.execute(
+            "select practice_code, item, "
+            "count(*) filter (where survey_wave = 'pre'), "
+            "count(*) filter (where survey_wave = 'pre' and score >= 4), "
+            "count(*) filter (where survey_wave = 'post'), "
+            "count(*) filter (where survey_wave = 'post' and score >= 4) "
+            "from (unpivot (select practice_code, survey_wave, knowledge_role, "
+            "knowledge_referral, confidence_identify, confidence_discuss "
+            "from fct_clinician_training_survey) on knowledge_role, knowledge_referral, "
+            "confidence_identify, confidence_discuss into name item value score) "
+            "group by practice_code, item"
+        ).fetchall()
+    }
+    found: dict = {}
+    for practice, item, n0, x0, n1, x1, l0, u0, l1, u1, d, dl, du in rows:
+        assert (n0, x0, n1, x1) == exact[(practice, item)], (practice, item)
+        eps = 1e-12  # a Wilson bound at 0 or n agreeing is 0 or 1 up to rounding
+        assert l0 - eps <= x0 / n0 <= u0 + eps and l1 - eps <= x1 / n1 <= u1 + eps
+        assert d == pytest.approx(x1 / n1 - x0 / n0) and dl <= d <= du
+        found.setdefault(practice, {})[item] = {
+            "pre": f"{x0}/{n0}",
+            "post": f"{x1}/{n1}",
+            "change": round(d, 4),
+            "ci95": [round(dl, 4), round(du, 4)],
+        }
+    for practice, items in found.items():
+        assert sum(v["change"] for v in items.values()) > 0, (practice, items)
+    recovered["clinician_survey_agree_change"] = found
 
 
 def test_pcns_without_link_workers(wh, truth, recovered) -> None:

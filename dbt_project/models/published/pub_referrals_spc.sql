@@ -9,7 +9,8 @@
     meta={'disclosure': {'primary_count': 'referrals', 'groups': groups}},
 ) }}
 -- Monthly referral episodes per PCN and ICB on an XmR chart (Making Data Count), limits
--- recalculated from var spc_change_date. Monthly, not weekly like the warehouse's
+-- recalculated at each of the unit's own interventions (seed qi_interventions, same level:
+-- a practice's training does not split its PCN's chart). Monthly, not weekly like the warehouse's
 -- fct_referrals_spc: a PCN's weekly count is mostly 1-7 and would be suppressed away.
 -- Points are under disclosure control, and so is everything that would give a suppressed point
 -- away: a suppressed point's rule flags and variation type are null (a flag says where the
@@ -25,6 +26,10 @@
 -- neighbouring point it gives the point.
 with referrals as (
     select * from {{ ref('fct_referrals') }}
+),
+
+interventions as (
+    select * from {{ ref('qi_interventions') }}
 ),
 
 bounds as (
@@ -73,23 +78,35 @@ counts as (
     group by icb_code, referral_month
 ),
 
-series as (
+periods as (
     select
         orgs.org_level,
         orgs.org_code,
         months.month_start,
-        case
-            when months.month_start < cast('{{ var("spc_change_date") }}' as date) then 1
-            else 2
-        end as spc_period,
-        cast(coalesce(counts.referrals, 0) as {{ type_double() }}) as referrals
+        1 + count(interventions.intervention_id) as spc_period
     from orgs
     cross join months
+    left join interventions
+        on
+            orgs.org_level = interventions.unit_level
+            and orgs.org_code = interventions.unit_code
+            and months.month_start >= interventions.intervention_date
+    group by orgs.org_level, orgs.org_code, months.month_start
+),
+
+series as (
+    select
+        periods.org_level,
+        periods.org_code,
+        periods.month_start,
+        cast(periods.spc_period as integer) as spc_period,
+        cast(coalesce(counts.referrals, 0) as {{ type_double() }}) as referrals
+    from periods
     left join counts
         on
-            orgs.org_level = counts.org_level
-            and orgs.org_code = counts.org_code
-            and months.month_start = counts.month_start
+            periods.org_level = counts.org_level
+            and periods.org_code = counts.org_code
+            and periods.month_start = counts.month_start
 ),
 
 chart_points as (

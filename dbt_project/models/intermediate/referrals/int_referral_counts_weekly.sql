@@ -1,9 +1,15 @@
--- One row per organisation level (practice, pcn), organisation and week between the first and
--- last referral week: referral episodes in the week (0 when none), and the SPC limit period
--- (1 before var spc_change_date, 2 from it). The series fct_referrals_spc charts; kept apart
--- so the chart's rules can be unit-tested on hand-written series.
+-- One row per organisation level (practice, pcn, icb), organisation and week between the first
+-- and last referral week: referral episodes in the week (0 when none), and the SPC limit period:
+-- 1 + the number of the unit's own interventions (seed qi_interventions, same level and code)
+-- dated on or before the week's Monday, so limits are recalculated from the first whole week
+-- after each intervention. The series fct_referrals_spc charts; kept apart so the chart's
+-- rules can be unit-tested on hand-written series.
 with referrals as (
     select * from {{ ref('fct_referrals') }}
+),
+
+interventions as (
+    select * from {{ ref('qi_interventions') }}
 ),
 
 bounds as (
@@ -32,6 +38,12 @@ orgs as (
         pcn_code as org_code
     from referrals
     where pcn_code is not null
+    union all
+    select distinct
+        'icb' as org_level,
+        icb_code as org_code
+    from referrals
+    where icb_code is not null
 ),
 
 counts as (
@@ -50,25 +62,45 @@ counts as (
         count(*) as referrals
     from referrals
     group by pcn_code, referral_week
+    union all
+    select
+        'icb' as org_level,
+        icb_code as org_code,
+        referral_week as week_start,
+        count(*) as referrals
+    from referrals
+    group by icb_code, referral_week
 ),
 
-series as (
+periods as (
     select
         orgs.org_level,
         orgs.org_code,
         weeks.week_start,
-        case
-            when weeks.week_start < cast('{{ var("spc_change_date") }}' as date) then 1
-            else 2
-        end as spc_period,
-        cast(coalesce(counts.referrals, 0) as {{ type_double() }}) as referrals
+        1 + count(interventions.intervention_id) as spc_period
     from orgs
     cross join weeks
+    left join interventions
+        on
+            orgs.org_level = interventions.unit_level
+            and orgs.org_code = interventions.unit_code
+            and weeks.week_start >= interventions.intervention_date
+    group by orgs.org_level, orgs.org_code, weeks.week_start
+),
+
+series as (
+    select
+        periods.org_level,
+        periods.org_code,
+        periods.week_start,
+        cast(periods.spc_period as integer) as spc_period,
+        cast(coalesce(counts.referrals, 0) as {{ type_double() }}) as referrals
+    from periods
     left join counts
         on
-            orgs.org_level = counts.org_level
-            and orgs.org_code = counts.org_code
-            and weeks.week_start = counts.week_start
+            periods.org_level = counts.org_level
+            and periods.org_code = counts.org_code
+            and periods.week_start = counts.week_start
 )
 
 select * from series

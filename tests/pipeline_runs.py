@@ -59,7 +59,8 @@ VOLATILE_COLUMNS = {
 
 def table_fingerprints(database: Path, schema: str = "main") -> dict[str, tuple[int, int]]:
     """(rows, order-independent content hash) of every table and view in ``schema`` of a
-    DuckDB file, leaving out VOLATILE_COLUMNS and the `_publication` bookkeeping table."""
+    DuckDB file, leaving out VOLATILE_COLUMNS and the `_publication` bookkeeping table;
+    floating-point columns rounded to 9 decimal places."""
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
@@ -74,15 +75,20 @@ def table_fingerprints(database: Path, schema: str = "main") -> dict[str, tuple[
         out = {}
         for name in names:
             columns = [
-                c
-                for (c,) in con.execute(
-                    "select column_name from information_schema.columns "
+                (c, t)
+                for (c, t) in con.execute(
+                    "select column_name, data_type from information_schema.columns "
                     "where table_schema = ? and table_name = ? order by ordinal_position",
                     [schema, name],
                 ).fetchall()
                 if c not in VOLATILE_COLUMNS
             ]
-            quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+            # Floating-point sums may differ in the last bit between two runs (the order a
+            # parallel aggregate adds in): compare them to 9 decimal places.
+            quoted = ", ".join(
+                f"{q} := round({q}, 9)" if t in ("DOUBLE", "FLOAT") else f"{q} := {q}"
+                for q, t in (('"' + c.replace('"', '""') + '"', t) for c, t in columns)
+            )
             table = f'"{schema}"."{name}"'  # names from the catalogue, not from data
             rows, digest = con.execute(
                 f"select count(*), coalesce(sum(hash(struct_pack({quoted}))::hugeint), 0)::varchar "

@@ -30,6 +30,7 @@ from schemas import EXTRACTS
 pytestmark = pytest.mark.e2e
 
 PUBLISHED = Path("published") / "marts.duckdb"
+PUBLISHED_INTERNAL = Path("published") / "internal" / "marts.duckdb"
 DBT_STARTED = 'STEP_START - Started execution of step "warehouse_dbt_assets"'
 
 
@@ -64,7 +65,7 @@ def clean(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> PipelineR
 
 def assert_like_clean(run: PipelineRun, clean: PipelineRun) -> None:
     assert run.returncode == 0, run.output[-3000:]
-    for database in (Path("warehouse.duckdb"), PUBLISHED):
+    for database in (Path("warehouse.duckdb"), PUBLISHED, PUBLISHED_INTERNAL):
         got, want = (
             table_fingerprints(run.data / database),
             table_fingerprints(clean.data / database),

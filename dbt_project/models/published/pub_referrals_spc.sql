@@ -171,11 +171,11 @@ period_limits as (
 
 incomplete_points as (
     select
-        all_points.org_level,
-        all_points.org_code,
-        all_points.month_start,
-        all_points.spc_period,
-        all_points.referrals,
+        org_level,
+        org_code,
+        month_start,
+        spc_period,
+        referrals,
         cast(null as boolean) as rule_outside_limits,
         cast(null as boolean) as rule_run_one_side,
         cast(null as boolean) as rule_trend,
@@ -184,7 +184,7 @@ incomplete_points as (
         cast(null as {{ dbt.type_string() }}) as variation_type,
         false as is_complete
     from all_points
-    where not all_points.is_complete
+    where not is_complete
 ),
 
 points as (

@@ -34,6 +34,7 @@ PERIOD_END_MONTH = dt.date(2025, 2, 1)
 SERIES = {
     "pub_referrals_monthly": "referral_month",
     "pub_referral_coverage": "month_start",
+    "pub_referrals_spc": "month_start",
     "pub_workforce_pcn_month": "census_month",
     "pub_workforce_trajectory": "census_month",
     "pub_internal_referrals_monthly": "referral_month",
@@ -82,6 +83,22 @@ def test_nothing_is_published_past_the_data(wh) -> None:
         ).fetchone()
         assert last == PERIOD_END_MONTH, table
         assert incomplete == 0, table
+
+
+def test_a_savings_quarter_is_complete_once_everyone_referred_in_it_has_a_whole_after_window(
+    wh,
+) -> None:
+    """The after-window is 6 months: the data (to 2025-02-28) covers the quarters to April-June
+    2024 for everyone referred in them; July-September 2024 holds only the people referred early
+    enough, so it is published flagged."""
+    flags = dict(
+        wh.execute(
+            "select index_quarter, bool_and(is_complete) from pub_utilisation_savings group by all"
+        ).fetchall()
+    )
+    assert max(flags) == dt.date(2024, 7, 1)
+    assert flags.pop(dt.date(2024, 7, 1)) is False
+    assert set(flags.values()) == {True}
 
 
 def test_rolling_12_months_complete_from_the_first_whole_window(wh, pipeline_tiny) -> None:
@@ -143,6 +160,7 @@ def part_way(pipeline_tiny: PipelineRun, tmp_path_factory: pytest.TempPathFactor
             "+pub_internal_referrals_monthly",
             "+pub_referral_coverage",
             "+pub_internal_referral_coverage",
+            "+pub_referrals_spc",
         ],
     )
     return data
@@ -167,6 +185,13 @@ def test_the_month_the_data_ends_part_way_through_is_flagged(part_way: Path) -> 
                 ).fetchall()
             )
             assert flags == {dt.date(2025, 1, 1): True, PERIOD_END_MONTH: False}, table
+        # On the SPC chart the partial month is shown but raises no special cause: it is out of
+        # the limits and carries no rule flags.
+        flags = con.execute(
+            "select count(*), count(is_special_cause), count(variation_type) "
+            "from pub_referrals_spc where not is_complete"
+        ).fetchone()
+        assert flags[0] > 0 and flags[1:] == (0, 0)
         # The incomplete month is still published, exactly in the internal audience.
         exact, published = con.execute(
             "select (select count(*) from fct_referrals where referral_month = date '2025-02-01'), "

@@ -32,15 +32,32 @@ interventions as (
     select * from {{ ref('qi_interventions') }}
 ),
 
-bounds as (
+coverage as (
     select
-        min(referral_month) as first_month,
-        max(referral_month) as last_month
-    from referrals
+        first_complete_month,
+        last_complete_month,
+        last_published_month
+    from {{ ref('dim_data_coverage') }}
+    where series = 'referrals'
 ),
 
+bounds as (
+    select
+        min(referrals.referral_month) as first_month,
+        min(coverage.last_published_month) as last_month,
+        min(coverage.last_complete_month) as last_complete_month
+    from referrals
+    cross join coverage
+),
+
+-- Months on the chart: complete ones only, so that the month the data ends part-way through
+-- (a low count that is not a real fall) neither moves the limits nor fires a rule. It is
+-- published after them as is_complete = false, with no rule flags, against the last period's
+-- limits.
 months as (
-    select distinct dim_dates.month_start
+    select distinct
+        dim_dates.month_start,
+        dim_dates.month_start <= bounds.last_complete_month as is_complete
     from {{ ref('dim_dates') }} as dim_dates
     cross join bounds
     where dim_dates.month_start between bounds.first_month and bounds.last_month
@@ -94,19 +111,33 @@ periods as (
     group by orgs.org_level, orgs.org_code, months.month_start
 ),
 
-series as (
+all_points as (
     select
         periods.org_level,
         periods.org_code,
         periods.month_start,
+        months.is_complete,
         cast(periods.spc_period as integer) as spc_period,
         cast(coalesce(counts.referrals, 0) as {{ type_double() }}) as referrals
     from periods
+    inner join months
+        on periods.month_start = months.month_start
     left join counts
         on
             periods.org_level = counts.org_level
             and periods.org_code = counts.org_code
             and periods.month_start = counts.month_start
+),
+
+series as (
+    select
+        org_level,
+        org_code,
+        month_start,
+        spc_period,
+        referrals
+    from all_points
+    where is_complete
 ),
 
 chart_points as (
@@ -138,42 +169,82 @@ period_limits as (
     from period_totals
 ),
 
+incomplete_points as (
+    select
+        org_level,
+        org_code,
+        month_start,
+        spc_period,
+        referrals,
+        cast(null as boolean) as rule_outside_limits,
+        cast(null as boolean) as rule_run_one_side,
+        cast(null as boolean) as rule_trend,
+        cast(null as boolean) as rule_two_of_three,
+        cast(null as boolean) as is_special_cause,
+        cast(null as {{ dbt.type_string() }}) as variation_type,
+        false as is_complete
+    from all_points
+    where not is_complete
+),
+
+points as (
+    select
+        org_level,
+        org_code,
+        month_start,
+        spc_period,
+        referrals,
+        rule_outside_limits,
+        rule_run_one_side,
+        rule_trend,
+        rule_two_of_three,
+        is_special_cause,
+        variation_type,
+        true as is_complete
+    from chart_points
+    union all
+    select * from incomplete_points
+),
+
 chart as (
     select
-        chart_points.org_level,
-        chart_points.org_code,
-        chart_points.month_start,
-        chart_points.spc_period,
-        chart_points.referrals,
-        chart_points.rule_outside_limits,
-        chart_points.rule_run_one_side,
-        chart_points.rule_trend,
-        chart_points.rule_two_of_three,
-        chart_points.is_special_cause,
-        chart_points.variation_type,
+        points.org_level,
+        points.org_code,
+        points.month_start,
+        points.spc_period,
+        points.referrals,
+        points.rule_outside_limits,
+        points.rule_run_one_side,
+        points.rule_trend,
+        points.rule_two_of_three,
+        points.is_special_cause,
+        points.variation_type,
+        points.is_complete,
         period_limits.mean,
         period_limits.mean_moving_range,
         period_limits.mean + 2.66 * coalesce(period_limits.mean_moving_range, 0) as upper_limit,
         period_limits.mean - 2.66 * coalesce(period_limits.mean_moving_range, 0) as lower_limit,
         case
-            when chart_points.org_level = 'pcn' then coalesce(pcns.icb_code, 'unknown')
+            when points.org_level = 'pcn' then coalesce(pcns.icb_code, 'unknown')
             else 'all'
         end as parent_org_code
-    from chart_points
-    inner join period_limits
+    from points
+    left join period_limits
         on
-            chart_points.org_level = period_limits.org_level
-            and chart_points.org_code = period_limits.org_code
-            and chart_points.spc_period = period_limits.spc_period
+            points.org_level = period_limits.org_level
+            and points.org_code = period_limits.org_code
+            and points.spc_period = period_limits.spc_period
     left join {{ ref('dim_pcns') }} as pcns
-        on chart_points.org_level = 'pcn' and chart_points.org_code = pcns.pcn_code
+        on points.org_level = 'pcn' and points.org_code = pcns.pcn_code
 ),
 
 {{ disclosure_control(
     'chart',
     keys=['org_level', 'org_code', 'parent_org_code', 'month_start'],
     primary_count='referrals',
-    passthrough=['spc_period', 'mean', 'mean_moving_range', 'upper_limit', 'lower_limit'],
+    passthrough=[
+        'spc_period', 'mean', 'mean_moving_range', 'upper_limit', 'lower_limit', 'is_complete',
+    ],
     dependents={
         'rule_outside_limits': ['referrals'],
         'rule_run_one_side': ['referrals'],

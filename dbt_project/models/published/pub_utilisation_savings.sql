@@ -14,12 +14,28 @@
 -- 2 decimal places, and the cell totals (avoided activity, GBP, kgCO2e) are recomputed from
 -- those rounded estimates and the published (rounded) referred people: the warehouse's
 -- avoided_activity / did_per_person would otherwise give the exact number of people.
-with savings as (
+-- A quarter is complete when the utilisation data covers the after-window of everyone referred
+-- in it (the window starting at the quarter's last day): until then only people referred early
+-- in the quarter are in its cells, and the cells still change as data arrives.
+with coverage as (
+    select data_through
+    from {{ ref('dim_data_coverage') }}
+    where series = 'utilisation'
+),
+
+savings as (
     select
         savings.*,
         carbon.kgco2e_per_unit,
-        coalesce(pcns.icb_code, 'unknown') as parent_org_code
+        coalesce(pcns.icb_code, 'unknown') as parent_org_code,
+        coalesce(
+            {{ add_to_date(
+                'month', 3 + var('utilisation_window_months'), 'savings.index_quarter'
+            ) }} <= {{ add_to_date('day', 1, 'coverage.data_through') }},
+            false
+        ) as is_complete
     from {{ ref('fct_utilisation_savings') }} as savings
+    cross join coverage
     left join {{ ref('dim_pcns') }} as pcns
         on savings.pcn_code = pcns.pcn_code
     left join {{ ref('carbon_factors') }} as carbon
@@ -46,7 +62,7 @@ with savings as (
         'savings_gbp': '(0.0 - did_per_person) * referred_people * unit_cost_gbp',
         'avoided_kgco2e': '(0.0 - did_per_person) * referred_people * kgco2e_per_unit',
     },
-    passthrough=['unit_cost_gbp', 'price_year', 'is_unit_cost_placeholder'],
+    passthrough=['unit_cost_gbp', 'price_year', 'is_unit_cost_placeholder', 'is_complete'],
     hidden=['kgco2e_per_unit'],
     secondary_groups=groups,
 ) }}

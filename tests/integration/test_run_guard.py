@@ -19,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+from pipeline_runs import run_pipeline
 
 from orchestration.lib import run_guard, zones
 from orchestration.lib.ingest import ingest_files
@@ -110,17 +111,9 @@ def test_a_second_run_on_the_same_data_directory_refuses_at_once(tmp_path):
         ):
             pass
         # As `make pipeline` would be: refused with a clear message, exit code 3, nothing run.
-        env = {**os.environ, "SP_DATA_DIR": str(data), "DAGSTER_HOME": str(tmp_path / "dh")}
-        proc = subprocess.run(
-            [sys.executable, "-m", "orchestration.run"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    assert proc.returncode == 3
-    assert "REFUSED: another pipeline run is using" in proc.stderr
+        refused = run_pipeline(data, tmp_path / "dh")
+    assert refused.returncode == 3
+    assert "REFUSED: another pipeline run is using" in refused.output
     assert not (data / "raw").exists()
     # The lock dies with its holder: once released, a run may start.
     with run_guard.exclusive_run(data):
@@ -204,22 +197,9 @@ def test_a_run_failed_by_a_full_disk_says_so_first_and_points_only_at_what_exist
     folder = data_dir / "landing" / "gp_emis" / DATE.isoformat()
     folder.mkdir(parents=True)
     (folder / "Z00001_Appointments_20240201.csv").write_text("\n".join([HEADER, *ROWS]) + "\n")
-    env = {
-        **os.environ,
-        "SP_DATA_DIR": str(data_dir),
-        "DAGSTER_HOME": str(tmp_path / "dh"),
-        "SP_FAULT": "enospc:zones.write",
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "orchestration.run"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 1
-    summary = proc.stdout[proc.stdout.index("Nightly pipeline FAILED") :]
+    run = run_pipeline(data_dir, tmp_path / "dh", SP_FAULT="enospc:zones.write")
+    assert run.returncode == 1
+    summary = run.output[run.output.index("Nightly pipeline FAILED") :]
     first_lines = summary.splitlines()[:4]
     assert first_lines[2] == "What failed:"
     assert (

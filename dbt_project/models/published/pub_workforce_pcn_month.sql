@@ -3,7 +3,7 @@
 -- are published exactly, as NHS England's own PCN workforce statistics are, so the DES rule
 -- (at least one link worker per PCN) can be read. Marked exempt so the reader knows no
 -- rounding was applied. Nothing after the month the workforce returns end in
--- (dim_data_coverage); that month is flagged when the returns cover only part of it.
+-- (int_workforce_returns_covered); that month is flagged when the returns cover only part of it.
 with workforce as (
     select * from {{ ref('fct_workforce_pcn_month') }}
 ),
@@ -13,8 +13,7 @@ data_coverage as (
         first_complete_month,
         last_complete_month,
         last_published_month
-    from {{ ref('dim_data_coverage') }}
-    where series = 'workforce'
+    from {{ ref('int_workforce_returns_covered') }}
 )
 
 select

@@ -11,8 +11,7 @@ data_coverage as (
         first_complete_month,
         last_complete_month,
         last_published_month
-    from {{ ref('dim_data_coverage') }}
-    where series = 'workforce'
+    from {{ ref('int_workforce_returns_covered') }}
 )
 
 select

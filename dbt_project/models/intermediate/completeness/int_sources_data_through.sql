@@ -59,10 +59,10 @@ case_management as (
 
 workforce as (
     select
-        'workforce' as source_system,
-        min(census_date) as first_record_date,
-        max(census_date) as data_through
-    from {{ ref('stg_workforce__pcn_staff_records') }}
+        source_system,
+        first_record_date,
+        data_through
+    from {{ ref('int_workforce_returns_covered') }}
 ),
 
 sources as (

@@ -16,11 +16,20 @@ cover, run after each publish on the file readers open.
 
 GX's SQL datasource fails on DuckDB 2.0, so the tables are validated as pandas frames. GX takes
 seconds to import: import this module only where it runs.
+
+The Data Docs work offline: GX's templates load Bootstrap, jQuery, bootstrap-table, fonts and a
+logo from public CDNs, which most NHS networks cannot reach (pages then render unstyled, with an
+empty results list). After every build the site gets the same files from
+``orchestration/lib/data_docs_static/`` (vendored, see its README) and each page's URLs are
+rewritten to them (``make_data_docs_offline``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +79,86 @@ RECONCILE = [
     ),
     ("pub_clinician_survey", "responses", "practice", "pcn", ["survey_wave", "item_code"]),
 ]
+
+
+# CDN URL -> file under data_docs_static/, or None to drop the tag that loads it.
+OFFLINE_ASSETS: dict[str, str | None] = {
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": "css/bootstrap-4.3.1.min.css",
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": "js/bootstrap-4.3.1.min.js",
+    "https://code.jquery.com/jquery-3.7.1.min.js": "js/jquery-3.7.1.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": "js/popper-1.12.9.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css": "css/bootstrap-table-1.19.1.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "js/bootstrap-table-1.19.1.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css": "css/bootstrap-table-filter-control-1.19.1.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css": "css/bootstrap-table-filter-control-1.19.1.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js": "js/bootstrap-table-filter-control-1.19.1.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css": "css/bootstrap-datepicker-1.9.0.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js": "js/bootstrap-datepicker-1.9.0.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": "css/fontawesome-6.6.0-solid-regular.min.css",
+    "https://cdn.jsdelivr.net/npm/vega-embed@6": "js/vega-embed-offline.js",
+    # vega-embed's stand-in covers vega and vega-lite; dark-mode colours are not shipped.
+    "https://cdn.jsdelivr.net/npm/vega@5": None,
+    "https://cdn.jsdelivr.net/npm/vega-lite@5": None,
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css": None,
+}
+OFFLINE_STATIC = Path(__file__).with_name("data_docs_static")
+GX_WEB_ASSETS = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/"
+# A tag or CSS url() that makes the browser fetch something (links in <a href> are not fetched).
+_FETCHING = re.compile(
+    r"<(?:script|img|iframe)\b[^>]*\bsrc=[\"']?(https?:)?//[^\"'\s>]+"
+    r"|<link\b[^>]*\bhref=[\"']?(https?:)?//[^\"'\s>]+"
+    r"|url\(\s*[\"']?(https?:)?//[^)]+\)",
+    re.IGNORECASE,
+)
+
+
+def _offline_page(page: str, prefix: str) -> str:
+    """One Data Docs page with every CDN asset pointed at the site's local copy (``prefix`` is
+    the relative path from the page to the site's ``static/``)."""
+    for url, local in OFFLINE_ASSETS.items():
+        tags = re.compile(
+            r"<(script|link)\b[^>]*\b(?:src|href)=[\"']" + re.escape(url) + r"[\"'][^>]*>"
+            r"(?:\s*</script>)?"
+        )
+        if local is None:
+            page = tags.sub("", page)
+            continue
+
+        def local_tag(match: re.Match[str], local: str = local, url: str = url) -> str:
+            tag = match.group(0).replace(url, f"{prefix}/offline/{local}")
+            # Subresource integrity and CORS mode make Chromium refuse a file:// script.
+            return re.sub(r"\s(?:integrity|crossorigin)=\"[^\"]*\"", "", tag)
+
+        page = tags.sub(local_tag, page)
+    # GX's logo: the site carries it in static/images/ (the remote one adds a tracking query).
+    page = re.sub(
+        re.escape(GX_WEB_ASSETS) + r"logo-long\.png[^\"']*",
+        f"{prefix}/images/logo-long.png",
+        page,
+    )
+    return page.replace(f"{GX_WEB_ASSETS}full_logo_dark.png", f"{prefix}/images/logo-long.png")
+
+
+def make_data_docs_offline(docs_dir: Path) -> list[str]:
+    """Copy the vendored assets into the site and rewrite every page to use them; returns what
+    any page would still fetch from outside (empty when the site is fully offline)."""
+    target = docs_dir / "static" / "offline"
+    tmp = docs_dir / "static" / ".offline.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(OFFLINE_STATIC, tmp, ignore=shutil.ignore_patterns("README.md"))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    remaining: list[str] = []
+    for page_file in sorted(docs_dir.rglob("*.html")):
+        prefix = Path(os.path.relpath(docs_dir / "static", page_file.parent)).as_posix()
+        page = page_file.read_text(encoding="utf-8")
+        offline = _offline_page(page, prefix)
+        if offline != page:
+            page_file.write_text(offline, encoding="utf-8")
+        remaining += [
+            f"{page_file.relative_to(docs_dir)}: {m.group(0)}" for m in _FETCHING.finditer(offline)
+        ]
+    return remaining
 
 
 @dataclass(frozen=True)
@@ -251,6 +340,7 @@ def validate_published(
         ]
         results[name] = SuiteResult(name, outcome.success, len(outcome.results), failed)
 
+    make_data_docs_offline(docs_dir)
     if all(r.success for r in results.values()):
         counts_file.write_text(json.dumps({n: len(df) for n, df in tables.items()}))
     return results

@@ -1,6 +1,7 @@
 """A minimal W3C WebDriver client for Debian's chromedriver + chromium: enough to open a page,
-wait for something to render, run a script and take a screenshot, with nothing to install from
-PyPI (and no browser download, which this network does not allow)."""
+wait for something to render, run a script, take a screenshot and list every network request the
+page made, with nothing to install from PyPI (and no browser download, which this network does
+not allow)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,8 @@ class Browser:
                         "binary": CHROMIUM,
                         "args": [*FLAGS, f"--user-data-dir={self.profile}"],
                     },
+                    # Chrome DevTools' network events, read back by requests().
+                    "goog:loggingPrefs": {"performance": "ALL"},
                 }
             }
         }
@@ -108,6 +112,19 @@ class Browser:
         path.write_bytes(base64.b64decode(self._session("GET", "/screenshot")))
         return path
 
+    def set_window(self, width: int, height: int) -> None:
+        self._session("POST", "/window/rect", {"width": width, "height": height})
+
+    def requests(self) -> list[str]:
+        """URLs of every request the browser started since the last call (DevTools
+        Network.requestWillBeSent from chromedriver's performance log; the log is drained)."""
+        urls = []
+        for entry in self._session("POST", "/se/log", {"type": "performance"}):
+            message = json.loads(entry["message"])["message"]
+            if message["method"] == "Network.requestWillBeSent":
+                urls.append(message["params"]["request"]["url"])
+        return urls
+
     def close(self) -> None:
         try:
             self._session("DELETE", "")
@@ -115,3 +132,12 @@ class Browser:
             self.driver.terminate()
             self.driver.wait(timeout=10)
             shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def is_local(url: str) -> bool:
+    """A request that stays on this machine: a file, an inline data: or blob: resource, or
+    localhost."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme in {"file", "data", "blob", "about", "chrome", "devtools"}:
+        return True
+    return parsed.hostname in {"localhost", "127.0.0.1", "::1"}

@@ -1,10 +1,30 @@
-"""The nightly HTML report: pictures people would rather see than read, built from the
-published DuckDB file only (so it can never show more than a BI tool can).
+"""The nightly HTML report: pictures for the ICB's own people (analysts, PCN and practice QI
+leads), built from the published files only (so it can never show more than a BI tool can).
 
-One self-contained static page, inline SVG and no scripts or downloads, so it opens from a
-file share or an e-mail attachment: SPC charts per PCN, the ICB's link-worker trajectory against
-its target line, coverage per PCN against the 0.8-1.2 % band, the equity breakdown, and the
-ICB savings headline as a table beside its benchmarks. Suppressed cells are gaps, never zeros.
+One self-contained static page, inline SVG drawn by matplotlib (``orchestration/lib/charts.py``)
+and no scripts or downloads, so it opens from a file share or an e-mail attachment on a network
+without the internet. Charts:
+
+* SPC (NHS Making Data Count): referral episodes per week for the ICB, each PCN and each
+  practice with a QI intervention, with variation and assurance icons; read from the internal
+  audience's file (exact counts) where it exists, because public disclosure control suppresses
+  most of a PCN's or practice's small counts and leaves the charts empty. Where the internal
+  file is absent (a copy of the public file alone), the public monthly PCN and ICB charts.
+* The ICB SPC of the public file (monthly, disclosure-controlled): what leaves the ICB.
+* QI intervention effects (internal): the rate ratio after/before each intervention, 95 % CI.
+* Link-worker trajectory against the ICB's share of the national line (public; staff counts are
+  published exactly).
+* Coverage against the 0.8-1.2 % band (internal exact where it exists, else public).
+* Equity (public): people referred per 1,000 by group with 95 % CIs; rolling 12-month rate
+  ratios with CIs where ``pub_referral_equity_rolling`` is published.
+* Wellbeing (public): change by measure with 95 % CIs and quarter where
+  ``pub_wellbeing_quarterly`` is published, else the pooled means of ``pub_wellbeing_outcomes``.
+* Savings (public): relative change per measure with 95 % CIs beside the benchmarks, and the
+  headline table.
+* Pathway (public, where ``pub_pathway_quarterly``/``pub_pathway_categories`` are published):
+  days to first contact and the share contacted within 14 days by quarter, needs mix.
+
+Every chart says which file it reads. Suppressed cells are gaps, never zeros.
 """
 
 from __future__ import annotations
@@ -12,191 +32,647 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 
-WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 640, 240, 56, 16, 16, 36
-COLOURS = {"data": "#005eb8", "mean": "#425563", "limit": "#768692", "target": "#da291c"}
-SPECIAL = {"special_cause_high": "#ed8b00", "special_cause_low": "#330072"}
+from orchestration.lib.charts import (
+    MDC,
+    NHS,
+    Chart,
+    Interval,
+    LineSeries,
+    SpcPoint,
+    icon,
+    interval_chart,
+    line_chart,
+    spc_chart,
+    stacked_share_chart,
+    uid_for,
+)
+
+PUBLIC, INTERNAL = "public", "internal"
+AUDIENCE_NOTE = {
+    PUBLIC: "public: disclosure-controlled (counts 1-7 suppressed, others rounded to 5)",
+    INTERNAL: "internal: exact counts, not for publication",
+}
+INTERNAL_FILE = Path("internal") / "marts.duckdb"  # beside the public file (publish.py layout)
+WEEKS_PER_YEAR = 365.25 / 7
+COVERAGE_TARGET = 0.008  # lower edge of the 0.8-1.2 % band (former IIF target), per 12 months
+
+# Improvement direction per measure, with where it is defined: the page prints this table.
+IMPROVEMENT = {
+    "referrals": (
+        "increase",
+        "More referral episodes: the QI interventions (seed qi_interventions, clinician "
+        "training) aim to raise referrals, and the 0.8-1.2 % coverage band sets a floor. "
+        "Defined here (orchestration/lib/report.py IMPROVEMENT).",
+    ),
+    "splw_headcount": (
+        "increase",
+        "Towards the ICB's share of the national line (DES rule and ambition, "
+        "pub_workforce_trajectory.icb_target_posts).",
+    ),
+    "coverage_rate": ("within band", "0.8-1.2 % of the registered population in 12 months."),
+    "wellbeing": (
+        "per measure",
+        "higher_is_better in pub_wellbeing_outcomes (ONS4 anxiety and UCLA-3 loneliness: lower "
+        "is better); B's meaningful_change seed where published.",
+    ),
+    "utilisation": (
+        "decrease",
+        "Fewer contacts, less cost and carbon than the matched comparison (benchmarks in "
+        "pub_utilisation_savings_headline are reductions).",
+    ),
+    "days_to_first_contact": ("decrease", "Seen sooner (pathway marts)."),
+    "contacted_within_14_days": ("increase", "More people contacted within 14 days."),
+}
 
 
-@dataclass
-class Series:
-    label: str
-    values: list[float | None]
-    colour: str
-    dashed: bool = False
-    markers: list[str | None] | None = None  # per point colour for special-cause points
+class _Files:
+    """The public file and, where it exists, the internal one, both read-only."""
 
+    def __init__(self, public: Path, internal: Path | None) -> None:
+        self.cons = {PUBLIC: duckdb.connect(str(public), read_only=True)}
+        if internal is not None and internal.exists():
+            self.cons[INTERNAL] = duckdb.connect(str(internal), read_only=True)
 
-def _fmt(v: float) -> str:
-    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.2g}"
+    def has(self, audience: str, table: str) -> bool:
+        con = self.cons.get(audience)
+        if con is None:
+            return False
+        names = con.execute("select table_name from duckdb_tables()").fetchall()
+        return table in {n for (n,) in names}
 
+    def rows(self, audience: str, sql: str, params: Iterable[object] = ()) -> list[dict]:
+        # A table not in the file (never built: its sources have not landed, or a mart not yet
+        # published) has no chart; the section says so rather than the report failing.
+        table = re.search(r"\bfrom (\w+)", sql).group(1)
+        if not self.has(audience, table):
+            return []
+        cur = self.cons[audience].execute(sql, list(params))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
-def line_chart(
-    chart_id: str,
-    title: str,
-    x_labels: list[str],
-    series: list[Series],
-    band: tuple[float, float] | None = None,
-    y_format: str | None = None,
-) -> str:
-    """An SVG line chart; None values break the line (suppressed or missing)."""
-    values = [v for s in series for v in s.values if v is not None]
-    if band:
-        values += list(band)
-    # Axes start at zero (a rate or count chart that does not is misread) and end just above
-    # the largest value or band edge.
-    lo = min(values + [0.0])
-    hi = max(values) * 1.08 if values and max(values) > 0 else 1.0
-    # Whole numbers unless the axis is short enough that ticks would repeat (2, 2, 1, 1).
-    y_format = y_format or ("{:,.0f}" if hi - lo >= 8 else "{:,.1f}")
-    n = max(len(x_labels), 2)
-    plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
+    def columns(self, audience: str, table: str) -> set[str]:
+        if not self.has(audience, table):
+            return set()
+        cur = self.cons[audience].execute(f'select * from "{table}" limit 0')  # noqa: S608 (a known name)
+        return {d[0] for d in cur.description}
 
-    def x(i: int) -> float:
-        return PAD_L + plot_w * i / (n - 1)
-
-    def y(v: float) -> float:
-        return PAD_T + plot_h * (1 - (v - lo) / ((hi - lo) or 1))
-
-    parts = [
-        f'<svg class="chart" data-chart="{chart_id}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{html.escape(title)}">'
-    ]
-    if band:
-        parts.append(
-            f'<rect class="band" x="{PAD_L}" y="{y(band[1]):.1f}" width="{plot_w}" '
-            f'height="{y(band[0]) - y(band[1]):.1f}" fill="#78be20" opacity="0.25"/>'
-        )
-    for tick in range(5):
-        v = lo + (hi - lo) * tick / 4
-        parts.append(
-            f'<line x1="{PAD_L}" x2="{WIDTH - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
-            'stroke="#e8edee"/>'
-            f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{html.escape(y_format.format(v))}</text>"
-        )
-    step = max(1, len(x_labels) // 8)
-    for i in range(0, len(x_labels), step):
-        parts.append(
-            f'<text x="{x(i):.1f}" y="{HEIGHT - 12}" text-anchor="middle" font-size="11">'
-            f"{html.escape(x_labels[i])}</text>"
-        )
-    for s in series:
-        runs: list[list[tuple[float, float]]] = [[]]
-        for i, v in enumerate(s.values):
-            if v is None:
-                runs.append([])
-            else:
-                runs[-1].append((x(i), y(v)))
-        for run in runs:
-            if len(run) >= 2:
-                d = "M" + " L".join(f"{px:.1f},{py:.1f}" for px, py in run)
-                dash = ' stroke-dasharray="5,4"' if s.dashed else ""
-                parts.append(
-                    f'<path class="series" data-series="{html.escape(s.label)}" d="{d}" '
-                    f'fill="none" stroke="{s.colour}" stroke-width="2"{dash}/>'
-                )
-        for i, v in enumerate(s.values):
-            if v is not None and not s.dashed:
-                colour = (s.markers[i] if s.markers else None) or s.colour
-                parts.append(
-                    f'<circle class="point" cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" '
-                    f'fill="{colour}"><title>{html.escape(x_labels[i])}: {_fmt(v)}</title>'
-                    "</circle>"
-                )
-    legend_x = PAD_L
-    for s in series:
-        parts.append(
-            f'<text x="{legend_x}" y="{PAD_T + 10}" font-size="11" fill="{s.colour}">'
-            f"{html.escape(s.label)}</text>"
-        )
-        legend_x += 9 * len(s.label) + 20
-    parts.append("</svg>")
-    return f"<figure><figcaption>{html.escape(title)}</figcaption>{''.join(parts)}</figure>"
-
-
-def bar_chart(chart_id: str, title: str, bars: list[tuple[str, float | None, float, float]]) -> str:
-    """Horizontal bars with confidence intervals: (label, value, ci_lower, ci_upper)."""
-    row_h = 22
-    height = PAD_T + PAD_B + row_h * max(len(bars), 1)
-    top = max([b[3] for b in bars if b[1] is not None] + [1.0]) * 1.05
-    plot_w = WIDTH - 180 - PAD_R
-    parts = [
-        f'<svg class="chart" data-chart="{chart_id}" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" role="img" aria-label="{html.escape(title)}">'
-    ]
-    for i, (label, value, ci_lo, ci_hi) in enumerate(bars):
-        cy = PAD_T + i * row_h
-        parts.append(
-            f'<text x="174" y="{cy + 15}" text-anchor="end" font-size="11">{html.escape(label)}'
-            "</text>"
-        )
-        if value is None:
-            parts.append(
-                f'<text x="184" y="{cy + 15}" font-size="11" fill="#768692">suppressed</text>'
-            )
-            continue
-        w = plot_w * value / top
-        parts.append(
-            f'<rect class="bar" x="180" y="{cy + 4}" width="{w:.1f}" height="{row_h - 8}" '
-            f'fill="{COLOURS["data"]}"><title>{_fmt(value)} per 1,000</title></rect>'
-            f'<line x1="{180 + plot_w * ci_lo / top:.1f}" x2="{180 + plot_w * ci_hi / top:.1f}" '
-            f'y1="{cy + row_h / 2}" y2="{cy + row_h / 2}" stroke="#231f20" stroke-width="1.5"/>'
-        )
-    parts.append("</svg>")
-    return f"<figure><figcaption>{html.escape(title)}</figcaption>{''.join(parts)}</figure>"
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
-    # A table not in the published file (never built: its sources have not landed) has no
-    # chart; the section says so rather than the report failing.
-    table = re.search(r"\bfrom (\w+)", sql).group(1)
-    if table not in {
-        name for (name,) in con.sql("select table_name from duckdb_tables()").fetchall()
-    }:
-        return []
-    rel = con.sql(sql)
-    return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    def close(self) -> None:
+        for con in self.cons.values():
+            con.close()
 
 
 def _month(d: dt.date) -> str:
-    return d.strftime("%b %y")
+    return d.strftime("%b %Y")
 
 
-def build_report(published_file: Path, out_file: Path) -> dict[str, int]:
-    """Write the report; returns how many charts of each kind it drew."""
-    con = duckdb.connect(str(published_file), read_only=True)
+def _figure(chart: Chart, audience: str, caption: str, org: str = "", note: str = "") -> str:
+    attrs = {"chart": chart.kind, "audience": audience, "org": org, **chart.attrs}
+    data = " ".join(f'data-{k}="{html.escape(str(v))}"' for k, v in attrs.items())
+    icons = f'<div class="icons">{chart.icons}</div>' if chart.icons else ""
+    note_html = f'<p class="chart-note">{note}</p>' if note else ""
+    return (
+        f'<figure class="chart-card" {data}><figcaption>{html.escape(caption)} '
+        f'<span class="audience {audience}">{AUDIENCE_NOTE[audience]}</span></figcaption>'
+        f'<div class="chart-row">{chart.svg}{icons}</div>{note_html}</figure>'
+    )
+
+
+def _empty(caption: str, audience: str, why: str) -> str:
+    return (
+        f'<figure class="chart-card empty" data-audience="{audience}"><figcaption>'
+        f'{html.escape(caption)} <span class="audience {audience}">{AUDIENCE_NOTE[audience]}'
+        f'</span></figcaption><p class="empty">{why}</p></figure>'
+    )
+
+
+def _spc_points(rows: list[dict], date_col: str) -> list[SpcPoint]:
+    return [
+        SpcPoint(
+            date=r[date_col],
+            value=None if r["referrals"] is None else float(r["referrals"]),
+            mean=r["mean"],
+            upper=r["upper_limit"],
+            lower=r["lower_limit"],
+            period=int(r["spc_period"] or 1),
+            variation=r["variation_type"],
+            complete=r.get("is_complete") is not False,
+        )
+        for r in rows
+    ]
+
+
+def _populations(files: _Files, audience: str) -> dict[tuple[str, str], float]:
+    """Latest registered population per (org level, org), for the SPC target."""
+    table = "pub_internal_referral_coverage" if audience == INTERNAL else "pub_referral_coverage"
+    rows = files.rows(
+        audience,
+        f"select org_level, org_code, arg_max(registered_patients, month_start) as pop from {table} "
+        "where registered_patients is not null group by org_level, org_code",
+    )
+    out = {(r["org_level"], r["org_code"]): float(r["pop"]) for r in rows}
+    if audience == PUBLIC:
+        # Public coverage has no ICB rows; the workforce trajectory carries the ICB's population.
+        for r in files.rows(
+            PUBLIC,
+            "select icb_code, arg_max(icb_registered_patients, census_month) as pop "
+            "from pub_workforce_trajectory where icb_registered_patients is not null "
+            "group by icb_code",
+        ):
+            out.setdefault(("icb", r["icb_code"]), float(r["pop"]))
+    return out
+
+
+def _spc_one(
+    kind: str,
+    audience: str,
+    level: str,
+    org: str,
+    rows: list[dict],
+    date_col: str,
+    per: str,
+    populations: dict[tuple[str, str], float],
+) -> tuple[str, bool]:
+    """One unit's SPC figure, and whether it drew a chart (False: every point suppressed)."""
+    unit = {"practice": "practice", "pcn": "PCN", "icb": "ICB"}[level]
+    caption = f"{unit} {org}: referral episodes per {per} (XmR)"
+    points = _spc_points(rows, date_col)
+    if not any(p.value is not None for p in points):
+        why = (
+            f"All {len(points)} {per}s are suppressed by disclosure control (counts 1-7): "
+            "nothing to draw. The internal report shows exact counts."
+        )
+        return _empty(caption, audience, why), False
+    pop = populations.get((level, org))
+    periods_per_year = WEEKS_PER_YEAR if per == "week" else 12
+    target = pop * COVERAGE_TARGET / periods_per_year if pop else None
+    chart = spc_chart(
+        kind,
+        uid_for(kind, audience, level, org),
+        f"{unit} {org}",
+        points,
+        y_label=f"referral episodes per {per}",
+        improvement=IMPROVEMENT["referrals"][0],
+        target=target,
+        target_label="target (0.8% a year)",
+    )
+    target_note = (
+        f"Target: {target:.2f} a {per}, the 0.8 % lower edge of the coverage band over the "
+        f"registered population ({pop:,.0f})."
+        if target
+        else "No target: no registered population published for this unit."
+    )
+    changes = sorted({p.period for p in points})
+    change_note = (
+        f" Limits recalculated at {len(changes) - 1} QI intervention(s) (dotted line)."
+        if len(changes) > 1
+        else ""
+    )
+    note = f"Improvement: higher. {target_note}{change_note}"
+    return _figure(chart, audience, caption, org, note), True
+
+
+def spc_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+    """SPC charts: internal weekly (ICB, PCNs, QI practices) where the internal file exists,
+    else the public monthly PCN charts; and always the public monthly ICB chart."""
+    out: list[str] = []
+    if files.has(INTERNAL, "pub_internal_qi_referrals_spc"):
+        rows = files.rows(
+            INTERNAL,
+            "select org_level, org_code, week_start, spc_period, referrals, mean, upper_limit, "
+            "lower_limit, variation_type from pub_internal_qi_referrals_spc "
+            "order by org_level, org_code, week_start",
+        )
+        qi_units = {
+            (r["unit_level"], r["unit_code"])
+            for r in files.rows(
+                INTERNAL, "select unit_level, unit_code from pub_internal_qi_intervention_effects"
+            )
+        }
+        populations = _populations(files, INTERNAL)
+        for level in ("icb", "pcn", "practice"):
+            for org in sorted({r["org_code"] for r in rows if r["org_level"] == level}):
+                # Practices: the ones with a QI intervention (their leads' charts); all ~150
+                # practices of an ICB would bury them.
+                if level == "practice" and (level, org) not in qi_units:
+                    continue
+                kind = "spc_icb" if level == "icb" else "spc"
+                org_rows = [r for r in rows if r["org_level"] == level and r["org_code"] == org]
+                fig, ok = _spc_one(
+                    kind, INTERNAL, level, org, org_rows, "week_start", "week", populations
+                )
+                out.append(fig)
+                drawn[kind] += ok
+    public = files.rows(
+        PUBLIC,
+        "select org_level, org_code, month_start, spc_period, referrals, mean, upper_limit, "
+        "lower_limit, variation_type, is_complete from pub_referrals_spc "
+        "order by org_level, org_code, month_start",
+    )
+    populations = _populations(files, PUBLIC)
+    levels = ("icb",) if INTERNAL in files.cons else ("icb", "pcn")
+    for level in levels:
+        for org in sorted({r["org_code"] for r in public if r["org_level"] == level}):
+            kind = "spc_icb" if level == "icb" else "spc"
+            org_rows = [r for r in public if r["org_level"] == level and r["org_code"] == org]
+            fig, ok = _spc_one(
+                kind, PUBLIC, level, org, org_rows, "month_start", "month", populations
+            )
+            out.append(fig)
+            drawn[kind] += ok
+    return out
+
+
+def qi_effects_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+    rows = files.rows(
+        INTERNAL,
+        "select intervention_id, unit_level, unit_code, intervention_date, kind, rate_ratio, "
+        "rate_ratio_ci_lower, rate_ratio_ci_upper, is_complete "
+        "from pub_internal_qi_intervention_effects order by intervention_date, intervention_id",
+    )
+    if not rows:
+        return []
+    chart = interval_chart(
+        "qi_effects",
+        uid_for("qi_effects"),
+        "Referral rate after / before each QI intervention",
+        [
+            Interval(
+                f"{r['unit_code']} {r['intervention_date']:%d %b %Y} ({r['kind'].replace('_', ' ')})",
+                r["rate_ratio"],
+                r["rate_ratio_ci_lower"],
+                r["rate_ratio_ci_upper"],
+            )
+            for r in rows
+        ],
+        x_label="rate ratio (follow-up / baseline), 95% CI",
+        reference=1.0,
+        reference_label="no change",
+    )
+    drawn["qi_effects"] += 1
+    return [
+        _figure(
+            chart,
+            INTERNAL,
+            "QI interventions: referral rate ratio",
+            note="Poisson rate ratio of referral episodes per month in the follow-up window to "
+            "the baseline window, 95 % CI (pub_internal_qi_intervention_effects). Above 1: more "
+            "referrals after the intervention (improvement).",
+        )
+    ]
+
+
+def trajectory_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+    rows = files.rows(
+        PUBLIC,
+        "select icb_code, census_month, splw_headcount, splw_fte, icb_target_posts "
+        "from pub_workforce_trajectory order by icb_code, census_month",
+    )
+    out = []
+    for icb in sorted({r["icb_code"] for r in rows}):
+        own = [r for r in rows if r["icb_code"] == icb]
+        dates = [r["census_month"] for r in own]
+        chart = line_chart(
+            "trajectory",
+            uid_for("trajectory", icb),
+            f"ICB {icb}: social prescribing link workers",
+            [
+                LineSeries("headcount", dates, [r["splw_headcount"] for r in own], NHS["blue"]),
+                LineSeries("FTE", dates, [r["splw_fte"] for r in own], NHS["dark_grey"]),
+                LineSeries(
+                    "target (ICB share of national line)",
+                    dates,
+                    [r["icb_target_posts"] for r in own],
+                    MDC["target"],
+                    dashed=True,
+                ),
+            ],
+            y_label="link workers",
+        )
+        drawn["trajectory"] += 1
+        latest = own[-1]
+        out.append(
+            _figure(
+                chart,
+                PUBLIC,
+                f"ICB {icb}: link workers against target",
+                icb,
+                f"Improvement: higher. Latest ({_month(latest['census_month'])}): headcount "
+                f"{latest['splw_headcount']}, target {latest['icb_target_posts']:.1f}.",
+            )
+        )
+    return out
+
+
+def coverage_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+    if files.has(INTERNAL, "pub_internal_referral_coverage"):
+        audience = INTERNAL
+        rows = files.rows(
+            INTERNAL,
+            "select org_level, org_code, month_start, coverage_rate, band_lower, band_upper "
+            "from pub_internal_referral_coverage where org_level in ('icb', 'pcn') "
+            "and is_complete order by org_level, org_code, month_start",
+        )
+    else:
+        audience = PUBLIC
+        rows = files.rows(
+            PUBLIC,
+            "select org_level, org_code, month_start, coverage_rate, band_lower, band_upper "
+            "from pub_referral_coverage where org_level in ('icb', 'pcn') and has_full_12_months "
+            "order by org_level, org_code, month_start",
+        )
+    out = []
+    for level in ("icb", "pcn"):
+        for org in sorted({r["org_code"] for r in rows if r["org_level"] == level}):
+            own = [r for r in rows if r["org_level"] == level and r["org_code"] == org]
+            unit = "ICB" if level == "icb" else "PCN"
+            chart = line_chart(
+                "coverage",
+                uid_for("coverage", audience, level, org),
+                f"{unit} {org}: referrals in 12 months / registered population",
+                [
+                    LineSeries(
+                        "coverage",
+                        [r["month_start"] for r in own],
+                        [r["coverage_rate"] for r in own],
+                        NHS["blue"],
+                    )
+                ],
+                y_label="coverage (12 months)",
+                band=(own[0]["band_lower"], own[0]["band_upper"]),
+                band_label="0.8-1.2% band",
+                percent=True,
+            )
+            drawn["coverage"] += 1
+            out.append(_figure(chart, audience, f"{unit} {org}: coverage", org))
+    return out
+
+
+def equity_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+    rows = files.rows(
+        PUBLIC,
+        "select org_code, dimension, dimension_value, rate_per_1000, rate_per_1000_ci_lower, "
+        "rate_per_1000_ci_upper, period_start, period_end from pub_referral_equity "
+        "where org_level = 'icb' order by org_code, dimension, dimension_value",
+    )
+    out = []
+    for icb in sorted({r["org_code"] for r in rows}):
+        for dim in sorted({r["dimension"] for r in rows if r["org_code"] == icb}):
+            own = [r for r in rows if r["org_code"] == icb and r["dimension"] == dim]
+            label = dim.replace("_", " ")
+            chart = interval_chart(
+                "equity",
+                uid_for("equity", icb, dim),
+                f"ICB {icb}: people referred per 1,000 by {label}",
+                [
+                    Interval(
+                        str(r["dimension_value"]),
+                        r["rate_per_1000"],
+                        r["rate_per_1000_ci_lower"],
+                        r["rate_per_1000_ci_upper"],
+                    )
+                    for r in own
+                ],
+                x_label="people referred per 1,000 (95% Wilson CI)",
+                from_zero=True,
+            )
+            drawn["equity"] += 1
+            period = f"{own[0]['period_start']:%b %Y} to {own[0]['period_end']:%b %Y}"
+            out.append(
+                _figure(chart, PUBLIC, f"ICB {icb}: referral rate by {label}, {period}", icb)
+            )
+    out += equity_rolling_section(files, drawn)
+    return out
+
+
+def equity_rolling_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+    """Rolling 12-month rate ratios to each dimension's reference group with 95 % CIs
+    (pub_referral_equity_rolling)."""
+    return []
+
+
+def wellbeing_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+    if files.has(PUBLIC, "pub_wellbeing_quarterly"):
+        return wellbeing_quarterly_section(files, drawn)
+    rows = files.rows(
+        PUBLIC,
+        "select org_code, measure_code, higher_is_better, paired_episodes, mean_improvement "
+        "from pub_wellbeing_outcomes where org_level = 'icb' order by org_code, measure_code",
+    )
+    out = []
+    for icb in sorted({r["org_code"] for r in rows}):
+        own = [r for r in rows if r["org_code"] == icb]
+        chart = interval_chart(
+            "wellbeing",
+            uid_for("wellbeing", icb),
+            f"ICB {icb}: mean improvement from baseline to follow-up",
+            [
+                Interval(
+                    f"{r['measure_code']} ({'higher' if r['higher_is_better'] else 'lower'} "
+                    "is better)",
+                    r["mean_improvement"],
+                    None,
+                    None,
+                )
+                for r in own
+            ],
+            x_label="mean improvement (points, in each measure's better direction)",
+            reference=0.0,
+            reference_label="no change",
+        )
+        drawn["wellbeing"] += 1
+        out.append(
+            _figure(
+                chart,
+                PUBLIC,
+                f"ICB {icb}: wellbeing change",
+                icb,
+                "Pooled over all paired episodes (pub_wellbeing_outcomes). This mart publishes "
+                "no interval: the quarterly mart (pub_wellbeing_quarterly) adds 95 % CIs and is "
+                "drawn instead where it is published.",
+            )
+        )
+    return out
+
+
+def wellbeing_quarterly_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+    return []
+
+
+def savings_section(files: _Files, drawn: dict[str, int], savings: list[dict]) -> list[str]:
+    out = []
+    order = {m: i for i, m in enumerate(MEASURE_ORDER)}
+    for icb in sorted({r["icb_code"] for r in savings}):
+        own = sorted(
+            [r for r in savings if r["icb_code"] == icb],
+            key=lambda r: order.get(r["measure_code"], len(order)),
+        )
+        chart = interval_chart(
+            "savings",
+            uid_for("savings", icb),
+            f"ICB {icb}: change after referral relative to the referred people's level before",
+            [
+                Interval(
+                    html.unescape(MEASURE_LABELS.get(r["measure_code"], r["measure_code"])),
+                    r["relative_change"],
+                    r["relative_change_ci_lower"],
+                    r["relative_change_ci_upper"],
+                    r["benchmark_relative_change"],
+                )
+                for r in own
+            ],
+            x_label="relative change (difference-in-differences / level before), 95% CI",
+            reference=0.0,
+            reference_label="no change",
+            percent=True,
+            benchmark_label="published benchmark",
+        )
+        drawn["savings"] += 1
+        out.append(
+            _figure(
+                chart,
+                PUBLIC,
+                f"ICB {icb}: savings against the benchmarks",
+                icb,
+                "Improvement: lower (negative = fewer contacts, less cost and carbon than the "
+                "matched comparison's change predicts). Source: pub_utilisation_savings_headline; "
+                "benchmarks and their sources in its benchmark_source column.",
+            )
+        )
+        out.append(savings_table(icb, own))
+    return out
+
+
+def pathway_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+    """Days to first contact and the share contacted within 14 days by quarter, and the needs
+    people are referred with (pub_pathway_quarterly, pub_pathway_categories)."""
+    rows = files.rows(
+        PUBLIC,
+        "select org_code, quarter_start, median_days_to_first_contact, "
+        "pct_contacted_within_14_days, is_complete from pub_pathway_quarterly "
+        "where org_level = 'icb' order by org_code, quarter_start",
+    )
+    out = []
+    for icb in sorted({r["org_code"] for r in rows}):
+        own = [r for r in rows if r["org_code"] == icb]
+        dates = [r["quarter_start"] for r in own]
+        chart = line_chart(
+            "pathway",
+            uid_for("pathway", "days", icb),
+            f"ICB {icb}: median days from referral to first contact",
+            [
+                LineSeries(
+                    "median days",
+                    dates,
+                    [r["median_days_to_first_contact"] for r in own],
+                    NHS["blue"],
+                )
+            ],
+            y_label="days (median)",
+        )
+        drawn["pathway"] += 1
+        out.append(
+            _figure(
+                chart,
+                PUBLIC,
+                f"ICB {icb}: time to first contact by quarter",
+                icb,
+                "Improvement: lower. Source: pub_pathway_quarterly.",
+            )
+        )
+        chart = line_chart(
+            "pathway",
+            uid_for("pathway", "14d", icb),
+            f"ICB {icb}: contacted within 14 days of referral",
+            [
+                LineSeries(
+                    "contacted within 14 days",
+                    dates,
+                    [r["pct_contacted_within_14_days"] for r in own],
+                    NHS["blue"],
+                )
+            ],
+            y_label="share of referrals",
+            percent=True,
+        )
+        drawn["pathway"] += 1
+        out.append(
+            _figure(
+                chart,
+                PUBLIC,
+                f"ICB {icb}: contacted within 14 days by quarter",
+                icb,
+                "Improvement: higher. Source: pub_pathway_quarterly.",
+            )
+        )
+    needs = files.rows(
+        PUBLIC,
+        "select org_code, quarter_start, category, share from pub_pathway_categories "
+        "where org_level = 'icb' and category_type = 'need' order by org_code, quarter_start, category",
+    )
+    for icb in sorted({r["org_code"] for r in needs}):
+        own = [r for r in needs if r["org_code"] == icb]
+        quarters = sorted({r["quarter_start"] for r in own})
+        shares = {
+            c: [
+                next(
+                    (r["share"] for r in own if r["category"] == c and r["quarter_start"] == q),
+                    None,
+                )
+                for q in quarters
+            ]
+            for c in sorted({r["category"] for r in own})
+        }
+        chart = stacked_share_chart(
+            "pathway",
+            uid_for("pathway", "needs", icb),
+            f"ICB {icb}: needs people are referred with",
+            quarters,
+            shares,
+            y_label="share of needs recorded",
+        )
+        drawn["pathway"] += 1
+        out.append(
+            _figure(
+                chart,
+                PUBLIC,
+                f"ICB {icb}: needs mix by quarter",
+                icb,
+                "Source: pub_pathway_categories (category_type = need).",
+            )
+        )
+    return out
+
+
+KINDS = (
+    "spc",
+    "spc_icb",
+    "qi_effects",
+    "trajectory",
+    "coverage",
+    "equity",
+    "wellbeing",
+    "savings",
+    "pathway",
+)
+
+
+def build_report(
+    published_file: Path, out_file: Path, internal_file: Path | None = None
+) -> dict[str, int]:
+    """Write the report; returns how many charts of each kind it drew. ``internal_file``
+    defaults to the internal audience's file beside the public one (used when it exists)."""
+    internal_file = internal_file or published_file.parent / INTERNAL_FILE
+    files = _Files(published_file, internal_file)
+    drawn = dict.fromkeys(KINDS, 0)
     try:
-        run = _rows(con, "select run_id, published_at from _publication")[0]
-        spc = _rows(
-            con,
-            "select org_code, month_start, referrals, mean, upper_limit, lower_limit, "
-            "variation_type from pub_referrals_spc where org_level = 'pcn' "
-            "order by org_code, month_start",
-        )
-        trajectory = _rows(
-            con,
-            "select icb_code, census_month, splw_headcount, splw_fte, icb_target_posts "
-            "from pub_workforce_trajectory order by icb_code, census_month",
-        )
-        coverage = _rows(
-            con,
-            "select org_code, month_start, coverage_rate, band_lower, band_upper "
-            "from pub_referral_coverage where org_level = 'pcn' and has_full_12_months "
-            "order by org_code, month_start",
-        )
-        equity = _rows(
-            con,
-            "select org_code, dimension, dimension_value, rate_per_1000, "
-            "rate_per_1000_ci_lower, rate_per_1000_ci_upper from pub_referral_equity "
-            "where org_level = 'icb' order by org_code, dimension, dimension_value",
-        )
-        savings = _rows(
-            con,
+        run = files.rows(PUBLIC, "select run_id, published_at from _publication")[0]
+        savings = files.rows(
+            PUBLIC,
             "select icb_code, measure_code, measure_unit, referred_people, referred_pre_mean, "
             "comparison_pre_mean, did_per_person, did_ci_lower, did_ci_upper, relative_change, "
             "relative_change_ci_lower, relative_change_ci_upper, avoided_total, "
@@ -204,118 +680,94 @@ def build_report(published_file: Path, out_file: Path) -> dict[str, int]:
             "is_benchmark_within_ci from pub_utilisation_savings_headline "
             "order by icb_code, measure_code",
         )
+        internal = INTERNAL in files.cons
+        sections = [
+            _key(),
+            _section("SPC: referral episodes", spc_section(files, drawn), SPC_NOTE),
+            _section(
+                "Quality improvement: effect of each intervention",
+                qi_effects_section(files, drawn),
+                QI_NOTE,
+            )
+            if internal
+            else "",
+            _section("Workforce trajectory", trajectory_section(files, drawn), TRAJECTORY_NOTE),
+            _section(
+                "Coverage against the 0.8-1.2 % band", coverage_section(files, drawn), COVERAGE_NOTE
+            ),
+            _section("Equity: who is referred", equity_section(files, drawn), EQUITY_NOTE),
+            _section(
+                "Wellbeing: do people feel better?", wellbeing_section(files, drawn), WELLBEING_NOTE
+            ),
+            _section(
+                "Savings against the benchmarks",
+                savings_section(files, drawn, savings),
+                SAVINGS_NOTE,
+            ),
+            _section("The referral pathway", pathway_section(files, drawn), PATHWAY_NOTE),
+        ]
     finally:
-        con.close()
-
-    sections: list[str] = []
-    drawn = {"spc": 0, "trajectory": 0, "coverage": 0, "equity": 0}
-
-    charts = []
-    for pcn in sorted({r["org_code"] for r in spc}):
-        rows = [r for r in spc if r["org_code"] == pcn]
-        labels = [_month(r["month_start"]) for r in rows]
-        points = [None if r["referrals"] is None else float(r["referrals"]) for r in rows]
-        charts.append(
-            line_chart(
-                "spc",
-                f"{pcn}: referral episodes per month (XmR)",
-                labels,
-                [
-                    Series(
-                        "referrals",
-                        points,
-                        COLOURS["data"],
-                        markers=[SPECIAL.get(r["variation_type"]) for r in rows],
-                    ),
-                    Series("mean", [r["mean"] for r in rows], COLOURS["mean"], dashed=True),
-                    Series("limits", [r["upper_limit"] for r in rows], COLOURS["limit"], True),
-                    Series("", [max(r["lower_limit"], 0) for r in rows], COLOURS["limit"], True),
-                ],
-            )
-        )
-        drawn["spc"] += 1
-    sections.append(_section("SPC: referrals per PCN", charts, SPC_NOTE))
-
-    charts = []
-    for icb in sorted({r["icb_code"] for r in trajectory}):
-        rows = [r for r in trajectory if r["icb_code"] == icb]
-        charts.append(
-            line_chart(
-                "trajectory",
-                f"{icb}: link workers against the ICB's share of the national line",
-                [_month(r["census_month"]) for r in rows],
-                [
-                    Series("headcount", [r["splw_headcount"] for r in rows], COLOURS["data"]),
-                    Series("FTE", [r["splw_fte"] for r in rows], COLOURS["mean"]),
-                    Series(
-                        "target", [r["icb_target_posts"] for r in rows], COLOURS["target"], True
-                    ),
-                ],
-            )
-        )
-        drawn["trajectory"] += 1
-    sections.append(_section("Workforce trajectory", charts, TRAJECTORY_NOTE))
-
-    charts = []
-    for pcn in sorted({r["org_code"] for r in coverage}):
-        rows = [r for r in coverage if r["org_code"] == pcn]
-        charts.append(
-            line_chart(
-                "coverage",
-                f"{pcn}: referrals in 12 months / registered population",
-                [_month(r["month_start"]) for r in rows],
-                [
-                    Series(
-                        "coverage",
-                        [None if r["coverage_rate"] is None else r["coverage_rate"] for r in rows],
-                        COLOURS["data"],
-                    )
-                ],
-                band=(rows[0]["band_lower"], rows[0]["band_upper"]),
-                y_format="{:.2%}",
-            )
-        )
-        drawn["coverage"] += 1
-    sections.append(_section("Coverage against the 0.8-1.2 % band", charts, COVERAGE_NOTE))
-
-    charts = []
-    for icb in sorted({r["org_code"] for r in equity}):
-        for dim in sorted({r["dimension"] for r in equity if r["org_code"] == icb}):
-            rows = [r for r in equity if r["org_code"] == icb and r["dimension"] == dim]
-            charts.append(
-                bar_chart(
-                    "equity",
-                    f"{icb}: people referred per 1,000 by {dim.replace('_', ' ')} (95% CI)",
-                    [
-                        (
-                            str(r["dimension_value"]),
-                            r["rate_per_1000"],
-                            r["rate_per_1000_ci_lower"] or 0.0,
-                            r["rate_per_1000_ci_upper"] or 0.0,
-                        )
-                        for r in rows
-                    ],
-                )
-            )
-            drawn["equity"] += 1
-    sections.append(_section("Equity: who is referred", charts, EQUITY_NOTE))
-
-    tables = [
-        savings_table(icb, [r for r in savings if r["icb_code"] == icb])
-        for icb in sorted({r["icb_code"] for r in savings})
-    ]
-    sections.append(_section("Savings headline against the benchmarks", tables, SAVINGS_NOTE))
+        files.close()
 
     out_file.parent.mkdir(parents=True, exist_ok=True)
     page = PAGE.format(
         run_id=html.escape(str(run["run_id"])),
         published_at=html.escape(str(run["published_at"])[:19]),
-        sections="\n".join(sections),
+        audience_banner=INTERNAL_BANNER if internal else PUBLIC_BANNER,
+        sections="\n".join(s for s in sections if s),
     )
     tmp = out_file.with_name(f".{out_file.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out_file)  # a reader of the report never sees half a page either
     return drawn
+
+
+def _key() -> str:
+    """The Making Data Count key: point colours, lines, icons, and the improvement direction of
+    every measure with where it is defined."""
+    swatch = "".join(
+        f'<li><svg class="swatch" width="14" height="14"><circle cx="7" cy="7" r="5" '
+        f'fill="{MDC[c]}"/></svg> {label}</li>'
+        for c, label in (
+            ("improvement", "special cause: improvement"),
+            ("concern", "special cause: concern"),
+            ("common_cause", "common cause"),
+        )
+    )
+    icons = "".join(
+        f"<li>{icon(kind, value)} <span>{html.escape(text)}</span></li>"
+        for kind, value, text in (
+            ("variation", "common_cause", "common cause: no significant change"),
+            ("variation", "improvement_high", "improvement: special cause, high"),
+            ("variation", "improvement_low", "improvement: special cause, low"),
+            ("variation", "concern_high", "concern: special cause, high"),
+            ("variation", "concern_low", "concern: special cause, low"),
+            ("assurance", "pass", "assurance: consistently passes the target"),
+            ("assurance", "fail", "assurance: consistently fails the target"),
+            ("assurance", "hit_and_miss", "assurance: hits and misses the target"),
+        )
+    )
+    directions = "".join(
+        f"<tr><td>{html.escape(m.replace('_', ' '))}</td><td>{html.escape(d)}</td>"
+        f"<td>{html.escape(where)}</td></tr>"
+        for m, (d, where) in IMPROVEMENT.items()
+    )
+    return (
+        '<section class="mdc-key" id="key"><h2>How to read the charts (Making Data Count)</h2>'
+        f'<div class="key-row"><ul class="legend">{swatch}'
+        f'<li><span class="line" style="border-color:{MDC["mean"]}"></span> mean</li>'
+        f'<li><span class="line dashed" style="border-color:{MDC["limits"]}"></span> process '
+        "limits (mean &plusmn; 2.66 &times; mean moving range)</li>"
+        f'<li><span class="line dashed" style="border-color:{MDC["target"]}"></span> target</li>'
+        f'</ul><ul class="legend icons-key">{icons}</ul></div>'
+        '<table class="directions"><tr><th>measure</th><th>improvement</th><th>where '
+        f"defined</th></tr>{directions}</table></section>"
+    )
+
+
+def _section(title: str, charts: list[str], note: str) -> str:
+    body = "".join(charts) or '<p class="empty">Nothing published for this section.</p>'
+    return f'<section><h2>{html.escape(title)}</h2><p class="note">{note}</p>{body}</section>'
 
 
 MEASURE_ORDER = (
@@ -391,27 +843,37 @@ def savings_table(icb: str, rows: list[dict]) -> str:
     )
 
 
-def _section(title: str, charts: list[str], note: str) -> str:
-    body = "".join(charts) or '<p class="empty">Nothing published for this section.</p>'
-    return f'<section><h2>{html.escape(title)}</h2><p class="note">{note}</p>{body}</section>'
-
-
 SPC_NOTE = (
     "XmR charts (NHS Making Data Count): mean and process limits (mean &plusmn; 2.66 &times; "
-    "mean moving range) recalculated from the quality-improvement change date; orange and "
-    "purple points are special cause. Gaps are months suppressed to protect privacy."
+    "mean moving range) recalculated at each unit's own quality-improvement interventions "
+    "(seed qi_interventions). Points: blue = special cause improvement, orange = special cause "
+    "concern, grey = common cause; a hollow point is a month the data does not yet cover in "
+    "full. Icons beside each chart: variation (latest point) and assurance against the target. "
+    "Internal charts are weekly and exact (ICB, every PCN, practices with a QI intervention); "
+    "the public ICB chart is monthly under disclosure control, and its gaps are suppressed "
+    "months. Rules are evaluated on exact counts in the warehouse."
 )
+QI_NOTE = "Each practice's or PCN's own intervention, from the internal file (exact counts)."
 TRAJECTORY_NOTE = (
     "Social prescribing link workers (headcount and FTE) against the ICB's population share of "
-    "the national line from 3,000 posts (Sept 2022) to 9,000 (March 2037)."
+    "the national line from 3,000 posts (Sept 2022) to 9,000 (March 2037). Staff counts are "
+    "published exactly (they are not patients)."
 )
 COVERAGE_NOTE = (
     "Referral episodes in the 12 months to each month over the registered population; the "
-    "green band is the former IIF target of 0.8-1.2 %."
+    "green band is the former IIF target of 0.8-1.2 %. Complete 12-month windows only."
 )
 EQUITY_NOTE = (
     "People referred in the latest 12 months per 1,000 people in each group, with 95 % Wilson "
     "intervals. Groups with fewer than 8 people referred are suppressed."
+)
+WELLBEING_NOTE = (
+    "Change in each wellbeing measure between baseline and follow-up for people with both "
+    "(SWEMWBS, ONS4, UCLA-3), in each measure's better direction."
+)
+PATHWAY_NOTE = (
+    "How fast people are contacted after referral and what they are referred with (Social "
+    "Prescribing Information Standard minimum dataset), by quarter."
 )
 SAVINGS_NOTE = (
     "Difference-in-differences over every referred person of the ICB with a matched comparison "
@@ -421,23 +883,57 @@ SAVINGS_NOTE = (
     "cost). Secondary care = A&amp;E + non-elective admissions + outpatients; unit costs and "
     "their price years are in the unit_costs seed (docs/methods.md)."
 )
+INTERNAL_BANNER = (
+    '<p class="banner internal">Contains <strong>internal</strong> charts (exact counts from '
+    "<code>data/published/internal/marts.duckdb</code>): for the ICB's own analysts and QI "
+    "leads, <strong>not for publication</strong>. Charts marked public read the "
+    "disclosure-controlled file (counts 1-7 suppressed, others rounded to 5).</p>"
+)
+PUBLIC_BANNER = (
+    '<p class="banner public">Built from the public file alone (counts 1-7 suppressed, others '
+    "rounded to 5): small units' SPC charts may be mostly gaps.</p>"
+)
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Social prescribing: nightly report</title>
 <style>
-body {{ font-family: Arial, sans-serif; margin: 24px; color: #231f20; max-width: 1400px; }}
-h1 {{ color: #005eb8; }} section {{ margin-bottom: 32px; }}
-figure {{ display: inline-block; margin: 8px; border: 1px solid #e8edee; padding: 8px; }}
-figcaption {{ font-size: 13px; font-weight: bold; margin-bottom: 4px; }}
-.note {{ font-size: 13px; color: #425563; max-width: 900px; }}
+body {{ font-family: Arial, "Liberation Sans", Helvetica, sans-serif; margin: 24px;
+  color: #231f20; max-width: 1580px; }}
+h1 {{ color: #005eb8; }} h2 {{ color: #003087; margin-top: 28px; }}
+section {{ margin-bottom: 32px; }}
+.chart-card {{ display: inline-block; vertical-align: top; margin: 8px; border: 1px solid #d8dde0;
+  padding: 8px 10px; background: #fff; max-width: 730px; }}
+.chart-card figcaption {{ font-size: 13px; font-weight: bold; margin-bottom: 4px; }}
+.chart-row {{ display: flex; align-items: flex-start; gap: 6px; }}
+.chart-row svg.chart {{ max-width: 640px; height: auto; }}
+.icons {{ display: flex; flex-direction: column; gap: 6px; padding-top: 20px; }}
+.audience {{ font-weight: normal; font-size: 11px; padding: 1px 6px; border-radius: 8px;
+  margin-left: 6px; white-space: nowrap; }}
+.audience.internal {{ background: #fde8d6; color: #8a3a00; }}
+.audience.public {{ background: #e3eef9; color: #003087; }}
+.banner {{ padding: 8px 12px; border-left: 6px solid; max-width: 1000px; }}
+.banner.internal {{ border-color: #e46c0a; background: #fff4ec; }}
+.banner.public {{ border-color: #005eb8; background: #eef5fc; }}
+.chart-note, .note {{ font-size: 12px; color: #425563; max-width: 800px; }}
+.note {{ font-size: 13px; max-width: 1000px; }}
+.empty {{ color: #768692; font-style: italic; }}
 table {{ border-collapse: collapse; font-size: 13px; }}
 th, td {{ border: 1px solid #e8edee; padding: 4px 8px; text-align: right; }}
 th:first-child, td:first-child {{ text-align: left; }}
+table.directions td, table.directions th {{ text-align: left; }}
+.key-row {{ display: flex; gap: 40px; flex-wrap: wrap; }}
+ul.legend {{ list-style: none; padding: 0; font-size: 13px; }}
+ul.legend li {{ display: flex; align-items: center; gap: 8px; margin: 4px 0; }}
+.icons-key {{ columns: 2; }}
+.icons-key svg.mdc-icon {{ width: 32px; height: 32px; }}
+.line {{ display: inline-block; width: 24px; border-top: 2px solid; }}
+.line.dashed {{ border-top-style: dashed; }}
 </style></head>
 <body>
 <h1>Social prescribing: nightly report</h1>
-<p class="note">Built from the published marts (aggregates under disclosure control: counts 1-7
-suppressed, others rounded to 5). Publication <code>{run_id}</code> at {published_at} UTC.</p>
+{audience_banner}
+<p class="note">Publication <code>{run_id}</code> at {published_at} UTC. Charts drawn with
+matplotlib; the page fetches nothing and works offline.</p>
 {sections}
 </body></html>
 """

@@ -205,6 +205,7 @@ def _svg(fig: Figure, kind: str, uid: str, title: str) -> str:
         fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]  # drop the XML declaration and DOCTYPE: inlined in HTML
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
     # matplotlib ids are unique within a figure; prefix them so several charts share a page.
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{uid}-\1"', svg)
     svg = re.sub(r'(href|clip-path|url)(=?"?\(?)#([^")\s]+)', rf"\1\2#{uid}-\3", svg)

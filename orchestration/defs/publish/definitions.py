@@ -226,8 +226,10 @@ def published_marts_expectations(
     group_name="publish",
     deps=[published_marts.key],
     kinds={"html"},
-    description="`data/docs/report/index.html`: SPC charts per PCN, workforce trajectory "
-    "against target, coverage against the 0.8-1.2 % band, equity; from the published file only.",
+    description="`data/docs/report/index.html`, for the ICB's own people: Making Data Count SPC "
+    "charts (ICB, PCNs, QI practices) and QI effects from the internal file's exact counts, the "
+    "public ICB SPC chart, workforce trajectory against target, coverage against the 0.8-1.2 % "
+    "band, equity, wellbeing and savings with 95 % CIs; from the published files only.",
 )
 def published_report(
     context: dg.AssetExecutionContext, settings: PipelineSettings

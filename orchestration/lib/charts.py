@@ -533,6 +533,7 @@ def band_chart(
     reference: float | None = None,
     reference_label: str = "",
     percent: bool = False,
+    from_zero: bool = False,
 ) -> Chart:
     """Estimates over time with shaded 95 % CI bands: (label, dates, value, lower, upper,
     colour) per series."""
@@ -555,6 +556,8 @@ def band_chart(
             ax.axhline(
                 reference, color=NHS["dark_grey"], lw=0.9, label=reference_label, gid="reference"
             )
+        if from_zero:  # a count, time or share read against zero
+            ax.set_ylim(bottom=0)
         if percent:
             ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_ylabel(y_label)
@@ -565,57 +568,6 @@ def band_chart(
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         svg = _svg(fig, kind, uid, title)
     return Chart(kind, svg, {"points": str(points)})
-
-
-def stacked_share_chart(
-    kind: str,
-    uid: str,
-    title: str,
-    periods: Sequence[dt.date],
-    shares: dict[str, Sequence[float | None]],
-    *,
-    y_label: str,
-) -> Chart:
-    """Shares of a whole per period as stacked bars (e.g. the needs people are referred with)."""
-    palette = [
-        "#005eb8",
-        "#41b6e6",
-        "#00a499",
-        "#78be20",
-        "#ffb81c",
-        "#ed8b00",
-        "#ae2573",
-        "#768692",
-        "#330072",
-        "#8a1538",
-    ]
-    with matplotlib.rc_context(RC):
-        fig = _figure()
-        ax = fig.axes[0]
-        bottom = [0.0] * len(periods)
-        width = 60  # days: a quarter's bar
-        bars = 0
-        for i, (category, values) in enumerate(shares.items()):
-            vals = [0.0 if v is None else float(v) for v in values]
-            ax.bar(
-                periods,
-                vals,
-                width=width,
-                bottom=bottom,
-                color=palette[i % len(palette)],
-                label=category,
-                gid=f"bar-{i}",
-            )
-            bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
-            bars += sum(1 for v in values if v)
-        ax.set_ylim(0, 1)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        ax.set_ylabel(y_label)
-        ax.set_title(title)
-        _month_axis(ax, list(periods))
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        svg = _svg(fig, kind, uid, title)
-    return Chart(kind, svg, {"points": str(bars)})
 
 
 def uid_for(kind: str, *parts: object) -> str:

@@ -44,11 +44,11 @@ from orchestration.lib.charts import (
     Interval,
     LineSeries,
     SpcPoint,
+    band_chart,
     icon,
     interval_chart,
     line_chart,
     spc_chart,
-    stacked_share_chart,
     uid_for,
 )
 
@@ -451,8 +451,58 @@ def equity_section(files: _Files, drawn: dict[str, int]) -> list[str]:
 
 def equity_rolling_section(files: _Files, drawn: dict[str, int]) -> list[str]:
     """Rolling 12-month rate ratios to each dimension's reference group with 95 % CIs
-    (pub_referral_equity_rolling)."""
-    return []
+    (pub_referral_equity_rolling), complete windows only."""
+    rows = files.rows(
+        PUBLIC,
+        "select org_code, window_end_month, dimension, dimension_value, reference_value, "
+        "is_reference_group, rate_ratio, rate_ratio_ci_lower, rate_ratio_ci_upper "
+        "from pub_referral_equity_rolling where org_level = 'icb' and is_complete "
+        "order by org_code, dimension, dimension_value, window_end_month",
+    )
+    out = []
+    for icb in sorted({r["org_code"] for r in rows}):
+        for dim in sorted({r["dimension"] for r in rows if r["org_code"] == icb}):
+            own = [r for r in rows if r["org_code"] == icb and r["dimension"] == dim]
+            reference = own[0]["reference_value"]
+            groups = sorted({r["dimension_value"] for r in own if not r["is_reference_group"]})
+            series = []
+            for i, group in enumerate(groups):
+                g = [r for r in own if r["dimension_value"] == group]
+                series.append(
+                    (
+                        str(group),
+                        [r["window_end_month"] for r in g],
+                        [r["rate_ratio"] for r in g],
+                        [r["rate_ratio_ci_lower"] for r in g],
+                        [r["rate_ratio_ci_upper"] for r in g],
+                        PALETTE[i % len(PALETTE)],
+                    )
+                )
+            label = dim.replace("_", " ")
+            chart = band_chart(
+                "equity_rolling",
+                uid_for("equity_rolling", icb, dim),
+                f"ICB {icb}: referral rate ratio by {label}, rolling 12 months",
+                series,
+                y_label=f"rate ratio to {reference}",
+                reference=1.0,
+                reference_label=f"reference group: {reference}",
+            )
+            if chart.attrs["points"] == "0":
+                continue  # every window of every group suppressed: nothing to draw
+            drawn["equity_rolling"] += 1
+            out.append(
+                _figure(
+                    chart,
+                    PUBLIC,
+                    f"ICB {icb}: rate ratio by {label} over time",
+                    icb,
+                    "People referred per 1,000 in the 12 months to each month over the reference "
+                    "group's rate, with Katz 95 % intervals (pub_referral_equity_rolling). Below "
+                    "1: the group is referred less than the reference group.",
+                )
+            )
+    return out
 
 
 def wellbeing_section(files: _Files, drawn: dict[str, int]) -> list[str]:
@@ -500,7 +550,54 @@ def wellbeing_section(files: _Files, drawn: dict[str, int]) -> list[str]:
 
 
 def wellbeing_quarterly_section(files: _Files, drawn: dict[str, int]) -> list[str]:
-    return []
+    """Mean change (follow-up minus baseline) with its 95 % t interval per measure by quarter of
+    the baseline (pub_wellbeing_quarterly), complete quarters only."""
+    rows = files.rows(
+        PUBLIC,
+        "select org_code, baseline_quarter, measure_code, higher_is_better, people_followed_up, "
+        "mean_change, mean_change_ci_lower, mean_change_ci_upper, improved_proportion, "
+        "improved_proportion_ci_lower, improved_proportion_ci_upper "
+        "from pub_wellbeing_quarterly where org_level = 'icb' and is_complete "
+        "order by org_code, measure_code, baseline_quarter",
+    )
+    out = []
+    for icb in sorted({r["org_code"] for r in rows}):
+        for measure in sorted({r["measure_code"] for r in rows if r["org_code"] == icb}):
+            own = [r for r in rows if r["org_code"] == icb and r["measure_code"] == measure]
+            better = "higher" if own[0]["higher_is_better"] else "lower"
+            chart = band_chart(
+                "wellbeing",
+                uid_for("wellbeing", icb, measure),
+                f"ICB {icb}: {measure}, change from baseline ({better} is better)",
+                [
+                    (
+                        "mean change",
+                        [r["baseline_quarter"] for r in own],
+                        [r["mean_change"] for r in own],
+                        [r["mean_change_ci_lower"] for r in own],
+                        [r["mean_change_ci_upper"] for r in own],
+                        NHS["blue"],
+                    )
+                ],
+                y_label="follow-up minus baseline",
+                reference=0.0,
+                reference_label="no change",
+            )
+            if chart.attrs["points"] == "0":
+                continue
+            drawn["wellbeing"] += 1
+            out.append(
+                _figure(
+                    chart,
+                    PUBLIC,
+                    f"ICB {icb}: {measure} by quarter of the baseline",
+                    icb,
+                    f"Improvement: {better} scores, so a {'positive' if better == 'higher' else 'negative'} "
+                    "change. Mean change of the people followed up with its 95 % t interval "
+                    "(pub_wellbeing_quarterly; meaningful-change rules in seed meaningful_change).",
+                )
+            )
+    return out
 
 
 def savings_section(files: _Files, drawn: dict[str, int], savings: list[dict]) -> list[str]:
@@ -548,31 +645,41 @@ def savings_section(files: _Files, drawn: dict[str, int], savings: list[dict]) -
 
 
 def pathway_section(files: _Files, drawn: dict[str, int]) -> list[str]:
-    """Days to first contact and the share contacted within 14 days by quarter, and the needs
-    people are referred with (pub_pathway_quarterly, pub_pathway_categories)."""
+    """Days to first contact and the share contacted within 14 days by quarter, with their 95 %
+    intervals, and the needs people are referred with (pub_pathway_quarterly,
+    pub_pathway_categories)."""
     rows = files.rows(
         PUBLIC,
         "select org_code, quarter_start, median_days_to_first_contact, "
-        "pct_contacted_within_14_days, is_complete from pub_pathway_quarterly "
-        "where org_level = 'icb' order by org_code, quarter_start",
+        "median_days_to_first_contact_ci_lower, median_days_to_first_contact_ci_upper, "
+        "pct_contacted_within_14_days, pct_contacted_within_14_days_ci_lower, "
+        "pct_contacted_within_14_days_ci_upper from pub_pathway_quarterly "
+        "where org_level = 'icb' and is_complete order by org_code, quarter_start",
     )
     out = []
     for icb in sorted({r["org_code"] for r in rows}):
         own = [r for r in rows if r["org_code"] == icb]
         dates = [r["quarter_start"] for r in own]
-        chart = line_chart(
+
+        def col(name: str, scale: float = 1.0, own: list[dict] = own) -> list[float | None]:
+            return [None if r[name] is None else float(r[name]) / scale for r in own]
+
+        chart = band_chart(
             "pathway",
             uid_for("pathway", "days", icb),
             f"ICB {icb}: median days from referral to first contact",
             [
-                LineSeries(
+                (
                     "median days",
                     dates,
-                    [r["median_days_to_first_contact"] for r in own],
+                    col("median_days_to_first_contact"),
+                    col("median_days_to_first_contact_ci_lower"),
+                    col("median_days_to_first_contact_ci_upper"),
                     NHS["blue"],
                 )
             ],
             y_label="days (median)",
+            from_zero=True,
         )
         drawn["pathway"] += 1
         out.append(
@@ -581,23 +688,27 @@ def pathway_section(files: _Files, drawn: dict[str, int]) -> list[str]:
                 PUBLIC,
                 f"ICB {icb}: time to first contact by quarter",
                 icb,
-                "Improvement: lower. Source: pub_pathway_quarterly.",
+                "Improvement: lower. Median over contacted referrals with its order-statistic "
+                "95 % interval (pub_pathway_quarterly).",
             )
         )
-        chart = line_chart(
+        chart = band_chart(
             "pathway",
             uid_for("pathway", "14d", icb),
             f"ICB {icb}: contacted within 14 days of referral",
             [
-                LineSeries(
+                (
                     "contacted within 14 days",
                     dates,
-                    [r["pct_contacted_within_14_days"] for r in own],
+                    col("pct_contacted_within_14_days", 100.0),
+                    col("pct_contacted_within_14_days_ci_lower", 100.0),
+                    col("pct_contacted_within_14_days_ci_upper", 100.0),
                     NHS["blue"],
                 )
             ],
             y_label="share of referrals",
             percent=True,
+            from_zero=True,
         )
         drawn["pathway"] += 1
         out.append(
@@ -606,13 +717,15 @@ def pathway_section(files: _Files, drawn: dict[str, int]) -> list[str]:
                 PUBLIC,
                 f"ICB {icb}: contacted within 14 days by quarter",
                 icb,
-                "Improvement: higher. Source: pub_pathway_quarterly.",
+                "Improvement: higher. Of referrals whose 14 days lie within the data, with a "
+                "Wilson 95 % interval (pub_pathway_quarterly).",
             )
         )
     needs = files.rows(
         PUBLIC,
-        "select org_code, quarter_start, category, share from pub_pathway_categories "
-        "where org_level = 'icb' and category_type = 'need' order by org_code, quarter_start, category",
+        "select org_code, quarter_start, category, share_of_referrals from pub_pathway_categories "
+        "where org_level = 'icb' and category_type = 'need' and is_complete "
+        "order by org_code, quarter_start, category",
     )
     for icb in sorted({r["org_code"] for r in needs}):
         own = [r for r in needs if r["org_code"] == icb]
@@ -620,34 +733,44 @@ def pathway_section(files: _Files, drawn: dict[str, int]) -> list[str]:
         shares = {
             c: [
                 next(
-                    (r["share"] for r in own if r["category"] == c and r["quarter_start"] == q),
+                    (
+                        r["share_of_referrals"]
+                        for r in own
+                        if r["category"] == c and r["quarter_start"] == q
+                    ),
                     None,
                 )
                 for q in quarters
             ]
             for c in sorted({r["category"] for r in own})
         }
-        chart = stacked_share_chart(
+        chart = line_chart(
             "pathway",
             uid_for("pathway", "needs", icb),
             f"ICB {icb}: needs people are referred with",
-            quarters,
-            shares,
-            y_label="share of needs recorded",
+            [
+                LineSeries(str(c), quarters, values, PALETTE[k % len(PALETTE)])
+                for k, (c, values) in enumerate(shares.items())
+            ],
+            y_label="referrals with the need",
+            percent=True,
         )
         drawn["pathway"] += 1
         out.append(
             _figure(
                 chart,
                 PUBLIC,
-                f"ICB {icb}: needs mix by quarter",
+                f"ICB {icb}: needs by quarter",
                 icb,
-                "Source: pub_pathway_categories (category_type = need).",
+                "Share of the quarter's referrals recording each need (a referral can record "
+                "several, so the shares can add up to more than 100 %). Source: "
+                "pub_pathway_categories (category_type = need).",
             )
         )
     return out
 
 
+PALETTE = ["#005eb8", "#ed8b00", "#00a499", "#ae2573", "#78be20", "#330072", "#41b6e6", "#8a1538"]
 KINDS = (
     "spc",
     "spc_icb",
@@ -655,6 +778,7 @@ KINDS = (
     "trajectory",
     "coverage",
     "equity",
+    "equity_rolling",
     "wellbeing",
     "savings",
     "pathway",

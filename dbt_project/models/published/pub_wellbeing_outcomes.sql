@@ -5,8 +5,9 @@
     meta={'disclosure': {'primary_count': 'paired_episodes', 'groups': groups}},
 ) }}
 -- Wellbeing outcomes per PCN, ICB and all, and measure: referral episodes with paired baseline
--- and follow-up scores, how many improved (SWEMWBS: by at least the meaningful 3 points) or got
--- worse, and mean scores, under disclosure control. Means go when their count is suppressed and
+-- and follow-up scores, how many improved or got worse by at least the measure's meaningful
+-- change (seed meaningful_change: one rule per measure), and mean scores, under disclosure
+-- control. Means go when their count is suppressed and
 -- are otherwise rounded to var disclosure_mean_decimals places.
 {%- set levels = [
     {'level': 'pcn', 'code': 'pcn_code', 'parent': 'icb_code'},
@@ -23,10 +24,10 @@ with outcomes as (
         coalesce(referrals.pcn_code, 'unknown') as pcn_code,
         coalesce(referrals.icb_code, 'unknown') as icb_code,
         case
-            when outcomes.change_category in ('meaningful_improvement', 'improved') then 1 else 0
+            when outcomes.change_category = 'meaningful_improvement' then 1 else 0
         end as is_improved,
         case
-            when outcomes.change_category in ('meaningful_deterioration', 'worsened') then 1 else 0
+            when outcomes.change_category = 'meaningful_deterioration' then 1 else 0
         end as is_worse
     from {{ ref('fct_wellbeing_outcomes') }} as outcomes
     inner join {{ ref('fct_referrals') }} as referrals

@@ -105,7 +105,7 @@ select
     cast(reference_population as integer) as reference_population,
     cast(
         case
-            when dimension_value = reference_value then 1.0
+            when dimension_value = reference_value and referred_people > 0 then 1.0
             else {{ rate_ratio_katz('referred_people', 'population', 'reference_referred_people',
                 'reference_population') }}
         end as {{ type_double() }}

@@ -1,8 +1,8 @@
 {{ config(materialized='table', tags=['published']) }}
 -- Published calendar for BI tools: one row per month (month_start, the key every published
 -- time series carries: referral_month, month_start, census_month, window_end_month, and the
--- first month of a quarter for index_quarter / quarter_start), from the first month any series
--- has data to the last month published. Monthly, not daily: no published table has a finer
+-- first month of a quarter for index_quarter / baseline_quarter), from the first month of the
+-- quarter any series' data starts in to the last month published. Monthly, not daily: no published table has a finer
 -- period, and a day-level table would only add rows a BI model must collapse (the publish
 -- check also refuses day-level dates outside declared period boundaries). Calendar and NHS
 -- financial year (April-March, '2024/25') and quarter (Q1 = April-June: the financial quarters
@@ -10,7 +10,9 @@
 -- Not counts: exempt.
 with coverage as (
     select
-        {{ trunc_date('month', 'min(data_from)') }} as first_month,
+        -- from the start of the quarter the data starts in: quarterly tables key on a quarter's
+        -- first month
+        {{ trunc_date('quarter', 'min(data_from)') }} as first_month,
         max(last_published_month) as last_month
     from {{ ref('dim_data_coverage') }}
 ),

@@ -87,7 +87,10 @@ select
         ('upper', 'rate_ratio_ci_upper')] %}
     cast(
         case
-            when not (controlled.referred_people > 0 and controlled.population > 0) then null
+            -- a suppressed (null) or zero count of the row: no ratio (null-safe: a bare
+            -- "not (x > 0)" is null, not true, for a null count)
+            when coalesce(controlled.referred_people, 0) = 0 or coalesce(controlled.population, 0) = 0
+                then null
             when controlled.is_reference_group then {{ '1.0' if part == 'ratio' else 'null' }}
             else {{ rate_ratio_katz(
                 'controlled.referred_people', 'controlled.population',

@@ -61,10 +61,11 @@ def run(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple
 
 
 def cell(value: object) -> str:
-    """A value as the page prints it. Floats to 10 significant digits: two runs of the same data
-    may differ in the last bit of a parallel sum, which must not change the page."""
+    """A value as the page prints it: NULL as NULL (suppressed, or nothing to compute, such as
+    the mean of no one); floats to 10 significant digits, as two runs of the same data may
+    differ in the last bit of a parallel sum, which must not change the page."""
     if value is None:
-        return "*suppressed*"
+        return "NULL"
     if isinstance(value, float):
         return format(value, ".10g")
     return str(value)
@@ -88,7 +89,9 @@ def rewritten(published: Path, text: str | None = None) -> str:
     con = duckdb.connect(str(published), read_only=True)
     try:
         return EXAMPLE.sub(
-            lambda m: f"{m.group('head')}```sql\n{m.group('sql')}```\n\n{answer(con, m.group('sql'))}",
+            lambda m: (
+                f"{m.group('head')}```sql\n{m.group('sql')}```\n\n{answer(con, m.group('sql'))}"
+            ),
             text,
         )
     finally:

@@ -97,14 +97,18 @@ def test_the_organisation_dimension_keeps_the_hierarchy_as_it_was(
         "all": 1,
     }
     assert _count(pub, "select count(*) from pub_dim_organisations where org_name is null") == 0
-    statuses = pub.execute("select distinct disclosure_status from pub_dim_organisations").fetchall()
+    statuses = pub.execute(
+        "select distinct disclosure_status from pub_dim_organisations"
+    ).fetchall()
     assert statuses == [("exempt",)]
 
 
 def test_the_dates_dimension_is_one_row_per_month_with_financial_years(
     pub: duckdb.DuckDBPyConnection,
 ) -> None:
-    months = [r[0] for r in pub.execute("select month_start from pub_dim_dates order by 1").fetchall()]
+    months = [
+        r[0] for r in pub.execute("select month_start from pub_dim_dates order by 1").fetchall()
+    ]
     assert len(months) == len(set(months)) > 12
     for a, b in zip(months, months[1:], strict=False):
         assert (b.year * 12 + b.month) - (a.year * 12 + a.month) == 1, (a, b)
@@ -173,9 +177,7 @@ def test_referrals_monthly_is_a_complete_grid_with_zeros(pub: duckdb.DuckDBPyCon
         sum(_orgs_in_month(pub, level, m) for level in ("practice", "pcn", "icb")) + 1
         for m in months
     )
-    got = _count(
-        pub, "select count(*) from pub_referrals_monthly where org_code <> 'unknown'"
-    )
+    got = _count(pub, "select count(*) from pub_referrals_monthly where org_code <> 'unknown'")
     assert got == expected * referrers * stages
     zero = pub.execute(
         "select count(*), count(*) filter (where referrals = 0 and contacted_episodes = 0 "
@@ -192,10 +194,13 @@ def test_zeros_stay_zero_under_disclosure_control(
     keys = "org_level, org_code, referral_month, referrer_type, pathway_stage"
     exact = {
         r[:5]: r[5]
-        for r in internal.execute(f"select {keys}, referrals from pub_internal_referrals_monthly").fetchall()
+        for r in internal.execute(
+            f"select {keys}, referrals from pub_internal_referrals_monthly"
+        ).fetchall()
     }
     public = {
-        r[:5]: r[5] for r in pub.execute(f"select {keys}, referrals from pub_referrals_monthly").fetchall()
+        r[:5]: r[5]
+        for r in pub.execute(f"select {keys}, referrals from pub_referrals_monthly").fetchall()
     }
     assert exact.keys() == public.keys()
     zeros = [k for k, v in exact.items() if v == 0]
@@ -219,7 +224,9 @@ def test_time_series_grids_are_complete(
 ) -> None:
     """organisations x periods (x the table's breakdown) rows, no more, no fewer, and the PCN
     without a link worker is in every period."""
-    org = "org_level, org_code" if table.startswith(("pub_referral", "pub_wellbeing")) else "pcn_code"
+    org = (
+        "org_level, org_code" if table.startswith(("pub_referral", "pub_wellbeing")) else "pcn_code"
+    )
     breakdown = f"{extra}, " if extra else ""
     if table == "pub_referral_equity_rolling":
         breakdown = "dimension, dimension_value, "

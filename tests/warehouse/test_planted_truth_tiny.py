@@ -479,6 +479,7 @@ def test_ons4_and_ucla3_changes_match_the_realised_pairs(wh, truth, recovered) -
 
 def _rounded_clipped(mu: float, sd: float, lo: int, hi: int) -> dict[int, float]:
     """P(k) of clip(round(N(mu, sd)), lo, hi): the estate draws scores this way."""
+
     def cdf(x: float) -> float:
         return 0.5 * (1 + math.erf((x - mu) / (sd * math.sqrt(2))))
 

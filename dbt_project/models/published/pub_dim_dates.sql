@@ -2,9 +2,10 @@
 -- Published calendar for BI tools: one row per month (month_start, the key every published
 -- time series carries: referral_month, month_start, census_month, window_end_month, and the
 -- first month of a quarter for index_quarter / baseline_quarter), from the first month of the
--- quarter any series' data starts in to the last month published. Monthly, not daily: no published table has a finer
--- period, and a day-level table would only add rows a BI model must collapse (the publish
--- check also refuses day-level dates outside declared period boundaries). Calendar and NHS
+-- quarter any series' data starts in to the last month published. Monthly, not daily: no
+-- published table has a finer period, and a day-level table would only add rows a BI model
+-- must collapse (the publish check also refuses day-level dates outside declared period
+-- boundaries). Calendar and NHS
 -- financial year (April-March, '2024/25') and quarter (Q1 = April-June: the financial quarters
 -- are the calendar quarters, numbered from April, so calendar_quarter_start starts both).
 -- Not counts: exempt.

@@ -51,13 +51,12 @@ members as (
         true as is_first_interval,
         true as is_current
     from first_snapshot
-    {%- for level in ['practice', 'pcn', 'icb'] %}
+    {%- for level, label in [('practice', 'a practice'), ('pcn', 'a PCN'), ('icb', 'an ICB')] %}
         union all
         select
             '{{ level }}' as org_level,
             'unknown' as org_code,
-            'Unknown (not attributable to a {{ level | replace("pcn", "PCN") | replace("icb", "ICB") }})'
-                as org_name,
+            'Unknown (not attributable to {{ label }})' as org_name,
             {%- for column in ['pcn_code', 'pcn_name', 'sub_icb_code', 'sub_icb_name', 'icb_code',
                 'icb_name', 'region_code', 'region_name'] %}
                 cast(null as {{ dbt.type_string() }}) as {{ column }},

@@ -85,19 +85,20 @@ select
     controlled.rate_per_1000_ci_upper,
     {%- for part, column in [('ratio', 'rate_ratio'), ('lower', 'rate_ratio_ci_lower'),
         ('upper', 'rate_ratio_ci_upper')] %}
-    cast(
-        case
+        cast(
+            case
             -- a suppressed (null) or zero count of the row: no ratio (null-safe: a bare
             -- "not (x > 0)" is null, not true, for a null count)
-            when coalesce(controlled.referred_people, 0) = 0 or coalesce(controlled.population, 0) = 0
-                then null
-            when controlled.is_reference_group then {{ '1.0' if part == 'ratio' else 'null' }}
-            else {{ rate_ratio_katz(
+                when coalesce(controlled.referred_people, 0) = 0
+                    or coalesce(controlled.population, 0) = 0
+                    then null
+                when controlled.is_reference_group then {{ '1.0' if part == 'ratio' else 'null' }}
+                else {{ rate_ratio_katz(
                 'controlled.referred_people', 'controlled.population',
                 'reference.referred_people', 'reference.population', part
             ) }}
-        end as {{ type_double() }}
-    ) as {{ column }},
+            end as {{ type_double() }}
+        ) as {{ column }},
     {%- endfor %}
     controlled.is_suppressed,
     controlled.disclosure_status

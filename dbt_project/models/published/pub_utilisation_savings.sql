@@ -41,11 +41,11 @@ activities as (
 ),
 
 quarters as (
-    select distinct dim_dates.quarter_start as index_quarter
-    from {{ ref('dim_dates') }} as dim_dates
+    select distinct quarter_start as index_quarter
+    from {{ ref('dim_dates') }}
     where
-        dim_dates.quarter_start >= (select min(measured.index_quarter) from measured)
-        and dim_dates.quarter_start <= (select max(measured.index_quarter) from measured)
+        quarter_start >= (select min(measured.index_quarter) from measured)
+        and quarter_start <= (select max(measured.index_quarter) from measured)
 ),
 
 pcn_quarters as (
@@ -56,7 +56,10 @@ pcn_quarters as (
     inner join {{ ref('int_organisations_intervalled') }} as organisations
         on
             organisations.org_level = 'pcn'
-            and (quarters.index_quarter >= organisations.valid_from or organisations.is_first_interval)
+            and (
+                quarters.index_quarter >= organisations.valid_from
+                or organisations.is_first_interval
+            )
             and (organisations.valid_to is null or quarters.index_quarter < organisations.valid_to)
 ),
 
@@ -101,12 +104,12 @@ completed as (
         measured.did_ci_upper
     from measured
     where not exists (
-        select 1
-        from pcn_quarters
-        where
-            pcn_quarters.pcn_code = measured.pcn_code
-            and pcn_quarters.index_quarter = measured.index_quarter
-    )
+            select 1
+            from pcn_quarters
+            where
+                pcn_quarters.pcn_code = measured.pcn_code
+                and pcn_quarters.index_quarter = measured.index_quarter
+        )
 ),
 
 savings as (

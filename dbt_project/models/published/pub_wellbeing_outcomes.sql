@@ -118,13 +118,13 @@ cells as (
     inner join {{ ref('meaningful_change') }} as rules
         on counted.measure_code = rules.measure_code
     where not exists (
-        select 1
-        from grid
-        where
-            grid.org_level = counted.org_level
-            and grid.org_code = counted.org_code
-            and grid.measure_code = counted.measure_code
-    )
+            select 1
+            from grid
+            where
+                grid.org_level = counted.org_level
+                and grid.org_code = counted.org_code
+                and grid.measure_code = counted.measure_code
+        )
 ),
 
 {{ disclosure_control(

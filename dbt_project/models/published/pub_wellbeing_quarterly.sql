@@ -1,4 +1,6 @@
-{%- set groups = disclosure_hierarchy_groups(['pcn', 'icb'], ['baseline_quarter', 'measure_code']) %}
+{%- set groups = disclosure_hierarchy_groups(
+    ['pcn', 'icb'], ['baseline_quarter', 'measure_code']
+) %}
 {%- set followed = 'nullif(people_followed_up, 0)' %}
 {%- set started = 'nullif(people_with_baseline, 0)' %}
 {{ config(

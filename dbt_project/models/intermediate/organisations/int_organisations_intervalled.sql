@@ -134,24 +134,24 @@ numbered as (
 
 intervals as (
     select
-        numbered.org_level,
-        numbered.org_code,
-        numbered.interval_number,
-        min(numbered.snapshot_date) as valid_from,
-        max(numbered.snapshot_number) as last_snapshot_number,
+        org_level,
+        org_code,
+        interval_number,
+        min(snapshot_date) as valid_from,
+        max(snapshot_number) as last_snapshot_number,
         -- the interval's attributes are the same in every snapshot of it (that is what makes it
         -- one interval), so max() just picks them
-        max(numbered.org_name) as org_name,
-        max(numbered.pcn_code) as pcn_code,
-        max(numbered.pcn_name) as pcn_name,
-        max(numbered.sub_icb_code) as sub_icb_code,
-        max(numbered.sub_icb_name) as sub_icb_name,
-        max(numbered.icb_code) as icb_code,
-        max(numbered.icb_name) as icb_name,
-        max(numbered.region_code) as region_code,
-        max(numbered.region_name) as region_name
+        max(org_name) as org_name,
+        max(pcn_code) as pcn_code,
+        max(pcn_name) as pcn_name,
+        max(sub_icb_code) as sub_icb_code,
+        max(sub_icb_name) as sub_icb_name,
+        max(icb_code) as icb_code,
+        max(icb_name) as icb_name,
+        max(region_code) as region_code,
+        max(region_name) as region_name
     from numbered
-    group by numbered.org_level, numbered.org_code, numbered.interval_number
+    group by org_level, org_code, interval_number
 ),
 
 mapped as (
@@ -178,6 +178,14 @@ mapped as (
         on next_snapshot.snapshot_number = intervals.last_snapshot_number + 1
 ),
 
+first_censuses as (
+    select
+        pcn_code,
+        min(census_date) as first_census_date
+    from {{ ref('stg_workforce__pcn_staff_records') }}
+    group by pcn_code
+),
+
 workforce_only_pcns as (
     select
         'pcn' as org_level,
@@ -195,17 +203,12 @@ workforce_only_pcns as (
         cast(null as date) as valid_to,
         true as is_first_interval
     from {{ ref('dim_pcns') }} as pcns
-    inner join (
-        select
-            pcn_code,
-            min(census_date) as first_census_date
-        from {{ ref('stg_workforce__pcn_staff_records') }}
-        group by pcn_code
-    ) as first_census
+    inner join first_censuses as first_census
         on pcns.pcn_code = first_census.pcn_code
     where pcns.pcn_code not in (
-        select mapped.org_code from mapped where mapped.org_level = 'pcn'
-    )
+            select mapped.org_code from mapped
+            where mapped.org_level = 'pcn'
+        )
 ),
 
 combined as (

@@ -32,15 +32,15 @@ window_ends as (
         'data_coverage.last_published_month') }}
 ),
 
+{% set month_end = add_to_date('day', -1, add_to_date('month', 1, 'window_ends.month_start')) %}
+
 windows as (
     select
         window_ends.month_start as window_end_month,
         {{ add_to_date('month', -11, 'window_ends.month_start') }} as window_start_month,
         case
-            when
-                {{ add_to_date('day', -1, add_to_date('month', 1, 'window_ends.month_start')) }}
-                < data_coverage.data_through
-                then {{ add_to_date('day', -1, add_to_date('month', 1, 'window_ends.month_start')) }}
+            when {{ month_end }} < data_coverage.data_through
+                then {{ month_end }}
             else data_coverage.data_through
         end as population_date,
         window_ends.month_start <= data_coverage.last_complete_month as is_complete
@@ -69,8 +69,8 @@ referred as (
     from windows
     inner join referrals
         on
-            referrals.referral_month >= windows.window_start_month
-            and referrals.referral_month <= windows.window_end_month
+            windows.window_start_month <= referrals.referral_month
+            and windows.window_end_month >= referrals.referral_month
     group by windows.window_end_month, referrals.person_id
 ),
 
@@ -81,8 +81,10 @@ registered as (
     from windows
     inner join spine
         on
-            spine.registered_date <= windows.population_date
-            and (spine.deregistered_date is null or spine.deregistered_date > windows.population_date)
+            windows.population_date >= spine.registered_date
+            and (
+                spine.deregistered_date is null or windows.population_date < spine.deregistered_date
+            )
 ),
 
 window_people as (

@@ -74,8 +74,13 @@ organisations as (
     inner join {{ ref('int_organisations_intervalled') }} as organisations
         on
             organisations.org_level in ('icb', 'pcn')
-            and (quarters.baseline_quarter >= organisations.valid_from or organisations.is_first_interval)
-            and (organisations.valid_to is null or quarters.baseline_quarter < organisations.valid_to)
+            and (
+                quarters.baseline_quarter >= organisations.valid_from
+                or organisations.is_first_interval
+            )
+            and (
+                organisations.valid_to is null or quarters.baseline_quarter < organisations.valid_to
+            )
 ),
 
 grid as (
@@ -98,11 +103,11 @@ completed as (
         grid.measure_code,
         grid.higher_is_better,
         grid.threshold,
+        counted.mean_change,
+        counted.sd_change,
         coalesce(counted.people_with_baseline, 0) as people_with_baseline,
         coalesce(counted.people_followed_up, 0) as people_followed_up,
-        coalesce(counted.people_improved, 0) as people_improved,
-        counted.mean_change,
-        counted.sd_change
+        coalesce(counted.people_improved, 0) as people_improved
     from grid
     left join counted
         on
@@ -112,6 +117,13 @@ completed as (
             and grid.measure_code = counted.measure_code
 )
 
+{%- set followed = 'completed.people_followed_up' %}
+{%- set started = 'nullif(completed.people_with_baseline, 0)' %}
+{%- set paired = 'nullif(completed.people_followed_up, 0)' %}
+{%- set quarter_end_month = add_to_date('month', 2, 'completed.baseline_quarter') %}
+{%- set follow_up_end = add_to_date(
+    'month', 3 + var('wellbeing_follow_up_months'), 'completed.baseline_quarter'
+) %}
 select
     {{ surrogate_key(['completed.org_level', 'completed.org_code', 'completed.baseline_quarter',
         'completed.measure_code']) }} as wellbeing_quarter_id,
@@ -125,15 +137,16 @@ select
     cast(completed.people_followed_up as integer) as people_followed_up,
     cast(completed.people_improved as integer) as people_improved,
     cast(
-        completed.people_followed_up / nullif(cast(completed.people_with_baseline as {{ type_double() }}), 0)
+        completed.people_followed_up
+        / nullif(cast(completed.people_with_baseline as {{ type_double() }}), 0)
         as {{ type_double() }}
     ) as follow_up_rate,
     cast(
-        {{ wilson_bound('completed.people_followed_up', 'nullif(completed.people_with_baseline, 0)', -1) }}
+        {{ wilson_bound(followed, started, -1) }}
         as {{ type_double() }}
     ) as follow_up_rate_ci_lower,
     cast(
-        {{ wilson_bound('completed.people_followed_up', 'nullif(completed.people_with_baseline, 0)', 1) }}
+        {{ wilson_bound(followed, started, 1) }}
         as {{ type_double() }}
     ) as follow_up_rate_ci_upper,
     cast(completed.mean_change as {{ type_double() }}) as mean_change,
@@ -149,22 +162,23 @@ select
         as {{ type_double() }}
     ) as mean_change_ci_upper,
     cast(
-        completed.people_improved / nullif(cast(completed.people_followed_up as {{ type_double() }}), 0)
+        completed.people_improved
+        / nullif(cast(completed.people_followed_up as {{ type_double() }}), 0)
         as {{ type_double() }}
     ) as improved_proportion,
     cast(
-        {{ wilson_bound('completed.people_improved', 'nullif(completed.people_followed_up, 0)', -1) }}
+        {{ wilson_bound('completed.people_improved', paired, -1) }}
         as {{ type_double() }}
     ) as improved_proportion_ci_lower,
     cast(
-        {{ wilson_bound('completed.people_improved', 'nullif(completed.people_followed_up, 0)', 1) }}
+        {{ wilson_bound('completed.people_improved', paired, 1) }}
         as {{ type_double() }}
     ) as improved_proportion_ci_upper,
-    {{ add_to_date('month', 2, 'completed.baseline_quarter') }} >= data_coverage.first_complete_month
+    {{ quarter_end_month }} >= data_coverage.first_complete_month
     and completed.baseline_quarter >= data_coverage.first_complete_month
-    and {{ add_to_date('month', 2, 'completed.baseline_quarter') }} <= data_coverage.last_complete_month
+    and {{ quarter_end_month }} <= data_coverage.last_complete_month
         as is_complete,
-    {{ add_to_date('month', 3 + var('wellbeing_follow_up_months'), 'completed.baseline_quarter') }}
+    {{ follow_up_end }}
     <= {{ add_to_date('day', 1, 'data_coverage.data_through') }}
     and completed.baseline_quarter >= data_coverage.first_complete_month
         as is_follow_up_complete

@@ -51,7 +51,7 @@ grid as (
 
 with_reference as (
     select
-        grid.*,
+        *,
         {{ equity_reference_value('grid.dimension') }} as reference_value
     from grid
 ),

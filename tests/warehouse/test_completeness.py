@@ -162,6 +162,7 @@ def part_way(pipeline_tiny: PipelineRun, tmp_path_factory: pytest.TempPathFactor
             "+pub_referral_coverage",
             "+pub_internal_referral_coverage",
             "+pub_referrals_spc",
+            "+pub_referral_equity_rolling",
         ],
     )
     return data

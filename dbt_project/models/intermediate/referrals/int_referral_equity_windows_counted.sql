@@ -10,6 +10,10 @@
 -- with a referral episode dated in the window (once each). Both attach to the PCN and ICB of
 -- the person's registered practice (for the not-registered referred: the referral's
 -- practice) on the window's end month.
+-- The registered population is counted straight into groups (window x practice x sex x age
+-- band x ethnic group x IMD quintile), never as a table of one row per person and window: at
+-- ICB size that would be tens of millions of rows through a hash aggregate keyed on person
+-- ids. Only the referred (about 1 % a year) are handled person by person.
 {%- set dimensions = {
     'sex': 'sex',
     'age_band': 'age_band',
@@ -49,19 +53,61 @@ windows as (
 ),
 
 spine as (
-    select * from {{ ref('int_people_deduplicated') }}
+    select
+        person_id,
+        practice_code,
+        birth_month,
+        registered_date,
+        deregistered_date,
+        imd_quintile,
+        coalesce(sex, 'unknown') as sex,
+        coalesce(ethnicity_group_2021, 'Not stated') as ethnicity_group_2021
+    from {{ ref('int_people_deduplicated') }}
 ),
 
 referrals as (
     select
         person_id,
         practice_code,
-        referral_date,
         referral_month
     from {{ ref('fct_referrals') }}
 ),
 
-referred as (
+-- everyone registered on a window's population date, with their groups on that day
+registered_people as (
+    select
+        windows.window_end_month,
+        spine.practice_code,
+        spine.sex,
+        {{ age_band(age_in_years('spine.birth_month', 'windows.population_date')) }} as age_band,
+        spine.ethnicity_group_2021,
+        spine.imd_quintile
+    from windows
+    inner join spine
+        on
+            windows.population_date >= spine.registered_date
+            and (
+                spine.deregistered_date is null
+                or windows.population_date < spine.deregistered_date
+            )
+),
+
+registered_groups as (
+    select
+        window_end_month,
+        practice_code,
+        sex,
+        age_band,
+        ethnicity_group_2021,
+        imd_quintile,
+        count(*) as registered,
+        0 as referred,
+        0 as unregistered_referred
+    from registered_people
+    group by window_end_month, practice_code, sex, age_band, ethnicity_group_2021, imd_quintile
+),
+
+referred_people as (
     select
         windows.window_end_month,
         referrals.person_id,
@@ -74,68 +120,87 @@ referred as (
     group by windows.window_end_month, referrals.person_id
 ),
 
-registered as (
+-- the referred, with whether they were registered on the population date (if not, they join
+-- the population, at the referral's practice)
+referred_flagged as (
     select
-        windows.window_end_month,
-        spine.person_id
-    from windows
-    inner join spine
-        on
-            windows.population_date >= spine.registered_date
-            and (
-                spine.deregistered_date is null or windows.population_date < spine.deregistered_date
-            )
-),
-
-window_people as (
-    select
-        window_end_month,
-        person_id,
-        max(is_registered) as is_registered,
-        max(is_referred) as is_referred,
-        max(referral_practice_code) as referral_practice_code
-    from (
-        select
-            window_end_month,
-            person_id,
-            1 as is_registered,
-            0 as is_referred,
-            cast(null as {{ dbt.type_string() }}) as referral_practice_code
-        from registered
-        union all
-        select
-            window_end_month,
-            person_id,
-            0 as is_registered,
-            1 as is_referred,
-            referral_practice_code
-        from referred
-    ) as both_sets
-    group by window_end_month, person_id
-),
-
-people as (
-    select
-        window_people.window_end_month,
-        window_people.is_referred,
+        referred_people.window_end_month,
         coalesce(spine.sex, 'unknown') as sex,
         {{ age_band(age_in_years('spine.birth_month', 'windows.population_date')) }} as age_band,
         coalesce(spine.ethnicity_group_2021, 'Not stated') as ethnicity_group_2021,
         spine.imd_quintile,
+        spine.practice_code as registered_practice_code,
+        referred_people.referral_practice_code,
+        coalesce(
+            spine.registered_date <= windows.population_date
+            and (
+                spine.deregistered_date is null
+                or spine.deregistered_date > windows.population_date
+            ),
+            false
+        ) as is_registered
+    from referred_people
+    inner join windows
+        on referred_people.window_end_month = windows.window_end_month
+    left join spine
+        on referred_people.person_id = spine.person_id
+),
+
+referred_groups as (
+    select
+        window_end_month,
+        case
+            when is_registered then registered_practice_code else referral_practice_code
+        end as practice_code,
+        sex,
+        age_band,
+        ethnicity_group_2021,
+        imd_quintile,
+        0 as registered,
+        count(*) as referred,
+        sum(case when is_registered then 0 else 1 end) as unregistered_referred
+    from referred_flagged
+    group by
+        window_end_month,
+        case
+            when is_registered then registered_practice_code else referral_practice_code
+        end,
+        sex,
+        age_band,
+        ethnicity_group_2021,
+        imd_quintile
+),
+
+both_sets as (
+    select * from registered_groups
+    union all
+    select * from referred_groups
+),
+
+practice_groups as (
+    select
+        window_end_month,
+        practice_code,
+        sex,
+        age_band,
+        ethnicity_group_2021,
+        imd_quintile,
+        sum(referred) as referred_people,
+        sum(registered) + sum(unregistered_referred) as population
+    from both_sets
+    group by window_end_month, practice_code, sex, age_band, ethnicity_group_2021, imd_quintile
+),
+
+groups as (
+    select
+        practice_groups.*,
         memberships.pcn_code,
         memberships.is_pcn_unallocated,
         memberships.icb_code
-    from window_people
-    inner join windows
-        on window_people.window_end_month = windows.window_end_month
-    left join spine
-        on window_people.person_id = spine.person_id
+    from practice_groups
     inner join {{ ref('int_practice_memberships_intervalled') }} as memberships
         on {{ membership_valid_on(
-            'memberships',
-            'case when window_people.is_registered = 1 then spine.practice_code'
-                ~ ' else window_people.referral_practice_code end',
-            'window_people.window_end_month'
+            'memberships', 'practice_groups.practice_code', 'practice_groups.window_end_month'
         ) }}
 ),
 
@@ -149,8 +214,9 @@ long as (
                 window_end_month,
                 '{{ dim }}' as dimension,
                 {{ expr }} as dimension_value,
-                is_referred
-            from people
+                referred_people,
+                population
+            from groups
             where {{ level }}_code is not null
                 {%- if level == 'pcn' %} and not is_pcn_unallocated{% endif %}
             {%- if not (outer_last and loop.last) %}
@@ -170,8 +236,8 @@ select
     windows.is_complete,
     long.dimension,
     long.dimension_value,
-    cast(sum(long.is_referred) as integer) as referred_people,
-    cast(count(*) as integer) as population
+    cast(sum(long.referred_people) as integer) as referred_people,
+    cast(sum(long.population) as integer) as population
 from long
 inner join windows
     on long.window_end_month = windows.window_end_month

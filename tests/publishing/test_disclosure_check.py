@@ -227,15 +227,18 @@ def test_a_group_of_one_cell_does_not_block() -> None:
 
 def test_every_published_model_declares_its_groups(dbt_manifest: Path) -> None:
     """Every published model under disclosure control declares its primary count and groups
-    (the check above can only hold what is declared); the exempt workforce tables need none,
-    and the savings headline declares its primary count but no groups: each row is an ICB's
-    total over all its referred people, with no parts of it in the same table."""
+    (the check above can only hold what is declared); the exempt workforce tables and the
+    exempt dimensions (names and a calendar, no counts) need none, and the savings headline
+    declares its primary count but no groups: each row is an ICB's total over all its referred
+    people, with no parts of it in the same table."""
     marts = {m.name: m for m in publishable_marts(dbt_manifest) if m.audience == PUBLIC}
     undeclared = {n for n, m in marts.items() if not (m.primary_count and m.groups)}
     assert undeclared == {
         "pub_workforce_pcn_month",
         "pub_workforce_trajectory",
         "pub_utilisation_savings_headline",
+        "pub_dim_organisations",
+        "pub_dim_dates",
     }
     assert marts["pub_utilisation_savings_headline"].primary_count == "referred_people"
 

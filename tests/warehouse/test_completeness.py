@@ -35,6 +35,7 @@ SERIES = {
     "pub_referrals_monthly": "referral_month",
     "pub_referral_coverage": "month_start",
     "pub_referrals_spc": "month_start",
+    "pub_referral_equity_rolling": "window_end_month",
     "pub_workforce_pcn_month": "census_month",
     "pub_workforce_trajectory": "census_month",
     "pub_internal_referrals_monthly": "referral_month",
@@ -161,6 +162,7 @@ def part_way(pipeline_tiny: PipelineRun, tmp_path_factory: pytest.TempPathFactor
             "+pub_referral_coverage",
             "+pub_internal_referral_coverage",
             "+pub_referrals_spc",
+            "+pub_referral_equity_rolling",
         ],
     )
     return data

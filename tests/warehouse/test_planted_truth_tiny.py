@@ -201,6 +201,47 @@ def test_lower_referral_rate_for_men(wh, truth, recovered) -> None:
     assert rows["male"][3] < 1 and rows["male"][4] < 1.05, rows["male"]
 
 
+def test_rolling_equity_recovers_lower_referral_rate_for_men(wh, truth, recovered) -> None:
+    """Tolerance: on the ICB's rolling 12-month window ending in the last complete month, the
+    warehouse's men-vs-women rate ratio (fct_referral_equity_rolling: women are the fixed
+    reference group) has a 95% Katz interval containing the planted hazard ratio (0.6) and lying
+    wholly below 1. The published row (pub_referral_equity_rolling, from rounded counts) is
+    recorded beside it: on tiny the ICB has one referred person of unknown sex, suppressed, and
+    secondary suppression then hides the smallest other group of the window, men; where it is
+    shown its interval must contain the planted ratio too."""
+    planted = truth["referrals"]["male_to_female_rate_ratio"]
+    window, ratio, lower, upper, referred, population = wh.execute(
+        "select window_end_month, rate_ratio, rate_ratio_ci_lower, rate_ratio_ci_upper, "
+        "referred_people, population from fct_referral_equity_rolling "
+        "where org_level = 'icb' and dimension = 'sex' and dimension_value = 'male' "
+        "and window_end_month = (select max(window_end_month) from fct_referral_equity_rolling "
+        "where is_complete) "
+    ).fetchone()
+    published = wh.execute(
+        "select rate_ratio, rate_ratio_ci_lower, rate_ratio_ci_upper, disclosure_status "
+        "from pub_referral_equity_rolling where org_level = 'icb' and dimension = 'sex' "
+        "and dimension_value = 'male' and window_end_month = ?",
+        [window],
+    ).fetchone()
+    recovered["rolling_equity_male_to_female_rate_ratio"] = {
+        "planted": planted,
+        "window_end_month": window,
+        "recovered_warehouse": round(ratio, 4),
+        "ci95_warehouse": [round(lower, 4), round(upper, 4)],
+        "men": {"referred": referred, "population": population},
+        "published": {
+            "rate_ratio": published[0],
+            "ci95": [published[1], published[2]],
+            "disclosure_status": published[3],
+        },
+    }
+    assert lower <= planted <= upper, (ratio, lower, upper)
+    assert upper < 1, "the planted lower rate for men must be detectable on tiny"
+    if published[0] is not None:
+        assert published[1] <= planted <= published[2], published
+        assert published[2] < 1.05, published
+
+
 def _poisson_ratio(before: float, exposure_before: float, after: float, exposure_after: float):
     """Rate ratio after/before with its 95% log-normal Poisson interval."""
     ratio = (after / exposure_after) / (before / exposure_before)
@@ -434,6 +475,86 @@ def test_ons4_and_ucla3_changes_match_the_realised_pairs(wh, truth, recovered) -
         "where has_paired_scores and measure_code = 'ONS4_ANXIETY'"
     ).fetchone()[0]
     assert improvement > 0, "a fall in anxiety is an improvement"
+
+
+def _rounded_clipped(mu: float, sd: float, lo: int, hi: int) -> dict[int, float]:
+    """P(k) of clip(round(N(mu, sd)), lo, hi): the estate draws scores this way."""
+
+    def cdf(x: float) -> float:
+        return 0.5 * (1 + math.erf((x - mu) / (sd * math.sqrt(2))))
+
+    probs = {k: cdf(k + 0.5) - cdf(k - 0.5) for k in range(lo + 1, hi)}
+    probs[lo] = cdf(lo + 0.5)
+    probs[hi] = 1 - cdf(hi - 0.5)
+    return probs
+
+
+def _expected_change(params, lo: int, hi: int, score=lambda k: float(k)) -> float:
+    """E[score(F) - score(B)] with B = clip(round(N(mu, sd))) and F = clip(B + round(N(c, cs))):
+    the planted change as the warehouse measures it (clipping at the scale's ends and, for
+    SWEMWBS, the raw-to-metric conversion bend it away from the planted raw shift)."""
+    mu, sd, change, change_sd = params
+    base = _rounded_clipped(mu, sd, lo, hi)
+    span = int(6 * change_sd + abs(change)) + 2
+    cdf = lambda x: 0.5 * (1 + math.erf((x - change) / (change_sd * math.sqrt(2))))  # noqa: E731
+    steps = {d: cdf(d + 0.5) - cdf(d - 0.5) for d in range(-span, span + 1)}
+    return sum(
+        pb * pd * (score(min(hi, max(lo, b + d))) - score(b))
+        for b, pb in base.items()
+        for d, pd in steps.items()
+    )
+
+
+def test_quarterly_wellbeing_intervals_contain_the_planted_change(wh, recovered) -> None:
+    """Tolerance: per measure, the planted change (estate/cms.py parameters, as the warehouse
+    measures it: clipped to the scale, SWEMWBS through the metric conversion) lies inside the
+    95% t interval of the ICB's mean change pooled over every baseline quarter (the quarters of
+    tiny hold 5-18 pairs each), and inside at least 80% of the published quarterly ICB
+    intervals that are shown (95% intervals, rounded to 1 decimal place; a few misses are
+    expected by chance)."""
+    from estate import cms
+
+    conversion = dict(
+        wh.execute("select raw_score, metric_score from swemwbs_conversion").fetchall()
+    )
+    planted = {
+        "SWEMWBS": _expected_change(cms.SWEMWBS_PARAMS, 7, 35, lambda k: conversion[k]),
+        "UCLA3": _expected_change(cms.UCLA_PARAMS, 3, 9),
+    }
+    for code, params in cms.ONS4_PARAMS.items():
+        planted[code] = _expected_change(params, 0, 10)
+    for measure, expected in sorted(planted.items()):
+        # the quarters pooled: their mean changes weighted by the people followed up
+        n, mean = wh.execute(
+            "select sum(people_followed_up), "
+            "sum(mean_change * people_followed_up) / sum(people_followed_up) "
+            "from fct_wellbeing_quarterly where org_level = 'icb' and measure_code = ?",
+            [measure],
+        ).fetchone()
+        (sd,) = wh.execute(
+            "select stddev_samp(score_change) from fct_wellbeing_outcomes "
+            "where has_paired_scores and measure_code = ? and baseline_date is not null",
+            [measure],
+        ).fetchone()
+        half = 1.96 * sd / math.sqrt(n)
+        shown = wh.execute(
+            "select baseline_quarter, mean_change_ci_lower, mean_change_ci_upper "
+            "from pub_wellbeing_quarterly where org_level = 'icb' and measure_code = ? "
+            "and mean_change_ci_lower is not null order by 1",
+            [measure],
+        ).fetchall()
+        inside = sum(lower <= expected <= upper for _, lower, upper in shown)
+        recovered[f"wellbeing_quarterly_{measure.lower()}_mean_change"] = {
+            "planted_as_measured": round(expected, 4),
+            "pooled_recovered": round(mean, 4),
+            "pooled_ci95": [round(mean - half, 4), round(mean + half, 4)],
+            "pairs": n,
+            "quarterly_icb_intervals_shown": len(shown),
+            "quarterly_icb_intervals_containing_planted": inside,
+        }
+        assert mean - half <= expected <= mean + half, (measure, mean, half, expected)
+        assert shown, f"{measure}: no quarterly ICB interval published on tiny"
+        assert inside >= 0.8 * len(shown), (measure, expected, shown)
 
 
 def test_clinician_training_change_recovers_the_realised_wave_means(wh, truth) -> None:

@@ -16,7 +16,9 @@
 -- referral data ends in (dim_data_coverage), which is flagged is_complete = false when the data
 -- ends part-way through it; nothing later is published.
 with
-{{ referrals_monthly_cells(ref('fct_referrals'), ref('dim_data_coverage')) }}
+{{ referrals_monthly_cells(
+    ref('fct_referrals'), ref('dim_data_coverage'), ref('int_organisations_intervalled')
+) }}
 
 {{ disclosure_control(
     'flagged',

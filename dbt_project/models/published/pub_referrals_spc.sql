@@ -63,13 +63,22 @@ months as (
     where dim_dates.month_start between bounds.first_month and bounds.last_month
 ),
 
+-- Every PCN and ICB of the mapping valid in any month of the chart (a PCN with no referrals
+-- gets a chart of zeros, not no chart), and any the referrals name besides.
 orgs as (
+    select distinct
+        org_level,
+        org_code
+    from (
+        {{ organisation_months(ref('int_organisations_intervalled'), 'months', ['pcn', 'icb']) }}
+    ) as mapped
+    union
     select distinct
         'pcn' as org_level,
         pcn_code as org_code
     from referrals
     where pcn_code is not null
-    union all
+    union
     select distinct
         'icb' as org_level,
         icb_code as org_code

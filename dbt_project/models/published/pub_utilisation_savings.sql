@@ -23,6 +23,95 @@ with coverage as (
     where series = 'utilisation'
 ),
 
+-- A complete grid: every PCN of the mapping valid at the quarter's start x every quarter from
+-- the first with referred people to the last x every activity has a row; where nobody was
+-- referred it holds 0 referred and 0 comparison people and no estimate (a DiD of nobody is not
+-- 0). PCNs outside the mapping keep their cells as they are.
+measured as (
+    select * from {{ ref('fct_utilisation_savings') }}
+),
+
+activities as (
+    select distinct
+        activity_code,
+        unit_cost_gbp,
+        price_year,
+        is_unit_cost_placeholder
+    from measured
+),
+
+quarters as (
+    select distinct quarter_start as index_quarter
+    from {{ ref('dim_dates') }}
+    where
+        quarter_start >= (select min(measured.index_quarter) from measured)
+        and quarter_start <= (select max(measured.index_quarter) from measured)
+),
+
+pcn_quarters as (
+    select
+        quarters.index_quarter,
+        organisations.org_code as pcn_code
+    from quarters
+    inner join {{ ref('int_organisations_intervalled') }} as organisations
+        on
+            organisations.org_level = 'pcn'
+            and (
+                quarters.index_quarter >= organisations.valid_from
+                or organisations.is_first_interval
+            )
+            and (organisations.valid_to is null or quarters.index_quarter < organisations.valid_to)
+),
+
+completed as (
+    select
+        pcn_quarters.pcn_code,
+        pcn_quarters.index_quarter,
+        activities.activity_code,
+        activities.unit_cost_gbp,
+        activities.price_year,
+        activities.is_unit_cost_placeholder,
+        coalesce(measured.referred_people, 0) as referred_people,
+        coalesce(measured.comparison_people, 0) as comparison_people,
+        measured.mean_change_referred,
+        measured.mean_change_comparison,
+        measured.did_per_person,
+        measured.did_standard_error,
+        measured.did_ci_lower,
+        measured.did_ci_upper
+    from pcn_quarters
+    cross join activities
+    left join measured
+        on
+            pcn_quarters.pcn_code = measured.pcn_code
+            and pcn_quarters.index_quarter = measured.index_quarter
+            and activities.activity_code = measured.activity_code
+    union all
+    select
+        measured.pcn_code,
+        measured.index_quarter,
+        measured.activity_code,
+        measured.unit_cost_gbp,
+        measured.price_year,
+        measured.is_unit_cost_placeholder,
+        measured.referred_people,
+        measured.comparison_people,
+        measured.mean_change_referred,
+        measured.mean_change_comparison,
+        measured.did_per_person,
+        measured.did_standard_error,
+        measured.did_ci_lower,
+        measured.did_ci_upper
+    from measured
+    where not exists (
+            select 1
+            from pcn_quarters
+            where
+                pcn_quarters.pcn_code = measured.pcn_code
+                and pcn_quarters.index_quarter = measured.index_quarter
+        )
+),
+
 savings as (
     select
         savings.*,
@@ -34,14 +123,13 @@ savings as (
             ) }} <= {{ add_to_date('day', 1, 'coverage.data_through') }},
             false
         ) as is_complete
-    from {{ ref('fct_utilisation_savings') }} as savings
+    from completed as savings
     cross join coverage
     left join {{ ref('dim_pcns') }} as pcns
         on savings.pcn_code = pcns.pcn_code
     left join {{ ref('carbon_factors') }} as carbon
         on savings.activity_code = carbon.activity_code
 ),
-
 {%- set means = {} %}
 {%- for e in [
     'mean_change_referred', 'mean_change_comparison', 'did_per_person', 'did_standard_error',

@@ -1,7 +1,17 @@
 -- One row per referral episode and outcome measure with at least one score: earliest
--- baseline and latest follow-up, the change, and (SWEMWBS) meaningful change >= 3 metric points.
+-- baseline and latest follow-up, the change, and whether it is a meaningful change by the
+-- measure's one rule (seed meaningful_change: direction and threshold, e.g. SWEMWBS >= 3
+-- metric points, an ONS4 item >= 2 points, UCLA-3 >= 1 point).
 with scores as (
     select * from {{ ref('int_outcome_scores_unioned') }}
+),
+
+rules as (
+    select
+        measure_code,
+        higher_is_better,
+        threshold
+    from {{ ref('meaningful_change') }}
 ),
 
 ranked as (
@@ -46,9 +56,12 @@ paired as (
         follow_up.recorded_date as follow_up_date,
         follow_up.raw_score as follow_up_raw_score,
         follow_up.score as follow_up_score,
-        keys.measure_code not in ('ONS4_ANXIETY', 'UCLA3') as higher_is_better,
+        rules.higher_is_better,
+        rules.threshold,
         follow_up.score - baseline.score as score_change
     from keys
+    inner join rules
+        on keys.measure_code = rules.measure_code
     left join baseline
         on keys.episode_id = baseline.episode_id and keys.measure_code = baseline.measure_code
     left join follow_up
@@ -70,25 +83,13 @@ select
     score_change,
     baseline_score is not null and follow_up_score is not null as has_paired_scores,
     case when higher_is_better then score_change else -score_change end as improvement,
-    case
-        when measure_code = 'SWEMWBS'
-            then cast({{ var('swemwbs_meaningful_change') }} as {{ type_double() }})
-    end as meaningful_change_threshold,
+    cast(threshold as {{ type_double() }}) as meaningful_change_threshold,
     case
         when score_change is null then null
-        when measure_code = 'SWEMWBS'
-            then
-                case
-                    when score_change >= {{ var('swemwbs_meaningful_change') }}
-                        then 'meaningful_improvement'
-                    when score_change <= -{{ var('swemwbs_meaningful_change') }}
-                        then 'meaningful_deterioration'
-                    else 'no_meaningful_change'
-                end
-        when (case when higher_is_better then score_change else -score_change end) > 0
-            then 'improved'
-        when (case when higher_is_better then score_change else -score_change end) < 0
-            then 'worsened'
-        else 'unchanged'
+        when (case when higher_is_better then score_change else -score_change end) >= threshold
+            then 'meaningful_improvement'
+        when (case when higher_is_better then score_change else -score_change end) <= -threshold
+            then 'meaningful_deterioration'
+        else 'no_meaningful_change'
     end as change_category
 from paired

@@ -4,7 +4,9 @@
 -- disclosure control, never a person-level row). The same cells as the public
 -- pub_referrals_monthly, with the same is_complete per month.
 with
-{{ referrals_monthly_cells(ref('fct_referrals'), ref('dim_data_coverage')) }}
+{{ referrals_monthly_cells(
+    ref('fct_referrals'), ref('dim_data_coverage'), ref('int_organisations_intervalled')
+) }}
 
 final as (
     select

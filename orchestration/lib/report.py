@@ -78,7 +78,7 @@ IMPROVEMENT = {
     "wellbeing": (
         "per measure",
         "higher_is_better in pub_wellbeing_outcomes (ONS4 anxiety and UCLA-3 loneliness: lower "
-        "is better); B's meaningful_change seed where published.",
+        "is better) and seed meaningful_change (direction and threshold per measure).",
     ),
     "utilisation": (
         "decrease",

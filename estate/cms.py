@@ -28,6 +28,38 @@ REASONS = [
     "Bereavement",
 ]
 REASON_P = np.array([0.22, 0.22, 0.12, 0.08, 0.12, 0.12, 0.06, 0.06])
+
+# The Social Prescribing Information Standard's minimum dataset (PRSB; NHS England from 2026):
+# needs and concerns, and support offered (including referred-to activities), each a repeating
+# element: one row per referral x need, one per referral x support. The value sets below are
+# this system's labels for them (the standard's SNOMED CT refsets are issued by NHS England on
+# request, so none is copied here); schemas/case_management.py holds the same lists.
+# Needs and concerns: the referrer's reasons (REASONS) and two more a link worker hears about.
+NEEDS = [*REASONS, "Employment or learning", "Relationships"]
+NEED_IDENTIFIED_BY = ["Referrer", "Link worker"]
+# Planted: the chance that a link worker records each further need or concern at the first
+# contact (a need the referrer already gave is not recorded twice).
+LINK_WORKER_NEED_P = np.array([0.10, 0.12, 0.10, 0.06, 0.08, 0.05, 0.04, 0.03, 0.08, 0.06])
+SUPPORT_TYPES = [
+    "Personalised care and support plan",
+    "Information and signposting",
+    "Emotional support",
+    "Practical help",
+    "Referral to community activity",
+    "Referral to statutory service",
+]
+COMMUNITY_ACTIVITY = SUPPORT_TYPES.index("Referral to community activity")
+# Planted: the chance of each kind of support for an engaged person (met the link worker and
+# did not decline); "Referral to community activity" is offered exactly when an onward referral
+# was made. Someone who declines at the first contact is signposted with SIGNPOST_DECLINED_P.
+SUPPORT_P = np.array([0.85, 0.60, 0.45, 0.30, 0.0, 0.15])
+SIGNPOST_DECLINED_P = 0.5
+# Planted: days from referral to first contact are 1 + Geometric(FIRST_CONTACT_P) (median 8
+# days); people who do not engage (10 %) are never contacted.
+FIRST_CONTACT_P = 0.1
+# Labels from an older value set, which the schema rejects: planted defects.
+LEGACY_NEED = "Loneliness"
+LEGACY_SUPPORT = "Social prescribing"
 CONTACT_TYPES = ["Face to face", "Telephone", "Video", "Group"]
 CONTACT_P = [0.5, 0.3, 0.05, 0.15]
 ACTIVITIES = {
@@ -104,9 +136,19 @@ def _split_sum(rng: np.random.Generator, total: np.ndarray, k: int, lo: int, hi:
 
 
 def build_cms(
-    rng: np.random.Generator, ppl: People, prac_code: list[str], end_excl: int, nhs_str: np.ndarray
+    rng: np.random.Generator,
+    ppl: People,
+    prac_code: list[str],
+    end_excl: int,
+    nhs_str: np.ndarray,
+    pathway_rng: np.random.Generator | None = None,
+    bad_needs: int = 0,
+    bad_support: int = 0,
 ) -> dict:
-    """Return polars frames for referrals/contacts/onward/outcomes/survey + SP GP codes."""
+    """Return polars frames for referrals/contacts/onward/outcomes/survey + SP GP codes, and
+    the standard's needs and concerns and support offered. These draw from ``pathway_rng``, a
+    stream of their own, so that adding them left every other extract as it was; ``bad_needs``
+    and ``bad_support`` rows carry a label outside the value set (planted defects)."""
     last = end_excl - 1
     idx = np.flatnonzero(ppl.ref_kind == 1)
     idx = idx[np.lexsort((idx, ppl.ref_day[idx]))]
@@ -114,7 +156,7 @@ def build_cms(
     rid = np.array([f"SPR{i + 1:07d}" for i in range(n)]) if n else np.array([], dtype=str)
     ref = ppl.ref_day[idx].astype(np.int64)
     outcome = rng.choice(3, n, p=[0.8, 0.1, 0.1])  # 0 engaged, 1 declined, 2 did not engage
-    first = ref + 1 + rng.geometric(1 / 10, n)
+    first = ref + 1 + rng.geometric(FIRST_CONTACT_P, n)
     sessions_plan = 1 + rng.poisson(3.5, n)
     dis_plan = np.where(
         outcome == 0,
@@ -313,11 +355,19 @@ def build_cms(
     last_resp = np.full(n, -1, dtype=np.int64)
     np.maximum.at(last_resp, resp_ref, resp_day)
 
-    reasons = []
     nreason = rng.choice([1, 2, 3], n, p=[0.5, 0.35, 0.15])
     picks = np.argsort(rng.random((n, len(REASONS))) / REASON_P[None, :] ** 1.0, axis=1)
-    for i in range(n):  # joins are string work over n referrals (≈1 % of the list per year)
-        reasons.append(";".join(REASONS[k] for k in sorted(picks[i, : nreason[i]])))
+    # has_reason[i, k]: reason k is among referral i's first nreason[i] picks
+    has_reason = np.zeros((n, len(REASONS)), dtype=bool)
+    r_i, r_j = np.nonzero(np.arange(len(REASONS))[None, :] < nreason[:, None])
+    has_reason[r_i, picks[r_i, r_j]] = True
+    # joined in REASONS order, as the system's referral form lists them
+    h_i, h_k = np.nonzero(has_reason)
+    reasons = (
+        pl.DataFrame({"i": h_i, "reason": np.array(REASONS)[h_k]})
+        .group_by("i", maintain_order=True)
+        .agg(pl.col("reason").str.join(";"))["reason"]
+    )
     dis = np.where(discharged, dis_plan, -1)
     lm = np.maximum.reduce([ref, first, dis, last_contact, last_onward, last_resp])
     referrals = pl.DataFrame(
@@ -354,6 +404,20 @@ def build_cms(
         first_contact_date=pl.when(pl.Series(first >= 0)).then("first_contact_date"),
         discharge_date=pl.when(pl.Series(dis >= 0)).then("discharge_date"),
         discharge_reason=pl.when(pl.Series(dis >= 0)).then("discharge_reason"),
+    )
+
+    needs, support, pathway = _pathway_records(
+        pathway_rng or np.random.Generator(np.random.PCG64(0)),
+        rid,
+        ref,
+        first,
+        outcome,
+        o_ref,
+        o_day,
+        has_reason,
+        last,
+        bad_needs,
+        bad_support,
     )
 
     # GP social-prescribing codes
@@ -408,9 +472,161 @@ def build_cms(
         "contacts": contacts,
         "onward": onward,
         "outcomes": om,
+        "needs": needs,
+        "support": support,
+        "pathway": pathway,
         "survey": survey,
         "sp_codes": sp,
         "stats": stats,
         "rid": rid,
         "ref_idx": idx,
     }
+
+
+def _ids(prefix: str, count: int) -> pl.Expr:
+    return pl.format(prefix + "{}", (pl.int_range(count) + 1).cast(pl.String).str.zfill(8))
+
+
+def _pathway_records(
+    rng: np.random.Generator,
+    rid: np.ndarray,
+    ref: np.ndarray,
+    first: np.ndarray,
+    outcome: np.ndarray,
+    o_ref: np.ndarray,
+    o_day: np.ndarray,
+    has_reason: np.ndarray,
+    last: int,
+    bad_needs: int,
+    bad_support: int,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Needs and concerns (one row per referral x need) and support offered (one row per
+    referral x kind of support), as the standard records them, with what was planted."""
+    n = ref.size
+    contacted = first >= 0
+    # ---- needs and concerns: the referrer's reasons on the referral date, then what the link
+    # worker records at the first contact
+    from_referrer = np.zeros((n, len(NEEDS)), dtype=bool)
+    from_referrer[:, : len(REASONS)] = has_reason
+    from_worker = (
+        (rng.random((n, len(NEEDS))) < LINK_WORKER_NEED_P[None, :])
+        & ~from_referrer
+        & contacted[:, None]
+    )
+    r1, k1 = np.nonzero(from_referrer)
+    r2, k2 = np.nonzero(from_worker)
+    n_i = np.concatenate([r1, r2])
+    n_k = np.concatenate([k1, k2])
+    n_by = np.concatenate([np.zeros(r1.size, np.int64), np.ones(r2.size, np.int64)])
+    n_day = np.concatenate([ref[r1], first[r2]])
+    need_label = np.array(NEEDS)[n_k] if n_k.size else np.array([], dtype=str)
+    # planted defects: a label from an older value set on randomly chosen referrals
+    bad_i = rng.choice(n, bad_needs) if n and bad_needs else np.array([], np.int64)
+    n_i = np.concatenate([n_i, bad_i])
+    n_by = np.concatenate([n_by, np.zeros(bad_i.size, np.int64)])
+    n_day = np.concatenate([n_day, ref[bad_i]])
+    need_label = np.concatenate([need_label, np.full(bad_i.size, LEGACY_NEED)])
+    order = np.lexsort((n_by, n_day, n_i))
+    needs = (
+        pl.DataFrame(
+            {
+                "referral_id": rid[n_i[order]] if n else np.array([], dtype=str),
+                "need": need_label[order],
+                "identified_by": np.array(NEED_IDENTIFIED_BY)[n_by[order]],
+                "identified_date": _iso(n_day[order]),
+            },
+            schema={
+                "referral_id": pl.String,
+                "need": pl.String,
+                "identified_by": pl.String,
+                "identified_date": pl.String,
+            },
+        )
+        .with_columns(need_id=_ids("NED", n_i.size))
+        .with_columns(last_modified=pl.col("identified_date") + "T18:10:00")
+        .select(
+            "need_id", "referral_id", "need", "identified_by", "identified_date", "last_modified"
+        )
+    )
+
+    # ---- support offered: at the first contact for those who engage (a plan, signposting,
+    # emotional support), practical help and statutory referrals within four weeks of it, a
+    # referral to a community activity with the first onward referral; signposting for some of
+    # those who decline
+    engaged = contacted & (outcome == 0)
+    offered = (rng.random((n, len(SUPPORT_TYPES))) < SUPPORT_P[None, :]) & engaged[:, None]
+    offered[:, 1] |= contacted & (outcome == 1) & (rng.random(n) < SIGNPOST_DECLINED_P)
+    delay = np.where(
+        np.isin(np.arange(len(SUPPORT_TYPES)), [3, 5])[None, :],
+        rng.integers(0, 29, (n, len(SUPPORT_TYPES))),
+        0,
+    )
+    first_onward = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_onward, o_ref, o_day)
+    has_onward = np.bincount(o_ref, minlength=n) > 0
+    offered[:, COMMUNITY_ACTIVITY] = has_onward
+    s_day_all = np.where(
+        np.arange(len(SUPPORT_TYPES))[None, :] == COMMUNITY_ACTIVITY,
+        first_onward[:, None],
+        first[:, None] + delay,
+    )
+    offered &= s_day_all <= last  # not offered yet when the data ends
+    s_i, s_k = np.nonzero(offered)
+    s_day = s_day_all[s_i, s_k]
+    s_label = np.array(SUPPORT_TYPES)[s_k] if s_k.size else np.array([], dtype=str)
+    bad_s = (
+        rng.choice(np.flatnonzero(engaged), bad_support)
+        if engaged.any() and bad_support
+        else np.array([], np.int64)
+    )
+    s_i = np.concatenate([s_i, bad_s])
+    s_day = np.concatenate([s_day, first[bad_s]])
+    s_label = np.concatenate([s_label, np.full(bad_s.size, LEGACY_SUPPORT)])
+    order = np.lexsort((s_day, s_i))
+    support = (
+        pl.DataFrame(
+            {
+                "referral_id": rid[s_i[order]] if n else np.array([], dtype=str),
+                "support_type": s_label[order],
+                "offered_date": _iso(s_day[order]),
+            },
+            schema={"referral_id": pl.String, "support_type": pl.String, "offered_date": pl.String},
+        )
+        .with_columns(support_id=_ids("SUP", s_i.size))
+        .with_columns(last_modified=pl.col("offered_date") + "T18:20:00")
+        .select("support_id", "referral_id", "support_type", "offered_date", "last_modified")
+    )
+
+    # ---- what was planted, and what it came to (valid rows only)
+    need_any = from_referrer | from_worker
+    days = first - ref
+    elapsed = ref + 14 <= last
+    within = contacted & (days <= 14) & elapsed
+    q = 1.0 - FIRST_CONTACT_P
+    # P(1 + G <= d) = 1 - q^(d - 1) for G ~ Geometric(p) on 1, 2, ...
+    median = next(d for d in range(2, 1000) if 1.0 - q ** (d - 1) >= 0.5)
+    pathway = {
+        "value_sets": {"needs": NEEDS, "support_types": SUPPORT_TYPES},
+        "link_worker_need_probability": dict(zip(NEEDS, LINK_WORKER_NEED_P.tolist(), strict=True)),
+        "support_probability_engaged": {
+            t: (p if t != SUPPORT_TYPES[COMMUNITY_ACTIVITY] else "with an onward referral")
+            for t, p in zip(SUPPORT_TYPES, SUPPORT_P.tolist(), strict=True)
+        },
+        "cms_referrals": int(n),
+        "referrals_with_need": {k: int(need_any[:, j].sum()) for j, k in enumerate(NEEDS)},
+        "referrals_with_support": {
+            k: int(offered[:, j].sum()) for j, k in enumerate(SUPPORT_TYPES)
+        },
+        "days_to_first_contact": {
+            "distribution": f"1 + Geometric(p={FIRST_CONTACT_P}); never for 'did not engage'",
+            "planted_median": median,
+            "planted_within_14_days_if_contacted": round(1.0 - q**13, 6),
+            "planted_contacted_share": 0.9,
+            "planted_within_14_days": round(0.9 * (1.0 - q**13), 6),
+            "contacted": int(contacted.sum()),
+            "realised_median": float(np.median(days[contacted])) if contacted.any() else None,
+            "referrals_14_days_elapsed": int(elapsed.sum()),
+            "contacted_within_14_days": int(within.sum()),
+        },
+    }
+    return needs, support, pathway

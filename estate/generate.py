@@ -31,6 +31,12 @@ EPOCH = dt.date(1970, 1, 1)
 GP_MULT = 0.75
 AE_MULT = 0.80
 STEP_MULT = 2.0
+# The random stream of the Social Prescribing Information Standard's pathway records (needs and
+# concerns, support offered): its own, keyed by this number and the seed.
+PATHWAY_STREAM = 14
+# Planted defects in those records, per unit of the tier's defect_scale: rows whose label is
+# outside the value set (an older system's), quarantined by allowed_need / allowed_support_type.
+PATHWAY_DEFECTS = {"bad_needs": 3, "bad_support": 2}
 P_STATUS = [0.88, 0.05, 0.04, 0.03]
 EMIS_STATUS = ["Attended", "Did Not Attend", "Cancelled by Patient", "Cancelled by Practice"]
 S1_STATUS = ["Finished", "DNA", "Cancelled - Patient", "Cancelled - Unit"]
@@ -206,7 +212,16 @@ class Estate:
             self.rng, self.ppl, self.orgs, self.months, self.end_excl, self._qi_days(), STEP_MULT
         )
         self.cms = cmsmod.build_cms(
-            self.rng, self.ppl, self.orgs.prac_code, self.end_excl, self.nhs_str
+            self.rng,
+            self.ppl,
+            self.orgs.prac_code,
+            self.end_excl,
+            self.nhs_str,
+            # The standard's needs and support offered draw from a stream of their own, so
+            # that adding them changed no other extract of a seed.
+            pathway_rng=np.random.Generator(np.random.PCG64([PATHWAY_STREAM, self.seed])),
+            bad_needs=PATHWAY_DEFECTS["bad_needs"] * t.defect_scale,
+            bad_support=PATHWAY_DEFECTS["bad_support"] * t.defect_scale,
         )
         self._plan_defects()
 
@@ -889,6 +904,8 @@ class Estate:
             "contacts": c["contacts"],
             "onward_referrals": c["onward"],
             "outcome_measures": c["outcomes"],
+            "referral_needs": c["needs"],
+            "support_offers": c["support"],
         }
         ddl = {
             "referrals": "referral_id TEXT PRIMARY KEY, nhs_number TEXT, practice_code TEXT, "
@@ -903,6 +920,10 @@ class Estate:
             "outcome_measures": "outcome_id TEXT PRIMARY KEY, referral_id TEXT, "
             "measure_code TEXT, timepoint TEXT, recorded_date TEXT, "
             "score INTEGER, last_modified TEXT",
+            "referral_needs": "need_id TEXT PRIMARY KEY, referral_id TEXT, need TEXT, "
+            "identified_by TEXT, identified_date TEXT, last_modified TEXT",
+            "support_offers": "support_id TEXT PRIMARY KEY, referral_id TEXT, "
+            "support_type TEXT, offered_date TEXT, last_modified TEXT",
         }
         path = self.out / "sources" / "case_management" / "cms_reporting.sqlite"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -921,19 +942,15 @@ class Estate:
             con.close()
         # JSON export (identical content, children nested without referral_id)
         nested = c["referrals"]
-        for key, df in (
-            ("contacts", c["contacts"]),
-            ("onward_referrals", c["onward"]),
-            ("outcome_measures", c["outcomes"]),
-        ):
+        children = [k for k in tables if k != "referrals"]
+        for key in children:
+            df = tables[key]
             cols = [x for x in df.columns if x != "referral_id"]
             g = df.group_by("referral_id", maintain_order=True).agg(pl.struct(cols).alias(key))
             nested = nested.join(g, on="referral_id", how="left", maintain_order="left")
+        # a referral without children of a kind has an empty list, not null
+        nested = nested.with_columns(pl.col(k).fill_null([]) for k in children)
         recs = nested.to_dicts()
-        for r in recs:
-            for key in ("contacts", "onward_referrals", "outcome_measures"):
-                if r[key] is None:
-                    r[key] = []
         ext = self.end_excl
         doc = {"schema_version": 1, "generated_at": f"{iso(ext)}T00:00:00", "referrals": recs}
         rel = f"case_management/{iso(ext)}/cms_export_{ymd(ext)}.json"
@@ -1308,6 +1325,24 @@ class Estate:
                     "detail": {},
                 }
             )
+        # Pathway records with a label from an older value set: in the database and the JSON
+        # export alike (the export is the landing file; the database is not under landing).
+        export = f"case_management/{iso(self.end_excl)}/cms_export_{ymd(self.end_excl)}.json"
+        for key, table, check, col in (
+            ("bad_needs", "cms_referral_needs", "allowed_need", "need"),
+            ("bad_support", "cms_support_offers", "allowed_support_type", "support_type"),
+        ):
+            count = PATHWAY_DEFECTS[key] * t.defect_scale
+            defects.append(
+                {
+                    "table": table,
+                    "check": check,
+                    "column": col,
+                    "count": count,
+                    "files": [export] if count else [],
+                    "detail": {},
+                }
+            )
         defects[0]["detail"] = {
             "wrong_check_digit": (defects[0]["count"] + 1) // 2,
             "remainder_10_stem": defects[0]["count"] // 2,
@@ -1414,6 +1449,16 @@ class Estate:
                 "ons4_realised": {k: paired(v, False) for k, v in st["ons"].items()},
                 "ucla3_planted_mean_change": cmsmod.UCLA_PARAMS[2],
                 "ucla3_realised": paired(st["u_sum"], False),
+            },
+            "pathway": {
+                "standard": "PRSB Social Prescribing Information Standard v1.1 (ISN, January "
+                "2023; owned by NHS England from 1 January 2026): minimum dataset of "
+                "demographics, needs and concerns, support offered (including referred-to "
+                "activities) and outcomes",
+                "referrer_type_probability": dict(
+                    zip(cmsmod.REFERRER, cmsmod.REFERRER_P, strict=True)
+                ),
+                **self.cms["pathway"],
             },
             "clinician_survey": self.clin,
             "workforce": self.wf,

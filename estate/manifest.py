@@ -45,7 +45,7 @@ class Organisations(TypedDict):
 
 class Defect(TypedDict):
     table: str  # raw table name, e.g. gp_emis_appointments
-    check: str  # nhs_number_modulus11 | date_parse | duplicate_row | practice_code_known | required_column_missing
+    check: str  # nhs_number_modulus11 | date_parse | duplicate_row | practice_code_known | required_column_missing | allowed_need | allowed_support_type
     column: str
     count: int  # exact number of affected rows
     files: list[str]  # paths relative to <out>/landing
@@ -68,6 +68,9 @@ class Manifest(TypedDict):
     qi_step_change: dict[str, Any]
     utilisation_effect: dict[str, Any]
     wellbeing: dict[str, Any]
+    # The standard's needs and concerns and support offered: value sets, planted probabilities,
+    # realised counts per need / support type, days to first contact (planted and realised).
+    pathway: dict[str, Any]
     clinician_survey: dict[str, Any]
     workforce: dict[str, Any]
     defects: list[Defect]

@@ -190,11 +190,93 @@ outcome_measures = ExtractSpec(
     ),
 )
 
-EXTRACTS = (referrals, contacts, onward_referrals, outcome_measures)
+# The Social Prescribing Information Standard (PRSB; an information standard notice since
+# January 2023, owned by NHS England from January 2026) has a minimum dataset of demographics,
+# needs and concerns, support offered (including referred-to activities) and outcomes. Needs and
+# concerns and support offered repeat within a referral, so each is a table of its own: one row
+# per referral x need, one per referral x support. The labels are this system's value sets
+# (the standard's SNOMED CT refsets are issued by NHS England on request; estate/cms.py holds
+# the same lists). Referred-to activities are onward_referrals; outcomes, outcome_measures.
+NEEDS = (
+    "Loneliness or isolation",
+    "Low mood or anxiety",
+    "Financial",
+    "Housing",
+    "Physical inactivity",
+    "Long-term condition",
+    "Carer support",
+    "Bereavement",
+    "Employment or learning",
+    "Relationships",
+)
+NEED_IDENTIFIED_BY = ("Referrer", "Link worker")
+SUPPORT_TYPES = (
+    "Personalised care and support plan",
+    "Information and signposting",
+    "Emotional support",
+    "Practical help",
+    "Referral to community activity",
+    "Referral to statutory service",
+)
+
+referral_needs = ExtractSpec(
+    table="cms_referral_needs",
+    source="case_management",
+    pattern=r"^referral_needs$",
+    description="Needs and concerns (Social Prescribing Information Standard): one row per "
+    "referral x need or concern, as the referrer gave it or the link worker recorded it.",
+    cadence="daily",
+    key=("need_id",),
+    columns=(
+        Col("need_id", "need_id"),
+        Col("referral_id", "referral_id"),
+        Col("need", "need", rules=(("allowed_need", one_of(NEEDS)),)),
+        Col(
+            "identified_by",
+            "identified_by",
+            rules=(("allowed_need_identified_by", one_of(NEED_IDENTIFIED_BY)),),
+        ),
+        Col("identified_date", "identified_date", dtype="date", fmt=ISO, past_only=True),
+        Col("last_modified", "last_modified", dtype="datetime", fmt=TS),
+    ),
+)
+
+support_offers = ExtractSpec(
+    table="cms_support_offers",
+    source="case_management",
+    pattern=r"^support_offers$",
+    description="Support offered (Social Prescribing Information Standard): one row per "
+    "referral x kind of support offered.",
+    cadence="daily",
+    key=("support_id",),
+    columns=(
+        Col("support_id", "support_id"),
+        Col("referral_id", "referral_id"),
+        Col(
+            "support_type", "support_type", rules=(("allowed_support_type", one_of(SUPPORT_TYPES)),)
+        ),
+        Col("offered_date", "offered_date", dtype="date", fmt=ISO, past_only=True),
+        Col("last_modified", "last_modified", dtype="datetime", fmt=TS),
+    ),
+)
+
+EXTRACTS = (
+    referrals,
+    contacts,
+    onward_referrals,
+    outcome_measures,
+    referral_needs,
+    support_offers,
+)
 # The JSON export nests these under each referral; the database holds them as tables.
 DB_TABLES = {
     "referrals": referrals,
     "contacts": contacts,
     "onward_referrals": onward_referrals,
     "outcome_measures": outcome_measures,
+    "referral_needs": referral_needs,
+    "support_offers": support_offers,
 }
+# Tables a reporting database of a system that predates the standard does not have: the pull
+# loads the others and says these are absent, rather than failing the whole source.
+OPTIONAL_DB_TABLES = frozenset({"referral_needs", "support_offers"})

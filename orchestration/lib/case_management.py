@@ -34,7 +34,7 @@ from orchestration.lib.ingest import (
 from orchestration.lib.landing import DATE_DIR
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
-from schemas.case_management import DB_TABLES
+from schemas.case_management import DB_TABLES, OPTIONAL_DB_TABLES
 
 
 def spec_header(spec: ExtractSpec, raw: str) -> str:
@@ -84,15 +84,25 @@ def missing_sqlite_file(url: str) -> Path | None:
 
 
 def pull_database(
-    settings: Settings, run_id: str, engine: sa.Engine | None = None
+    settings: Settings,
+    run_id: str,
+    engine: sa.Engine | None = None,
+    absent: list[str] | None = None,
 ) -> list[PartitionResult]:
     """Pull rows changed since the last pull, table by table. Parameters are bound, never
-    formatted into the SQL."""
+    formatted into the SQL. A table the Social Prescribing Information Standard added
+    (OPTIONAL_DB_TABLES) that the database does not have is skipped and its name appended to
+    ``absent``: a system that predates the standard still loads its referrals."""
     engine = engine or sa.create_engine(settings.cms_url)
     known = known_practice_codes(settings)
     results = []
     with engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
         for table, spec in DB_TABLES.items():
+            if table in OPTIONAL_DB_TABLES and table not in tables:
+                if absent is not None:
+                    absent.append(table)
+                continue
             # Select by the database's own column names; conform_columns renames them.
             cols = [sa.column(c.header) for c in spec.columns]
             query = sa.select(*cols).select_from(sa.table(table))
@@ -121,24 +131,18 @@ def pull_database(
 
 
 def read_json_export(path: Path) -> dict[str, pl.DataFrame]:
-    """Flatten the nested export (referrals with their contacts, onward referrals and outcome
-    measures) into the four database tables, without a Python loop over records."""
+    """Flatten the nested export (referrals with their contacts, onward referrals, outcome
+    measures, needs and concerns and support offered) into the database's tables, without a
+    Python loop over records. A kind of child an export does not carry gives no rows."""
     doc = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(doc, dict) or not isinstance(doc.get("referrals"), list):
         raise UnreadableError("no top-level 'referrals' list")
     referrals = pl.DataFrame(doc["referrals"], infer_schema_length=None)
     if "referral_id" not in referrals.columns:
         raise UnreadableError("referrals carry no 'referral_id'")
-    out = {
-        "referrals": referrals.drop(
-            [
-                c
-                for c in ("contacts", "onward_referrals", "outcome_measures")
-                if c in referrals.columns
-            ]
-        )
-    }
-    for child in ("contacts", "onward_referrals", "outcome_measures"):
+    children = [t for t in DB_TABLES if t != "referrals"]
+    out = {"referrals": referrals.drop([c for c in children if c in referrals.columns])}
+    for child in children:
         # absent, or every referral's list empty (polars then types it List(Null)): no rows
         if child not in referrals.columns or not isinstance(
             referrals.schema[child].inner, pl.Struct

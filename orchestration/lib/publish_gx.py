@@ -49,6 +49,10 @@ RANGES = {  # column -> (min, max): the rates and shares the published marts car
     "rate_per_1000_ci_upper": (0.0, 1000.0),
     "icb_population_share": (0.0, 1.0),
     "mean_score": (1.0, 5.0),
+    "pct_contacted_within_14_days": (0.0, 100.0),
+    "pct_contacted_within_14_days_ci_lower": (0.0, 100.0),
+    "pct_contacted_within_14_days_ci_upper": (0.0, 100.0),
+    "share_of_referrals": (0.0, 1.0),
 }
 DISCLOSURE_STATUSES = ("rounded", "suppressed", "exempt")
 PRIMARY_COUNT = {
@@ -59,6 +63,8 @@ PRIMARY_COUNT = {
     "pub_clinician_survey": "responses",
     "pub_utilisation_savings": "referred_people",
     "pub_referrals_spc": "referrals",
+    "pub_pathway_quarterly": "referrals",
+    "pub_pathway_categories": "referrals",
 }
 # (table, count, child level, parent level, extra keys): children sharing parent_org_code and the
 # keys add up to the parent's row (org_code = parent_org_code, org_level = parent level).
@@ -78,6 +84,14 @@ RECONCILE = [
         ["referral_month", "referrer_type", "pathway_stage"],
     ),
     ("pub_clinician_survey", "responses", "practice", "pcn", ["survey_wave", "item_code"]),
+    ("pub_pathway_quarterly", "referrals", "pcn", "icb", ["quarter_start"]),
+    (
+        "pub_pathway_categories",
+        "referrals",
+        "pcn",
+        "icb",
+        ["quarter_start", "category_type", "category"],
+    ),
 ]
 
 

@@ -65,6 +65,8 @@ def test_the_run_fails_loudly_and_says_why(outage_run: PipelineRun) -> None:
         "cms_contacts",
         "cms_onward_referrals",
         "cms_outcome_measures",
+        "cms_referral_needs",
+        "cms_support_offers",
     }
     assert all("OperationalError" in r and "after 2 retries" in r for r in reasons.values())
 

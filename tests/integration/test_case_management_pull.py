@@ -130,12 +130,49 @@ OUTCOME = {
 }
 
 
+NEED = {
+    "need_id": "N1",
+    "need": "Housing",
+    "identified_by": "Link worker",
+    "identified_date": "2024-01-04",
+    "last_modified": "2024-01-04T00:00:00",
+}
+SUPPORT = {
+    "support_id": "S1",
+    "support_type": "Personalised care and support plan",
+    "offered_date": "2024-01-04",
+    "last_modified": "2024-01-04T00:00:00",
+}
+
+
+def add_standard_tables(db: Path, need_of: str, support_of: str) -> None:
+    """The tables the Social Prescribing Information Standard added (make_db builds a database
+    of a system that predates it), with one need and one support offer."""
+    with sqlite3.connect(db) as con:
+        for table, row, rid in (
+            ("referral_needs", NEED, need_of),
+            ("support_offers", SUPPORT, support_of),
+        ):
+            columns = ["referral_id", *row]
+            con.execute(f"create table {table} ({', '.join(columns)})")
+            con.execute(
+                f"insert into {table} values ({','.join('?' * len(columns))})",
+                [rid, *row.values()],
+            )
+
+
 def raw_tables() -> dict[str, pl.DataFrame]:
     """The content of every case-management raw table, without where it came from (the file
     or database name and the partition differ between the two paths by design)."""
     settings = load_settings()
     out = {}
-    for table in ("cms_referrals", "cms_contacts", "cms_outcome_measures"):
+    for table in (
+        "cms_referrals",
+        "cms_contacts",
+        "cms_outcome_measures",
+        "cms_referral_needs",
+        "cms_support_offers",
+    ):
         frame = zones.read_zone(settings.raw / table).drop("_source_file", "extract_date")
         out[table] = frame.sort(frame.columns[0])
     return out
@@ -158,7 +195,10 @@ def test_json_export_matches_database_rows(
             "insert into outcome_measures values (?,?,?,?,?,?,?)",
             [OUTCOME[k] if k != "referral_id" else "R2" for k in OUTCOME_COLUMNS],
         )
-    pull_database(load_settings(), "db-run")
+    add_standard_tables(db, need_of="R1", support_of="R2")
+    absent: list[str] = []
+    pull_database(load_settings(), "db-run", absent=absent)
+    assert absent == []
     via_database = raw_tables()
 
     json_data = tmp_path / "json_path" / "data"
@@ -175,6 +215,8 @@ def test_json_export_matches_database_rows(
                 "contacts": [CONTACT] if r[0] == "R1" else [],
                 "onward_referrals": [],
                 "outcome_measures": [OUTCOME] if r[0] == "R2" else [],
+                "referral_needs": [NEED] if r[0] == "R1" else [],
+                "support_offers": [SUPPORT] if r[0] == "R2" else [],
             }
             for r in rows
         ],
@@ -186,9 +228,26 @@ def test_json_export_matches_database_rows(
     assert via_json["cms_referrals"]["referral_id"].to_list() == ["R1", "R2"]
     assert len(via_json["cms_referrals"]["person_id"][0]) == 64
     assert via_json["cms_contacts"].select("contact_id", "referral_id").rows() == [("C1", "R1")]
+    assert via_json["cms_referral_needs"].select("need", "referral_id").rows() == [
+        ("Housing", "R1")
+    ]
     for table, frame in via_database.items():
         assert frame.height > 0, table
         assert_frame_equal(via_json[table], frame, check_column_order=False)
+
+
+def test_a_database_that_predates_the_standard_still_loads_its_referrals(data_dir: Path) -> None:
+    """A reporting database without the needs and support tables loads everything else and
+    names the tables it lacks (the asset logs them and marks their materialisations); nothing
+    is written for them, so dbt leaves what depends on them out as never landed."""
+    db = data_dir / "sources" / "case_management" / "cms_reporting.sqlite"
+    make_db(db, [referral("R1", "2024-01-03T09:00:00")])
+    absent: list[str] = []
+    results = pull_database(load_settings(), "old-system", absent=absent)
+    assert absent == ["referral_needs", "support_offers"]
+    assert [r.table for r in results] == ["cms_referrals"]
+    assert raw_referrals()["referral_id"].to_list() == ["R1"]
+    assert not (data_dir / "raw" / "cms_referral_needs").exists()
 
 
 def test_a_missing_database_file_is_reported_not_retried(data_dir: Path) -> None:

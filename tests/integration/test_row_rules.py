@@ -339,6 +339,21 @@ CMS_VALID: dict[str, dict[str, str | None]] = {
         "score": "21",
         "last_modified": "2024-01-20T10:00:00",
     },
+    "referral_needs": {
+        "need_id": "N1",
+        "referral_id": "R1",
+        "need": "Housing",
+        "identified_by": "Link worker",
+        "identified_date": "2024-01-05",
+        "last_modified": "2024-01-20T10:00:00",
+    },
+    "support_offers": {
+        "support_id": "S1",
+        "referral_id": "R1",
+        "support_type": "Information and signposting",
+        "offered_date": "2024-01-05",
+        "last_modified": "2024-01-20T10:00:00",
+    },
 }
 
 # (database table, values changed in the second row, the rule it violates)
@@ -350,6 +365,10 @@ CMS_CASES = [
     ("contacts", {"contact_type": "Carrier pigeon"}, "allowed_contact_type"),
     ("onward_referrals", {"activity_category": "Skydiving"}, "allowed_activity_category"),
     ("outcome_measures", {"measure_code": "PHQ9"}, "allowed_measure"),
+    ("referral_needs", {"need": "Loneliness"}, "allowed_need"),
+    ("referral_needs", {"identified_by": "GP"}, "allowed_need_identified_by"),
+    ("referral_needs", {"identified_date": "05/01/2024"}, "date_parse"),
+    ("support_offers", {"support_type": "Social prescribing"}, "allowed_support_type"),
     ("outcome_measures", {"score": "36"}, "score_in_measure_range"),
     ("outcome_measures", {"score": "6"}, "score_in_measure_range"),
     (

@@ -224,3 +224,34 @@ def test_internal_login_reads_exact_counts_and_the_public_schema(published_pg: P
     assert set(map(tuple, internal)) == want
     assert any(1 <= r[2] <= 7 for r in internal), "exact small counts are the point of internal"
     assert public_rows > 0 and run.startswith("pg-test-run")
+
+
+def test_the_pathway_tables_reach_both_schemas(published_pg: PgServer) -> None:
+    """The pathway tables (Social Prescribing Information Standard) are published like every
+    other: the public ones to `published`, read by the BI login, the exact ones to
+    `published_internal`, each with every row the warehouse holds."""
+    marts = publishable_marts(DBT_PROJECT_DIR / "target" / "manifest.json")
+    expected = read_marts(load_settings(), marts)
+    found = {}
+    for login, schema, tables in (
+        (
+            (BI_USER, BI_PASSWORD),
+            "published",
+            ("pub_pathway_quarterly", "pub_pathway_categories"),
+        ),
+        (
+            (ANALYST_USER, ANALYST_PASSWORD),
+            "published_internal",
+            ("pub_internal_pathway_quarterly", "pub_internal_pathway_categories"),
+        ),
+    ):
+        engine = sa.create_engine(published_pg.url(*login))
+        with engine.connect() as conn:
+            for table in tables:
+                # Table names are the dbt models' own constants, not data.
+                found[table] = conn.execute(
+                    sa.text(f"select count(*) from {schema}.{table}")
+                ).scalar()
+        engine.dispose()
+    assert found == {t: expected[t].num_rows for t in found}
+    assert all(n > 0 for n in found.values())

@@ -350,6 +350,66 @@ def test_manifest_and_cms(tiny):
     )
 
 
+def test_pathway_records_of_the_standard(tiny):
+    """Needs and concerns and support offered (the Social Prescribing Information Standard's
+    repeating elements) in the database and the JSON export alike; the manifest's realised
+    counts are the data's; the planted value-set defects are the only labels outside the value
+    sets; support "Referral to community activity" exactly when an onward referral was made."""
+    import sqlite3
+
+    from estate.cms import NEEDS, SUPPORT_TYPES
+
+    man = load_manifest(tiny)
+    pw = man["pathway"]
+    con = sqlite3.connect(tiny / "sources" / "case_management" / "cms_reporting.sqlite")
+    exp = next((tiny / "landing" / "case_management").glob("*/cms_export_*.json"))
+    doc = json.loads(exp.read_text(encoding="utf-8"))
+    for table in ("referral_needs", "support_offers"):
+        rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+        assert rows == man["row_counts"][f"cms_{table}"] > 0
+        assert sum(len(r[table]) for r in doc["referrals"]) == rows
+    with_need = dict(
+        con.execute(
+            "select need, count(distinct referral_id) from referral_needs group by need"
+        ).fetchall()
+    )
+    bad = {d["check"]: d["count"] for d in man["defects"] if d["table"].startswith("cms_")}
+    assert {k: v for k, v in with_need.items() if k not in NEEDS} == {
+        "Loneliness": bad["allowed_need"]
+    }
+    assert {k: with_need.get(k, 0) for k in NEEDS} == pw["referrals_with_need"]
+    offered = dict(
+        con.execute(
+            "select support_type, count(distinct referral_id) from support_offers group by 1"
+        ).fetchall()
+    )
+    assert (
+        sum(v for k, v in offered.items() if k not in SUPPORT_TYPES) == bad["allowed_support_type"]
+    )
+    assert {k: offered.get(k, 0) for k in SUPPORT_TYPES} == pw["referrals_with_support"]
+    mismatch = con.execute(
+        "select count(*) from referrals r "
+        "where (exists (select 1 from onward_referrals o where o.referral_id = r.referral_id)) "
+        "<> (exists (select 1 from support_offers s where s.referral_id = r.referral_id "
+        "and s.support_type = 'Referral to community activity'))"
+    ).fetchone()[0]
+    assert mismatch == 0
+    # every referral has a need or concern; the referrer's reasons are among them
+    assert (
+        con.execute(
+            "select count(*) from referrals r where not exists "
+            "(select 1 from referral_needs n where n.referral_id = r.referral_id)"
+        ).fetchone()[0]
+        == 0
+    )
+    ftc = pw["days_to_first_contact"]
+    contacted = con.execute(
+        "select count(*) from referrals where first_contact_date is not null"
+    ).fetchone()[0]
+    assert ftc["contacted"] == contacted
+    assert ftc["planted_median"] == 8 and 0.6 < ftc["planted_within_14_days"] < 0.7
+
+
 def test_qi_seed_lists_the_estates_interventions() -> None:
     """The dbt seed the warehouse reads and the estate's planted interventions are one list, and
     every date leaves the QIP windows (3 months before, 2 after) inside every tier's period."""

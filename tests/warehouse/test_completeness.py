@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import pytest
 
+from schemas import case_management
+
 if TYPE_CHECKING:
     from pipeline_runs import PipelineRun
 
@@ -146,7 +148,7 @@ def part_way(pipeline_tiny: PipelineRun, tmp_path_factory: pytest.TempPathFactor
     for zone in ("audit", "quarantine"):
         (data / zone).symlink_to(pipeline_tiny.data / zone)
     shutil.copy(pipeline_tiny.data / "warehouse.duckdb", data / "warehouse.duckdb")
-    for table in ("cms_referrals", "cms_contacts", "cms_onward_referrals", "cms_outcome_measures"):
+    for table in (spec.table for spec in case_management.EXTRACTS):
         for part in (data / "raw" / table).glob("extract_date=*/*.parquet"):
             tmp = part.with_name("rewritten.parquet.tmp")
             # Physical columns only: extract_date is the folder's.

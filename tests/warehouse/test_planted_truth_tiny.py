@@ -602,3 +602,104 @@ def test_pathway_stage_agrees_with_the_onward_referrals(wh) -> None:
         ).fetchall()
     }
     assert stages == {"referral", "social prescription", "referred-to activity"}
+
+
+def _wilson(x: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    p = x / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
+
+
+def test_pathway_recovers_the_planted_needs_support_and_first_contact(
+    pipeline_tiny, wh, truth, recovered
+) -> None:
+    """The Social Prescribing Information Standard's pathway (pub_internal_pathway_quarterly and
+    _categories, summed over every quarter at ICB level). Exact where the estate counts what it
+    wrote: referrals per need and concern and per kind of support (the value-set defects are
+    quarantined, never counted), case-management referrals, those whose 14 days lie in the data
+    and those first contacted within 14 days, and the median days to first contact over every
+    contacted episode (fct_referral_pathway). Statistical where it planted a probability:
+    contact within 14 days, 0.9 x (1 - 0.9^13) = 0.671, inside the Wilson 95 % interval of the
+    recovered share; the planted median of 8 days inside the distribution-free 95 % interval
+    of the recovered median (Campbell and Gardner 1988); each referrer type's planted
+    probability inside its Wilson interval at z = 2.69 (95 % jointly over the 7 types,
+    Bonferroni)."""
+    planted = truth["pathway"]
+    con = duckdb.connect(
+        str(pipeline_tiny.data / "published" / "internal" / "marts.duckdb"), read_only=True
+    )
+    try:
+        by_category = {
+            (t, c): (int(r), a)
+            for t, c, r, a in con.execute(
+                "select category_type, category, sum(referrals), sum(attended) "
+                "from pub_internal_pathway_categories where org_level = 'icb' group by all"
+            ).fetchall()
+        }
+        referrals, elapsed, within = con.execute(
+            "select sum(referrals), sum(referrals_14_days_elapsed), sum(contacted_within_14_days) "
+            "from pub_internal_pathway_quarterly where org_level = 'icb'"
+        ).fetchone()
+    finally:
+        con.close()
+    needs = {c: r for (t, c), (r, _) in by_category.items() if t == "need"}
+    support = {c: r for (t, c), (r, _) in by_category.items() if t == "support_offered"}
+    ftc = planted["days_to_first_contact"]
+    days = sorted(
+        d
+        for (d,) in wh.execute(
+            "select days_to_first_contact from fct_referral_pathway where is_contacted"
+        ).fetchall()
+    )
+    n = len(days)
+    median = (days[(n - 1) // 2] + days[n // 2]) / 2
+    low_rank = round(n / 2 - 0.98 * math.sqrt(n))
+    high_rank = round(1 + n / 2 + 0.98 * math.sqrt(n))
+    median_ci = (days[low_rank - 1], days[high_rank - 1])
+    share_ci = _wilson(int(within), int(elapsed))
+    referrers = {c: r for (t, c), (r, _) in by_category.items() if t == "referrer_type"}
+    referrer_ci = {c: _wilson(r, int(referrals), z=2.69) for c, r in referrers.items()}
+    recovered["pathway"] = {
+        "referrals_with_need": {"planted": planted["referrals_with_need"], "recovered": needs},
+        "referrals_with_support": {
+            "planted": planted["referrals_with_support"],
+            "recovered": support,
+        },
+        "cms_referrals": {"planted": planted["cms_referrals"], "recovered": int(referrals)},
+        "contacted_within_14_days": {
+            "planted_probability": ftc["planted_within_14_days"],
+            "realised": [ftc["contacted_within_14_days"], ftc["referrals_14_days_elapsed"]],
+            "recovered": [int(within), int(elapsed)],
+            "recovered_share": round(within / elapsed, 4),
+            "ci95": [round(share_ci[0], 4), round(share_ci[1], 4)],
+        },
+        "median_days_to_first_contact": {
+            "planted": ftc["planted_median"],
+            "realised": ftc["realised_median"],
+            "recovered": median,
+            "ci95": list(median_ci),
+            "contacted": {"planted": ftc["contacted"], "recovered": n},
+        },
+        "referrer_type_share": {
+            c: {
+                "planted": planted["referrer_type_probability"][c],
+                "recovered": round(r / referrals, 4),
+                "ci_bonferroni": [round(referrer_ci[c][0], 4), round(referrer_ci[c][1], 4)],
+            }
+            for c, r in referrers.items()
+        },
+    }
+    assert needs == planted["referrals_with_need"]
+    assert support == planted["referrals_with_support"]
+    assert int(referrals) == planted["cms_referrals"]
+    assert (int(within), int(elapsed)) == (
+        ftc["contacted_within_14_days"],
+        ftc["referrals_14_days_elapsed"],
+    )
+    assert n == ftc["contacted"] and median == ftc["realised_median"]
+    assert share_ci[0] <= ftc["planted_within_14_days"] <= share_ci[1], share_ci
+    assert median_ci[0] <= ftc["planted_median"] <= median_ci[1], median_ci
+    assert set(referrers) == set(planted["referrer_type_probability"])
+    for c, (lo, hi) in referrer_ci.items():
+        assert lo <= planted["referrer_type_probability"][c] <= hi, (c, lo, hi)

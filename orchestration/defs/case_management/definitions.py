@@ -1,4 +1,4 @@
-"""The social prescribing case-management system: one pull fills four raw tables."""
+"""The social prescribing case-management system: one pull fills its raw tables."""
 
 import dagster as dg
 
@@ -34,6 +34,7 @@ def case_management_pull(  # noqa: ANN201 - generator of results
 ):
     cfg = settings.get_settings()
     missing = missing_sqlite_file(cfg.cms_url)
+    absent: list[str] = []
     try:
         if cfg.cms_source == "json":
             results = load_json_exports(cfg, context.run.run_id)
@@ -47,7 +48,7 @@ def case_management_pull(  # noqa: ANN201 - generator of results
             )
             results = []
         else:
-            results = pull_database(cfg, context.run.run_id)
+            results = pull_database(cfg, context.run.run_id, absent=absent)
     except Exception as exc:
         retry_or_give_up(context, exc, [s.table for s in case_management.EXTRACTS], cfg)
         # Nothing new tonight: the materialisations record the attempt and say why (counts 0).
@@ -57,9 +58,19 @@ def case_management_pull(  # noqa: ANN201 - generator of results
                 metadata={"source_unavailable": True, **summarise([])},
             )
         return
+    if absent:
+        context.log.warning(
+            "the case-management database has no table "
+            + ", ".join(absent)
+            + " (added by the Social Prescribing Information Standard): nothing pulled for it; "
+            "what depends on it is built once it has rows"
+        )
     for spec in case_management.EXTRACTS:
         mine = [r for r in results if r.table == spec.table]
-        yield dg.MaterializeResult(asset_key=raw_key(spec.table), metadata=summarise(mine))
+        metadata = summarise(mine)
+        if spec.table.removeprefix("cms_") in absent:
+            metadata["table_absent"] = True
+        yield dg.MaterializeResult(asset_key=raw_key(spec.table), metadata=metadata)
 
 
 defs = dg.Definitions(

@@ -263,18 +263,21 @@ def validate_published(
     last = json.loads(counts_file.read_text()) if counts_file.exists() else {}
 
     context = gx.get_context(mode="file", project_root_dir=str(state_dir))
-    if SITE not in context.get_site_names():
-        context.add_data_docs_site(
-            site_name=SITE,
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir.resolve()),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
+    # The site is set to this run's docs folder every time: GX keeps the folder it was given
+    # first as an absolute path, so a copied or moved data directory would otherwise write its
+    # Data Docs into the old directory's site (and leave them unrewritten for offline use).
+    site_config = {
+        "class_name": "SiteBuilder",
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(docs_dir.resolve()),
+        },
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    if SITE in context.get_site_names():
+        context.update_data_docs_site(site_name=SITE, site_config=site_config)
+    else:
+        context.add_data_docs_site(site_name=SITE, site_config=site_config)
     source = context.data_sources.add_or_update_pandas("published")
     frames = {n: _derived(n, df, declared.get(n, {})) for n, df in tables.items()}
     if any(table in tables for table, *_ in RECONCILE):

@@ -109,3 +109,25 @@ def test_a_failing_run_does_not_become_the_baseline(published_copy: Path, tmp_pa
 
     again = validate_published(published_copy, tmp_path / "gx", state)
     assert {n: r.failed for n, r in again.items() if not r.success} == {}
+
+
+def test_a_copied_data_directory_writes_its_own_data_docs(
+    published_copy: Path, tmp_path: Path
+) -> None:
+    """GX remembers its Data Docs folder as an absolute path in its state: a data directory
+    copied elsewhere (as the outage test does, or an engineer moving it) must write the copy's
+    docs, offline-ready, and leave the original's site untouched."""
+    from orchestration.lib.publish_gx import validate_published
+
+    original = tmp_path / "original"
+    validate_published(published_copy, original / "gx", original / "state")
+    index = (original / "gx" / "index.html").read_text()
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+
+    validate_published(published_copy, copy / "gx", copy / "state")
+
+    assert (original / "gx" / "index.html").read_text() == index
+    copied_index = (copy / "gx" / "index.html").read_text()
+    assert copied_index != index  # rebuilt by this run (its validations are newer)
+    assert "cdn.jsdelivr.net" not in copied_index and "static/offline/" in copied_index

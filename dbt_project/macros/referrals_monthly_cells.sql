@@ -58,12 +58,9 @@ cells as (
                     sum(is_contacted) as contacted_episodes,
                     avg(days_to_first_contact) as mean_days_to_first_contact
                 from episodes
-                group by
-                    {{ lvl.code }},
-                    {{ lvl.parent }},
-                    referral_month
-                    {%- if referrer == 'referrer_type' %}, referrer_type{% endif %}
-                    {%- if stage == 'pathway_stage' %}, pathway_stage{% endif %}
+                {{ group_by_columns([lvl.code, lvl.parent, 'referral_month']
+                    + (['referrer_type'] if referrer == 'referrer_type' else [])
+                    + (['pathway_stage'] if stage == 'pathway_stage' else [])) }}
                 {% if not loop.last %}union all{% endif %}
             {%- endfor %}
             {% if not loop.last %}union all{% endif %}

@@ -92,11 +92,11 @@ select
     cast(estimated.avoided_per_person * estimated.referred_people as {{ type_double() }}) as avoided_activity,
     cast(
         (estimated.avoided_per_person - 1.96 * estimated.did_standard_error)
-        * estimated.referred_people as double
+        * estimated.referred_people as {{ type_double() }}
     ) as avoided_activity_ci_lower,
     cast(
         (estimated.avoided_per_person + 1.96 * estimated.did_standard_error)
-        * estimated.referred_people as double
+        * estimated.referred_people as {{ type_double() }}
     ) as avoided_activity_ci_upper,
     costs.unit_cost_gbp,
     costs.price_year,
@@ -107,15 +107,15 @@ select
     {%- for name, factor in [('savings_gbp', 'costs.unit_cost_gbp'),
                              ('avoided_kgco2e', 'carbon.kgco2e_per_unit')] %}
     cast(
-        estimated.avoided_per_person * estimated.referred_people * {{ factor }} as double
+        estimated.avoided_per_person * estimated.referred_people * {{ factor }} as {{ type_double() }}
     ) as {{ name }},
     cast(
         (estimated.avoided_per_person - 1.96 * estimated.did_standard_error)
-        * estimated.referred_people * {{ factor }} as double
+        * estimated.referred_people * {{ factor }} as {{ type_double() }}
     ) as {{ name }}_ci_lower,
     cast(
         (estimated.avoided_per_person + 1.96 * estimated.did_standard_error)
-        * estimated.referred_people * {{ factor }} as double
+        * estimated.referred_people * {{ factor }} as {{ type_double() }}
     ) as {{ name }}_ci_upper{{ ',' if not loop.last }}
     {%- endfor %}
 from did_estimated as estimated

@@ -38,7 +38,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.lib import faults, zones
+from orchestration.lib import engines, faults, zones
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -272,26 +272,22 @@ def built_marts(settings: Settings, marts: list[Mart]) -> list[Mart]:
     """The published models the warehouse holds. One never built (its sources have not landed
     yet, e.g. a landing area with only workforce returns) has nothing to publish; one left out
     of tonight's build keeps its last build and is published as that."""
-    if not settings.warehouse.exists():
+    if settings.dbt_target == "duckdb" and not settings.warehouse.exists():
         return []
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
+    with engines.open_warehouse(settings, [(m.schema, m.name) for m in marts]) as con:
         present = {
             (schema, name)
             for schema, name in con.execute(
                 "select schema_name, table_name from duckdb_tables()"
             ).fetchall()
         }
-    finally:
-        con.close()
     return [m for m in marts if (m.schema, m.name) in present]
 
 
 def _read_marts(settings: Settings, marts: list[Mart]) -> dict[str, pa.Table]:
     """Every published model from the warehouse, read in one read-only connection (one
     consistent state of the warehouse)."""
-    src = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
+    with engines.open_warehouse(settings, [(m.schema, m.name) for m in marts]) as src:
         problems = disclosure_problems(src, marts, schema=marts[0].schema if marts else None)
         if problems:
             raise DisclosureError("refusing to publish:\n  " + "\n  ".join(problems))
@@ -299,8 +295,6 @@ def _read_marts(settings: Settings, marts: list[Mart]) -> dict[str, pa.Table]:
             m.name: src.sql(f"select * from {quote(m.schema)}.{quote(m.name)}").to_arrow_table()
             for m in marts
         }
-    finally:
-        src.close()
 
 
 def _with_run_id(table: pa.Table, run_id: str) -> pa.Table:

@@ -40,6 +40,8 @@ class PipelineSettings(dg.ConfigurableResource):
     duckdb_memory_limit: str | None = _field("duckdb_memory_limit")
     retry_delays: str | None = _field("retry_delays")
     pool_wait_seconds: str | None = _field("pool_wait_seconds")
+    dbt_target: str | None = _field("dbt_target")
+    warehouse_postgres_url: str | None = _field("warehouse_postgres_url", repr=False)
     publish_postgres_url: str | None = _field("publish_postgres_url", repr=False)
 
     def get_settings(self) -> Settings:

@@ -90,6 +90,22 @@ VARIABLES: dict[str, Variable] = {
         "fails, naming that run.",
         "`600`",
     ),
+    "dbt_target": Variable(
+        "SP_DBT_TARGET",
+        "duckdb",
+        "The warehouse engine dbt builds on: `duckdb` (embedded), `postgres` (needs "
+        "SP_WAREHOUSE_POSTGRES_URL) or `spark` (dbt-spark; a local session unless profiles.yml "
+        "says otherwise). docs/scaling.md.",
+        "`duckdb`",
+    ),
+    "warehouse_postgres_url": Variable(
+        "SP_WAREHOUSE_POSTGRES_URL",
+        None,
+        "The PostgreSQL warehouse when SP_DBT_TARGET=postgres (SQLAlchemy URL, "
+        "postgresql+psycopg2://; may hold a password): raw zone loaded into schema `raw`, "
+        "models built in `analytics`.",
+        "none (needed only for the postgres target)",
+    ),
     "publish_postgres_url": Variable(
         "SP_PUBLISH_POSTGRES_URL",
         None,
@@ -114,6 +130,8 @@ class Settings:
     retry_delays: tuple[int, ...]
     pool_wait_seconds: float
     publish_postgres_url: str | None = field(repr=False)
+    dbt_target: str = "duckdb"
+    warehouse_postgres_url: str | None = field(default=None, repr=False)
 
     @property
     def landing(self) -> Path:
@@ -146,10 +164,16 @@ class Settings:
 
     def dbt_environment(self) -> dict[str, str]:
         """The variables dbt reads (profiles.yml): dbt takes them only from its environment."""
-        return {
+        env = {
             VARIABLES["data_dir"].name: str(self.data_dir),
             VARIABLES["duckdb_memory_limit"].name: self.duckdb_memory_limit,
+            VARIABLES["dbt_target"].name: self.dbt_target,
         }
+        if self.dbt_target == "postgres" and self.warehouse_postgres_url:
+            from orchestration.lib.engines import postgres_parts  # noqa: PLC0415 - avoids a cycle
+
+            env.update(postgres_parts(self.warehouse_postgres_url))
+        return env
 
 
 def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
@@ -185,6 +209,16 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
         raise ConfigError(
             f"SP_POOL_WAIT_SECONDS must be a number of seconds, not {wait!r}."
         ) from None
+    dbt_target = value("dbt_target")
+    if dbt_target not in ("duckdb", "postgres", "spark"):
+        raise ConfigError(
+            f"SP_DBT_TARGET must be duckdb, postgres or spark, not {dbt_target!r}."
+        )
+    if dbt_target == "postgres" and not value("warehouse_postgres_url"):
+        raise ConfigError(
+            "SP_DBT_TARGET=postgres needs SP_WAREHOUSE_POSTGRES_URL, the warehouse database "
+            "(postgresql+psycopg2://user:password@host:port/dbname)."
+        )
     default_cms = data_dir / "sources" / "case_management" / "cms_reporting.sqlite"
     return Settings(
         data_dir=data_dir,
@@ -197,6 +231,8 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
         retry_delays=retry_delays,
         pool_wait_seconds=pool_wait_seconds,
         publish_postgres_url=value("publish_postgres_url"),
+        dbt_target=dbt_target,
+        warehouse_postgres_url=value("warehouse_postgres_url"),
     )
 
 

@@ -68,7 +68,7 @@ cells as (
             -- Means weighted by responses, so higher levels equal the mean over all respondents.
             sum(mean_score * responses) / nullif(sum(responses), 0) as mean_score
         from survey
-        group by {{ lvl.code }}, {{ lvl.parent }}, survey_wave, item_code
+        {{ group_by_columns([lvl.code, lvl.parent, 'survey_wave', 'item_code']) }}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),

@@ -48,7 +48,7 @@ counted as (
             avg(follow_up_score) as mean_follow_up_score,
             avg(improvement) as mean_improvement
         from outcomes
-        group by {{ lvl.code }}, {{ lvl.parent }}, measure_code
+        {{ group_by_columns([lvl.code, lvl.parent, 'measure_code']) }}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),

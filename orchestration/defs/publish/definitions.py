@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from orchestration.defs.warehouse.definitions import warehouse_dbt_assets
+from orchestration.lib import engines
 from orchestration.lib.dbt_project import sp_dbt_project
 from orchestration.lib.publish import (
     PARQUET_LINK,
@@ -49,12 +50,9 @@ POSTGRES_URL_ENV = VARIABLES["publish_postgres_url"].name
 def published_models_disclosure_safe(
     context: dg.AssetCheckExecutionContext, settings: PipelineSettings
 ) -> Iterator[dg.AssetCheckResult]:
-    import duckdb  # noqa: PLC0415
-
     cfg = settings.get_settings()
     built = {m.name for m in built_marts(cfg, _MARTS)}
-    con = duckdb.connect(str(cfg.warehouse), read_only=True)
-    try:
+    with engines.open_warehouse(cfg, [(m.schema, m.name) for m in _MARTS]) as con:
         for key in _MART_KEYS:
             mart = next(m for m in _MARTS if m.name == key.path[-1])
             if mart.name not in built:
@@ -75,8 +73,6 @@ def published_models_disclosure_safe(
                 severity=dg.AssetCheckSeverity.ERROR,
                 metadata={"problems": dg.MetadataValue.json(problems)},
             )
-    finally:
-        con.close()
 
 
 def _published_asset_kwargs(name: str, description: str, kinds: set[str]) -> dict:

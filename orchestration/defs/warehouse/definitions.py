@@ -22,7 +22,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.lib import faults, interrupts, outages, zones
+from orchestration.lib import engines, faults, interrupts, outages, zones
 from orchestration.lib.checks import reconcile
 from orchestration.lib.dbt_project import sp_dbt_project
 from orchestration.lib.resources import PipelineSettings
@@ -237,6 +237,11 @@ def warehouse_dbt_assets(
             + "; ".join(f"{table} {', '.join(dates)}" for table, dates in reloaded.items())
         )
         args.append("--full-refresh")
+    # PostgreSQL gets tonight's raw zone by COPY; Spark registers it as external tables.
+    engine_args, notes = engines.prepare(cfg, manifest)
+    args += engine_args
+    for note in notes:
+        context.log.info(note)
     # A failing dbt test must not fail the step: dbt build already skips the models downstream
     # of it, the failure surfaces as a failed asset check, and unrelated marts still publish.
     # dagster-dbt copies the environment into the dbt process when the invocation starts.

@@ -7,12 +7,10 @@
 -- counts (an appointment now cancelled, an outpatient appointment not attended, an admission
 -- recoded as elective) comes through with a null activity_code, displaces the old row and is
 -- deleted by the post-hook; a full build leaves such rows out from the start.
+{#- The post-hook cleans up after an incremental run only: a full build writes no such row. #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='activity_id',
-    on_schema_change='fail',
-    post_hook="delete from {{ this }} where activity_code is null"
+    post_hook="{% if is_incremental() %}delete from {{ this }} where activity_code is null{% endif %}",
+    **incremental_by_key('activity_id')
 ) }}
 
 {#- Acute extracts re-send records too: each one's latest version among the new ones (macro

@@ -3,12 +3,7 @@
 -- Incremental by appointment: a nightly run reads only the extracts newer than those already
 -- loaded (macro newer_than_loaded) and replaces the rows of the appointments they re-send
 -- (delete+insert on appointment_id), whatever month an appointment's date now falls in.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='appointment_id',
-    on_schema_change='fail'
-) }}
+{{ config(**incremental_by_key('appointment_id')) }}
 
 {%- set columns = ['appointment_id', 'source_system', 'source_appointment_id', 'practice_code',
     'person_id', 'appointment_date', 'appointment_status', 'appointment_mode', 'hcp_type',

@@ -7,13 +7,11 @@
 -- inserted only to displace the old row and is then deleted by the post-hook, which also drops
 -- events of codes removed from the seed. Codes *added* to sp_codelist need a full refresh of
 -- this model (docs/runbook.md), as events with them were never copied.
+{#- The post-hook cleans up after an incremental run only: a full build writes no such row. #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='event_id',
-    on_schema_change='fail',
-    post_hook="delete from {{ this }} where snomed_code not in (select snomed_code from "
-        ~ "{{ ref('sp_codelist') }})"
+    post_hook="{% if is_incremental() %}delete from {{ this }} where snomed_code not in "
+        ~ "(select snomed_code from {{ ref('sp_codelist') }}){% endif %}",
+    **incremental_by_key('event_id')
 ) }}
 
 {%- set columns = ['event_id', 'source_system', 'source_event_id', 'practice_code', 'person_id',

@@ -3,12 +3,7 @@
 -- (macro latest_versions; the staging views hold every version). Incremental by spell: a
 -- nightly run reads only the snapshots newer than those loaded (macro newer_than_loaded) and
 -- replaces the spells they re-send (a deregistration, a new address).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='registration_id',
-    on_schema_change='fail'
-) }}
+{{ config(**incremental_by_key('registration_id')) }}
 
 {%- set columns = ['registration_id', 'source_system', 'practice_code', 'person_id',
     'birth_month', 'sex', 'ethnicity_2001_code', 'lsoa_code', 'registered_date',

@@ -7,12 +7,7 @@
 -- another sex or birth month, which can change any set (they are rebuilt whole).
 -- Incremental: a run logs only the extracts newer than those already logged (macro
 -- newer_than_loaded), with the run's start time.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['source_system', 'extract_date'],
-    on_schema_change='fail'
-) }}
+{{ config(**incremental_by_key(['source_system', 'extract_date'])) }}
 
 {%- set loaded = extract_watermarks() %}
 {#- (source_system, staging view, key columns, date column) of every dated activity input. -#}

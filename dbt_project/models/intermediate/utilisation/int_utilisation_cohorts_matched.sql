@@ -35,12 +35,11 @@
 -- would come out the same: tests/warehouse/test_incremental_builds.py checks the incremental
 -- result against a full build.
 -- depends_on: {{ ref('int_extract_changes_dated') }}
+{#- The post-hook cleans up after an incremental run only: a full build writes no such row. #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='match_set_id',
-    on_schema_change='fail',
-    post_hook="delete from {{ this }} where cohort is null"
+    pre_hook="{{ planner_hints() }}",
+    post_hook="{% if is_incremental() %}delete from {{ this }} where cohort is null{% endif %}",
+    **incremental_by_key('match_set_id')
 ) }}
 
 {%- set window = var('utilisation_window_months') %}

@@ -24,8 +24,10 @@ select
     responses.confidence_identify,
     responses.confidence_discuss,
     -- A score needs both of its items: half an answer is not comparable across waves.
-    (responses.knowledge_role + responses.knowledge_referral) / 2.0 as knowledge_score,
-    (responses.confidence_identify + responses.confidence_discuss) / 2.0 as confidence_score
+    cast(responses.knowledge_role + responses.knowledge_referral as {{ type_double() }}) / 2
+        as knowledge_score,
+    cast(responses.confidence_identify + responses.confidence_discuss as {{ type_double() }}) / 2
+        as confidence_score
 from responses
 left join memberships
     on {{ membership_valid_on(

@@ -105,7 +105,7 @@ select
                 then
                     combined.referrals_12m
                     / cast(combined.registered_patients as {{ type_double() }})
-        end as double
+        end as {{ type_double() }}
     ) as coverage_rate,
     cast({{ var('coverage_band_lower') }} as {{ type_double() }}) as band_lower,
     cast({{ var('coverage_band_upper') }} as {{ type_double() }}) as band_upper,

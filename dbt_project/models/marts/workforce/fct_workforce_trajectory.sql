@@ -63,7 +63,7 @@ segments as (
         next_target_value,
         cast(
             {{ dbt.datediff('target_month', 'next_target_month', 'month') }}
-            as double
+            as {{ type_double() }}
         ) as months_in_segment,
         after_next_target_month is null as is_last_segment
     from anchors
@@ -143,17 +143,17 @@ select
     cast(population_at_month.registered_patients as bigint) as icb_registered_patients,
     cast(
         population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as double
+        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as {{ type_double() }}
     ) as icb_population_share,
     cast(national_line.national_target as {{ type_double() }}) as national_target_posts,
     cast(
         national_line.national_target * population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as double
+        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as {{ type_double() }}
     ) as icb_target_posts,
     cast(
         icb_months.splw_headcount
         - national_line.national_target * population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as double
+        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as {{ type_double() }}
     ) as headcount_gap_to_target
 from icb_months
 left join national_line

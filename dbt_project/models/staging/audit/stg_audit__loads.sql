@@ -4,7 +4,7 @@
 -- select * from audit.loads where outcome <> 'loaded'.
 -- "table" is a reserved word in DuckDB: the quotes are needed.
 select
-    "table" as table_name,  -- noqa: RF06
+    {{ adapter.quote('table') }} as table_name,
     source_file,
     sha256,
     encoding,

@@ -8,8 +8,8 @@ select
     _row_number as source_row_number,
     failure_value,
     message,
-    "check" as check_name,
-    "column" as column_name,
+    {{ adapter.quote('check') }} as check_name,
+    {{ adapter.quote('column') }} as column_name,
     cast(extract_date as date) as extract_date,
     {{ regex_capture('filename', "'quarantine/([^/]+)/extract_date='") }} as table_name
 from {{ source('audit', 'quarantine') }}

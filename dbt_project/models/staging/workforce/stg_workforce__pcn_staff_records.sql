@@ -17,7 +17,7 @@ typed as (
         cast(staff_group as {{ dbt.type_string() }}) as staff_group,
         cast(staff_role as {{ dbt.type_string() }}) as staff_role,
         cast(detailed_staff_role as {{ dbt.type_string() }}) as detailed_staff_role,
-        {{ safe_cast('fte', 'double') }} as fte,
+        {{ safe_cast('fte', type_double()) }} as fte,
         cast(unique_identifier as {{ dbt.type_string() }}) as staff_id
     from source
 ),

@@ -9,7 +9,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # The venv's tools first: dagster-dbt runs `dbt` from PATH when it prepares the manifest.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run pipeline demo-data test test-fast lint format ui docs manifest clean bench bench-ingest bench-warehouse
+.PHONY: java help run pipeline demo-data test test-fast lint format ui docs manifest clean bench bench-ingest bench-warehouse
 
 help:
 	@echo "make run        set up, generate the demo estate, run the whole nightly pipeline"
@@ -29,6 +29,12 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# Spark (SP_DBT_TARGET=spark, the engine tests) runs on Java 17: Debian's JRE when missing.
+java:
+	@command -v java > /dev/null || { sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
+		openjdk-17-jre-headless; }
+
 # dagster-dbt loads the dbt manifest at import time; build it whenever models change.
 manifest: venv
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
@@ -36,12 +42,12 @@ manifest: venv
 demo-data: venv
 	$(BIN)/python -m estate generate --tier $(TIER) --seed $(SEED) --out $(SP_DATA_DIR) --force
 
-pipeline: manifest
+pipeline: manifest $(if $(filter spark,$(SP_DBT_TARGET)),java)
 	$(BIN)/python -m orchestration.run
 
 run: venv demo-data pipeline
 
-test: manifest
+test: manifest java
 	$(BIN)/python -m pytest
 
 test-fast: manifest
@@ -77,7 +83,7 @@ bench-ingest: venv
 	$(BIN)/python -m scripts.bench_ingest --tier $(BENCH_TIER)
 
 # An ICB-sized full refresh has run out of memory at the default 3GB DuckDB cap (docs/runbook.md).
-bench-warehouse: manifest
+bench-warehouse: manifest $(if $(filter spark,$(SP_DBT_TARGET)),java)
 	SP_DUCKDB_MEMORY_LIMIT=$${SP_DUCKDB_MEMORY_LIMIT:-6GB} $(BIN)/python scripts/bench_warehouse.py --tier $(BENCH_TIER)
 
 clean:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pipeline_runs import PipelineRun, run_pipeline
+from pg_server import PgServer, running_server
+from pipeline_runs import PipelineRun, run_pipeline, run_pipeline_on_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,6 +73,49 @@ def pipeline_tiny(
     run = run_pipeline(tiny_estate, tmp_path_factory.mktemp("dagster_home"))
     os.environ["SP_DATA_DIR"] = str(tiny_estate)  # for helpers that read the zones
     return run
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgServer]:
+    """A real PostgreSQL server on 127.0.0.1, stopped and deleted after the session (publishing
+    to PostgreSQL, and the warehouse built on PostgreSQL)."""
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def warehouse_postgres_url(pg: PgServer) -> str:
+    """A database of its own on the session's server for the PostgreSQL warehouse (schemas raw
+    and analytics), apart from the publishing tests' database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("create database sp_warehouse"))
+    engine.dispose()
+    return pg.url().rsplit("/", 1)[0] + "/sp_warehouse"
+
+
+@pytest.fixture(scope="session")
+def pipeline_tiny_postgres(
+    pipeline_tiny: PipelineRun, warehouse_postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> PipelineRun:
+    """The session's tiny run again with the warehouse on PostgreSQL (SP_DBT_TARGET=postgres)."""
+    return run_pipeline_on_engine(
+        pipeline_tiny,
+        tmp_path_factory.mktemp("engine_postgres"),
+        "postgres",
+        SP_WAREHOUSE_POSTGRES_URL=warehouse_postgres_url,
+    )
+
+
+@pytest.fixture(scope="session")
+def pipeline_tiny_spark(
+    pipeline_tiny: PipelineRun, tmp_path_factory: pytest.TempPathFactory
+) -> PipelineRun:
+    """The session's tiny run again with the warehouse on Spark (SP_DBT_TARGET=spark: dbt-spark
+    in a local session; the slowest run of the suite, ~10 minutes)."""
+    return run_pipeline_on_engine(pipeline_tiny, tmp_path_factory.mktemp("engine_spark"), "spark")
 
 
 @pytest.fixture

@@ -110,3 +110,41 @@ def leftovers(data: Path) -> list[Path]:
         found += [p for pat in ("*/.tmp-*", "*/.old-*", "*/*/.tmp-*") for p in zone.glob(pat)]
     found += list((data / "published").glob(".*.tmp"))
     return sorted(found)
+
+
+def run_pipeline_on_engine(
+    source: PipelineRun, workdir: Path, target: str, **extra_env: str
+) -> PipelineRun:
+    """The same nightly pipeline on another warehouse engine (SP_DBT_TARGET), over a copy of
+    ``source``'s data directory: the landed files, raw zone and audit are the same, so the
+    ingest loads nothing new and dbt builds everything on ``target``; publishing writes the
+    copy's own published files."""
+    import shutil
+
+    data = workdir / "data"
+    shutil.copytree(source.data, data, ignore=shutil.ignore_patterns("published", "docs"))
+    return run_pipeline(data, workdir / "dagster_home", SP_DBT_TARGET=target, **extra_env)
+
+
+def engine_warehouse(run: PipelineRun, target: str, postgres_url: str | None = None):
+    """An in-memory DuckDB copy of every mart, published model and seed the engine built for
+    ``run``, under the names the DuckDB warehouse uses (main.<model>), so a test written
+    against warehouse.duckdb reads the other engine's build unchanged."""
+    from orchestration.lib import engines
+    from orchestration.lib.settings import resolve_settings
+
+    settings = resolve_settings(
+        {
+            "data_dir": str(run.data),
+            "dbt_target": target,
+            "warehouse_postgres_url": postgres_url,
+        }
+    )
+    nodes = json.loads((ROOT / "dbt_project" / "target" / "manifest.json").read_text())["nodes"]
+    wanted = sorted(
+        (node["schema"], node.get("alias") or node["name"])
+        for node in nodes.values()
+        if node["resource_type"] == "seed"
+        or (node["resource_type"] == "model" and node["fqn"][1] in ("marts", "published"))
+    )
+    return engines.open_warehouse(settings, wanted)

@@ -125,63 +125,9 @@ dc_cells as (
     from dc_step_0
 ),
 
-{#- Secondary suppression, repeated until nothing changes (a recursive CTE: each step sees the
-    previous step's cells, and stops when the previous step suppressed nothing new). In every
-    group with exactly one suppressed member, the first member in dc_order that is not
-    suppressed is suppressed (so an exempt grand total only when nothing else is left); all
-    groups are swept in the same step. #}
+{#- Secondary suppression, repeated until nothing changes: macro dc_settled_cells. #}
 dc_settled as (
-    with recursive dc_loop as (
-        select
-            dc_cells.*,
-            0 as dc_iteration,
-            true as dc_changed
-        from dc_cells
-        union all
-        select
-            dc_row_id,
-            dc_new_sup as dc_sup,
-            dc_order
-            {%- for group in secondary_groups %},
-            dc_g{{ loop.index }}
-            {%- endfor %},
-            dc_iteration + 1 as dc_iteration,
-            dc_new_sup <> dc_sup as dc_changed
-        from (
-            select
-                dc_ranked.*,
-                dc_sup
-                {%- for group in secondary_groups %}
-                or (
-                    dc_g{{ loop.index }} is not null
-                    and dc_g{{ loop.index }}_suppressed = 1
-                    and dc_order = dc_g{{ loop.index }}_next
-                )
-                {%- endfor %} as dc_new_sup
-            from (
-                select
-                    dc_loop.*,
-                    max(case when dc_changed then 1 else 0 end) over () as dc_any_changed
-                    {%- for group in secondary_groups %}
-                    {%- set g = loop.index %},
-                    sum(case when dc_sup then 1 else 0 end)
-                        over (partition by dc_g{{ g }})
-                        as dc_g{{ g }}_suppressed,
-                    min(case when not dc_sup then dc_order end)
-                        over (partition by dc_g{{ g }})
-                        as dc_g{{ g }}_next
-                    {%- endfor %}
-                from dc_loop
-            ) as dc_ranked
-            where dc_any_changed = 1
-        ) as dc_next
-    )
-
-    select
-        dc_row_id,
-        dc_sup
-    from dc_loop
-    where dc_iteration = (select max(dc_iteration) from dc_loop)
+    {{ dc_settled_cells(secondary_groups) }}
 ),
 
 dc_final as (
@@ -322,3 +268,109 @@ case
         else floor(({{ column }} + 2.5) / 5) * 5
     end
 {%- endmacro %}
+
+
+{#- One sweep of secondary suppression over `previous` (dc_row_id, dc_sup, dc_order, dc_g<n>,
+    dc_changed): in every group with exactly one suppressed member, the first member in
+    dc_order that is not suppressed is suppressed (so an exempt grand total only when nothing
+    else is left); all groups are swept in the same step. `only_if_changed`: emit nothing when
+    the previous sweep changed nothing (the recursive form's stop). #}
+{% macro dc_sweep(previous, secondary_groups, only_if_changed) %}
+    select
+        dc_row_id,
+        dc_new_sup as dc_sup,
+        dc_order
+        {%- for group in secondary_groups %},
+        dc_g{{ loop.index }}
+        {%- endfor %},
+        dc_iteration + 1 as dc_iteration,
+        dc_new_sup <> dc_sup as dc_changed
+    from (
+        select
+            dc_ranked.*,
+            dc_sup
+            {%- for group in secondary_groups %}
+            or (
+                dc_g{{ loop.index }} is not null
+                and dc_g{{ loop.index }}_suppressed = 1
+                and dc_order = dc_g{{ loop.index }}_next
+            )
+            {%- endfor %} as dc_new_sup
+        from (
+            select
+                {{ previous }}.*,
+                max(case when dc_changed then 1 else 0 end) over () as dc_any_changed
+                {%- for group in secondary_groups %}
+                {%- set g = loop.index %},
+                sum(case when dc_sup then 1 else 0 end)
+                    over (partition by dc_g{{ g }})
+                    as dc_g{{ g }}_suppressed,
+                min(case when not dc_sup then dc_order end)
+                    over (partition by dc_g{{ g }})
+                    as dc_g{{ g }}_next
+                {%- endfor %}
+            from {{ previous }}
+        ) as dc_ranked
+        {%- if only_if_changed %}
+        where dc_any_changed = 1
+        {%- endif %}
+    ) as dc_next
+{% endmacro %}
+
+{#- The cells' suppression once no sweep changes anything more (dc_row_id, dc_sup). -#}
+{% macro dc_settled_cells(secondary_groups) %}
+    {{- return(adapter.dispatch('dc_settled_cells', 'sp_warehouse')(secondary_groups)) -}}
+{% endmacro %}
+
+{#- A recursive CTE: each step sees the previous step's cells and stops when the previous step
+    suppressed nothing new. -#}
+{% macro default__dc_settled_cells(secondary_groups) %}
+    with recursive dc_loop as (
+        select
+            dc_cells.*,
+            0 as dc_iteration,
+            true as dc_changed
+        from dc_cells
+        union all
+        {{ dc_sweep('dc_loop', secondary_groups, true) }}
+    )
+
+    select
+        dc_row_id,
+        dc_sup
+    from dc_loop
+    where dc_iteration = (select max(dc_iteration) from dc_loop)
+{% endmacro %}
+
+{#- Spark refuses a recursive reference inside a window function, so the sweep is unrolled:
+    var `disclosure_sweeps` (default 12) sweeps in a row, a settled state staying as it is.
+    Published tables here settle in 2-4 sweeps; should the last sweep still change anything,
+    the build fails (raise_error) rather than publish an unsettled table. -#}
+{% macro spark__dc_settled_cells(secondary_groups) %}
+    {%- set sweeps = var('disclosure_sweeps', 12) %}
+    with dc_sweep_0 as (
+        select
+            dc_cells.*,
+            0 as dc_iteration,
+            true as dc_changed
+        from dc_cells
+    )
+    {%- for n in range(1, sweeps + 1) %},
+    dc_sweep_{{ n }} as (
+        {{ dc_sweep('dc_sweep_' ~ (n - 1), secondary_groups, false) }}
+    )
+    {%- endfor %}
+
+    select
+        dc_row_id,
+        dc_sup
+    from dc_sweep_{{ sweeps }}
+    where
+        case
+            when dc_changed
+                then cast(raise_error(
+                    'secondary suppression did not settle in {{ sweeps }} sweeps: raise var disclosure_sweeps'
+                ) as boolean)
+            else true
+        end
+{% endmacro %}

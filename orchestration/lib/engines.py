@@ -64,6 +64,10 @@ class RawTable:
     # The quarantine's table name is only in its folder path: DuckDB reads it with
     # filename = true, so the other engines get the same `filename` column.
     with_filename: bool = False
+    # Spark: the audit and quarantine folders are not a plain Hive layout (a first level that
+    # is not key=value, or a partition key that is also a column of the files), so Spark reads
+    # them as a view over their files, the extract date taken from each file's path.
+    spark_view: bool = False
 
     def files(self) -> list[Path]:
         return sorted(self.folder.glob(self.glob)) if self.folder.exists() else []
@@ -72,8 +76,12 @@ class RawTable:
 def raw_tables(settings: Settings, names: Iterable[str]) -> list[RawTable]:
     """The raw zone's tables ``names`` plus the audit zone's two, as the sources read them."""
     tables = [RawTable(name, settings.raw / name, "*/*.parquet") for name in sorted(set(names))]
-    tables.append(RawTable("audit_loads", settings.audit, "*/*/*.parquet"))
-    tables.append(RawTable("audit_quarantine", settings.quarantine, "*/*/*.parquet", True))
+    tables.append(RawTable("audit_loads", settings.audit, "*/*/*.parquet", spark_view=True))
+    tables.append(
+        RawTable(
+            "audit_quarantine", settings.quarantine, "*/*/*.parquet", True, spark_view=True
+        )
+    )
     return tables
 
 
@@ -222,7 +230,11 @@ def spark_raw_vars(tables: list[RawTable]) -> dict[str, object]:
     register_raw_tables): every raw table with files, and where its folder is."""
     return {
         "spark_raw_tables": {
-            t.name: {"location": str(t.folder), "with_filename": t.with_filename}
+            t.name: {
+                "location": str(t.folder),
+                "files": t.glob if t.spark_view else None,
+                "with_filename": t.with_filename,
+            }
             for t in tables
             if t.files()
         }

@@ -1,4 +1,4 @@
-"""PostgreSQL publishing against a real local server (tests/publishing/pg_server.py): the
+"""PostgreSQL publishing against a real local server (tests/pg_server.py): the
 published schema, its comments and indexes, and a BI login in the read-only role that can
 query a mart but cannot read another schema (the internal audience's included) or write
 anything; a login in the internal reader role reads the internal schema's exact counts and the

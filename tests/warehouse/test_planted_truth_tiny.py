@@ -1,6 +1,8 @@
 """The marts recover the truth the estate planted (`landing/_manifest.json`), on the `tiny` tier.
 
-One pipeline run per session (`pipeline_tiny`). Each test states its tolerance. The tiny tier
+One pipeline run per session (`pipeline_tiny`), and the same run with the warehouse built on
+PostgreSQL and on Spark (`pipeline_tiny_postgres`, `pipeline_tiny_spark`): every test runs
+once per engine, reading that engine's marts. Each test states its tolerance. The tiny tier
 has ~136 referred people and ~250 case-management referrals, so tolerances are statistical
 (95% intervals from the marts' own standard errors), except where the manifest gives a value
 the warehouse must reproduce exactly (workforce, the wellbeing pairs).
@@ -23,12 +25,41 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 
+ENGINES = [
+    "duckdb",
+    pytest.param("postgres", marks=pytest.mark.engines),
+    pytest.param("spark", marks=pytest.mark.engines),
+]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def wh(pipeline_tiny: PipelineRun) -> duckdb.DuckDBPyConnection:
-    assert pipeline_tiny.returncode == 0, pipeline_tiny.output[-4000:]
-    con = duckdb.connect(str(pipeline_tiny.data / "warehouse.duckdb"), read_only=True)
-    yield con
-    con.close()
+def run(engine: str, request: pytest.FixtureRequest) -> PipelineRun:
+    """The session's tiny run whose warehouse ``engine`` built."""
+    name = "pipeline_tiny" if engine == "duckdb" else f"pipeline_tiny_{engine}"
+    found = request.getfixturevalue(name)
+    assert found.returncode == 0, found.output[-4000:]
+    return found
+
+
+@pytest.fixture(scope="module")
+def wh(run: PipelineRun, engine: str, request: pytest.FixtureRequest) -> duckdb.DuckDBPyConnection:
+    """The engine's warehouse as a DuckDB connection: warehouse.duckdb itself, or an in-memory
+    copy of the other engine's marts, published models and seeds under the same names."""
+    if engine == "duckdb":
+        con = duckdb.connect(str(run.data / "warehouse.duckdb"), read_only=True)
+        yield con
+        con.close()
+        return
+    from pipeline_runs import engine_warehouse
+
+    url = request.getfixturevalue("warehouse_postgres_url") if engine == "postgres" else None
+    with engine_warehouse(run, engine, url) as con:
+        yield con
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +71,15 @@ ARTIFACT = Path(__file__).resolve().parents[1] / "artifacts" / "planted_truth_ti
 
 
 @pytest.fixture(scope="module")
-def recovered() -> dict:
+def recovered(engine: str) -> dict:
     """Each planted value beside the value the marts gave back (and its interval), written to
-    tests/artifacts/planted_truth_tiny.json when the module finishes: the record a reviewer
-    reads, rather than only a pass."""
+    tests/artifacts/planted_truth_tiny.json (DuckDB; _postgres, _spark beside it) when the
+    engine's tests finish: the record a reviewer reads, rather than only a pass."""
     found: dict = {}
     yield found
-    ARTIFACT.parent.mkdir(exist_ok=True)
-    ARTIFACT.write_text(json.dumps(found, indent=2, sort_keys=True, default=str) + "\n")
+    path = ARTIFACT if engine == "duckdb" else ARTIFACT.with_stem(f"{ARTIFACT.stem}_{engine}")
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(found, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def test_did_gp_appointment_ci_contains_the_planted_effect(wh, truth, recovered) -> None:
@@ -301,7 +333,7 @@ def test_spc_step_change_at_each_practice_own_date(wh, truth, recovered) -> None
     assert lower <= planted <= upper and lower > 1, (ratio, lower, upper)
 
 
-def test_qip_before_after_per_intervention(pipeline_tiny, wh, truth, recovered) -> None:
+def test_qip_before_after_per_intervention(run, wh, truth, recovered) -> None:
     """The QIP table holds one row per planted intervention at its own date, counts exactly the
     practice's referral episodes in [date - 3 months, date) and [date, date + 2 months), and
     its rate ratio's 95% CI contains the planted 2.0 (tolerance: statistical, ~10-20
@@ -336,14 +368,14 @@ def test_qip_before_after_per_intervention(pipeline_tiny, wh, truth, recovered) 
         }
         assert lower <= planted <= upper, (code, found[code])
     recovered["qip_rate_ratio"] = found
-    internal = pipeline_tiny.data / "published" / "internal" / "marts.duckdb"
+    internal = run.data / "published" / "internal" / "marts.duckdb"
     with duckdb.connect(str(internal), read_only=True) as pub:
         published = pub.execute(
             "select unit_code, baseline_referrals, followup_referrals "
             "from pub_internal_qi_intervention_effects where unit_level = 'practice' order by unit_code"
         ).fetchall()
         assert published == [(r[0], r[4], r[5]) for r in rows]
-    public = pipeline_tiny.data / "published" / "marts.duckdb"
+    public = run.data / "published" / "marts.duckdb"
     with duckdb.connect(str(public), read_only=True) as pub:
         tables = pub.execute("select table_name from information_schema.tables").fetchall()
     names = {r[0] for r in tables}
@@ -353,13 +385,13 @@ def test_qip_before_after_per_intervention(pipeline_tiny, wh, truth, recovered) 
     }
 
 
-def test_clinician_survey_change_per_practice(pipeline_tiny, wh, truth, recovered) -> None:
+def test_clinician_survey_change_per_practice(run, wh, truth, recovered) -> None:
     """Each trained practice's published survey change holds its exact pre and post agreeing
     counts (from the respondent-level mart) with Wilson intervals around each share and a
     Newcombe interval around the change that contains it. Planted: the item means rise by
     0.9-1.4 points (so the share agreeing rises); tolerance: pooled over the four items, each
     practice's change in the share agreeing is positive."""
-    internal = pipeline_tiny.data / "published" / "internal" / "marts.duckdb"
+    internal = run.data / "published" / "internal" / "marts.duckdb"
     with duckdb.connect(str(internal), read_only=True) as pub:
         rows = pub.execute(
             "select practice_code, measure_code, pre_responses, pre_agree_responses, "
@@ -611,8 +643,7 @@ def _wilson(x: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
 
 
-def test_pathway_recovers_the_planted_needs_support_and_first_contact(
-    pipeline_tiny, wh, truth, recovered
+def test_pathway_recovers_the_planted_needs_support_and_first_contact(run, wh, truth, recovered
 ) -> None:
     """The Social Prescribing Information Standard's pathway (pub_internal_pathway_quarterly and
     _categories, summed over every quarter at ICB level). Exact where the estate counts what it
@@ -627,7 +658,7 @@ def test_pathway_recovers_the_planted_needs_support_and_first_contact(
     Bonferroni)."""
     planted = truth["pathway"]
     con = duckdb.connect(
-        str(pipeline_tiny.data / "published" / "internal" / "marts.duckdb"), read_only=True
+        str(run.data / "published" / "internal" / "marts.duckdb"), read_only=True
     )
     try:
         by_category = {

@@ -1,12 +1,13 @@
-"""A throwaway local PostgreSQL server for the publishing tests: a real server, not a mock.
+"""A throwaway local PostgreSQL server for the publishing and engine tests: a real server, not a
+mock.
 
 Installs Debian's ``postgresql`` package when no server binaries are found (needs root and the
-Debian mirror; CI can run ``python tests/publishing/pg_server.py install`` up front), initdbs a
+Debian mirror; CI can run ``python tests/pg_server.py install`` up front), initdbs a
 cluster in a temporary directory listening on 127.0.0.1 only, with password (SCRAM)
 authentication over TCP, and stops and deletes it afterwards. As root, the cluster is run by the
 ``postgres`` system user, because PostgreSQL refuses to run as root.
 
-    python tests/publishing/pg_server.py install   # apt-get install postgresql if missing
+    python tests/pg_server.py install   # apt-get install postgresql if missing
 """
 
 from __future__ import annotations

@@ -98,7 +98,9 @@ def warehouse_postgres_url(pg: PgServer) -> str:
 
 @pytest.fixture(scope="session")
 def pipeline_tiny_postgres(
-    pipeline_tiny: PipelineRun, warehouse_postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+    pipeline_tiny: PipelineRun,
+    warehouse_postgres_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> PipelineRun:
     """The session's tiny run again with the warehouse on PostgreSQL (SP_DBT_TARGET=postgres)."""
     return run_pipeline_on_engine(

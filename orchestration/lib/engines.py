@@ -78,9 +78,7 @@ def raw_tables(settings: Settings, names: Iterable[str]) -> list[RawTable]:
     tables = [RawTable(name, settings.raw / name, "*/*.parquet") for name in sorted(set(names))]
     tables.append(RawTable("audit_loads", settings.audit, "*/*/*.parquet", spark_view=True))
     tables.append(
-        RawTable(
-            "audit_quarantine", settings.quarantine, "*/*/*.parquet", True, spark_view=True
-        )
+        RawTable("audit_quarantine", settings.quarantine, "*/*/*.parquet", True, spark_view=True)
     )
     return tables
 
@@ -129,7 +127,9 @@ def load_raw_postgres(settings: Settings, tables: list[RawTable]) -> dict[str, i
     )
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA)))
+            cur.execute(
+                sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA))
+            )
             cur.execute(
                 sql.SQL(
                     "create table if not exists {}.{} (table_name text primary key, "
@@ -265,14 +265,22 @@ def _postgres_tables(url: str, qualified: list[tuple[str, str]]) -> dict[tuple[s
 
     # numeric (from round(), avg() on PostgreSQL) travels as float, as DuckDB and Spark give it.
     as_float = psycopg2.extensions.new_type(
-        psycopg2.extensions.DECIMAL.values, "SP_NUMERIC_AS_FLOAT",
+        psycopg2.extensions.DECIMAL.values,
+        "SP_NUMERIC_AS_FLOAT",
         lambda value, cur: float(value) if value is not None else None,
     )
     arrow_types = {
-        "text": pa.string(), "character varying": pa.string(), "bigint": pa.int64(),
-        "integer": pa.int32(), "smallint": pa.int16(), "double precision": pa.float64(),
-        "real": pa.float32(), "numeric": pa.float64(), "date": pa.date32(),
-        "boolean": pa.bool_(), "timestamp without time zone": pa.timestamp("us"),
+        "text": pa.string(),
+        "character varying": pa.string(),
+        "bigint": pa.int64(),
+        "integer": pa.int32(),
+        "smallint": pa.int16(),
+        "double precision": pa.float64(),
+        "real": pa.float32(),
+        "numeric": pa.float64(),
+        "date": pa.date32(),
+        "boolean": pa.bool_(),
+        "timestamp without time zone": pa.timestamp("us"),
     }
     engine = sa.create_engine(url)
     out: dict[tuple[str, str], pa.Table] = {}
@@ -335,7 +343,9 @@ def open_warehouse(settings: Settings, qualified: list[tuple[str, str]]) -> Iter
         for (schema, name), table in found.items():
             con.execute(f"create schema if not exists {_quote(schema)}")
             con.register("_sp_incoming", table)
-            con.execute(f"create table {_quote(schema)}.{_quote(name)} as select * from _sp_incoming")
+            con.execute(
+                f"create table {_quote(schema)}.{_quote(name)} as select * from _sp_incoming"
+            )
             con.unregister("_sp_incoming")
         yield con
     finally:

@@ -211,9 +211,7 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
         ) from None
     dbt_target = value("dbt_target")
     if dbt_target not in ("duckdb", "postgres", "spark"):
-        raise ConfigError(
-            f"SP_DBT_TARGET must be duckdb, postgres or spark, not {dbt_target!r}."
-        )
+        raise ConfigError(f"SP_DBT_TARGET must be duckdb, postgres or spark, not {dbt_target!r}.")
     if dbt_target == "postgres" and not value("warehouse_postgres_url"):
         raise ConfigError(
             "SP_DBT_TARGET=postgres needs SP_WAREHOUSE_POSTGRES_URL, the warehouse database "

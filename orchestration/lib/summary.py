@@ -87,7 +87,11 @@ def _print_where_to_look(settings: Settings, dagster_home: Path) -> None:
     internal = audience_dir(settings.published, INTERNAL) / PUBLISHED_FILE
     if internal.exists():
         print(f"  Internal marts (exact counts, the ICB's own analysts only): {internal}")
-    if settings.warehouse.exists():
+    if settings.dbt_target == "postgres":
+        print("  Warehouse (PostgreSQL, SP_WAREHOUSE_POSTGRES_URL): schemas raw and analytics")
+    elif settings.dbt_target == "spark":
+        print(f"  Warehouse (Spark tables, Parquet):           {settings.data_dir / 'spark'}")
+    elif settings.warehouse.exists():
         print(f"  Warehouse (dbt's alone, do not hold it open): {settings.warehouse}")
     zones = [str(z) for z in settings.zones if z.exists()]
     if zones:

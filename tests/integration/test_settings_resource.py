@@ -255,4 +255,29 @@ def test_dbt_gets_the_runs_data_directory_and_memory_cap_then_the_environment_is
     assert dataclasses.replace(cfg, duckdb_memory_limit="2GB").dbt_environment() == {
         "SP_DATA_DIR": str(tmp_path),
         "SP_DUCKDB_MEMORY_LIMIT": "2GB",
+        "SP_DBT_TARGET": "duckdb",
     }
+
+
+def test_the_engine_is_one_setting_and_the_postgres_warehouse_url_reaches_dbt_in_parts(
+    tmp_path: Path,
+) -> None:
+    """SP_DBT_TARGET chooses the profile's target; for PostgreSQL the warehouse URL is split
+    into the variables profiles.yml reads, and never appears in the settings' repr."""
+    url = "postgresql+psycopg2://sp%40icb:s3cret%21@db.internal:6543/sp_warehouse"
+    cfg = PipelineSettings(
+        data_dir=str(tmp_path), dbt_target="postgres", warehouse_postgres_url=url
+    ).get_settings()
+    env = cfg.dbt_environment()
+    assert env["SP_DBT_TARGET"] == "postgres"
+    assert (env["SP_PG_HOST"], env["SP_PG_PORT"], env["SP_PG_DATABASE"]) == (
+        "db.internal",
+        "6543",
+        "sp_warehouse",
+    )
+    assert (env["SP_PG_USER"], env["SP_PG_PASSWORD"]) == ("sp@icb", "s3cret!")
+    assert "s3cret" not in repr(cfg)
+    with pytest.raises(ConfigError, match="SP_WAREHOUSE_POSTGRES_URL"):
+        PipelineSettings(data_dir=str(tmp_path), dbt_target="postgres").get_settings()
+    with pytest.raises(ConfigError, match="duckdb, postgres or spark"):
+        PipelineSettings(data_dir=str(tmp_path), dbt_target="snowflake").get_settings()

@@ -20,5 +20,3 @@ def published_run(pipeline_tiny: PipelineRun) -> PipelineRun:
     assert pipeline_tiny.returncode == 0, pipeline_tiny.output[-4000:]
     assert (pipeline_tiny.data / "published" / "marts.duckdb").exists()
     return pipeline_tiny
-
-

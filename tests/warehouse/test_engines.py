@@ -52,12 +52,28 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> tuple[list[str], list[t
     return columns, sorted(rows, key=key)
 
 
-def _same(a: object, b: object) -> bool:
+def _same(a: object, b: object, scale: float) -> bool:
+    """Equal; numbers to 1e-9 relative, and to 1e-9 of the column's largest magnitude
+    (``scale``) near zero, where a difference of two nearly equal sums (a DiD) leaves no
+    relative precision to compare."""
     if isinstance(a, float) or isinstance(b, float):
         if a is None or b is None:
             return a is b
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9 * scale)
     return a == b
+
+
+def _differences(columns: list[str], rows_d: list[tuple], rows_o: list[tuple]) -> list[str]:
+    scales = [
+        max((abs(float(r[i])) for r in rows_d if isinstance(r[i], float)), default=0.0)
+        for i in range(len(columns))
+    ]
+    found = []
+    for x, y in zip(rows_d, rows_o, strict=True):
+        for i, (a, b) in enumerate(zip(x, y, strict=True)):
+            if not _same(a, b, scales[i]):
+                found.append(f"{columns[i]}: DuckDB {a!r}, engine {b!r}")
+    return found
 
 
 def test_the_nightly_pipeline_runs_end_to_end_on_the_engine(engine_run) -> None:
@@ -100,13 +116,9 @@ def test_every_mart_equals_the_duckdb_build(engine_run, pipeline_tiny, request) 
             elif len(rows_d) != len(rows_o):
                 differing[table] = f"{len(rows_d)} rows on DuckDB, {len(rows_o)} on {engine}"
             else:
-                bad = [
-                    (i, x, y)
-                    for i, (x, y) in enumerate(zip(rows_d, rows_o, strict=True))
-                    if not all(_same(a, b) for a, b in zip(x, y, strict=True))
-                ]
+                bad = _differences(cols_d, rows_d, rows_o)
                 if bad:
-                    differing[table] = f"{len(bad)} rows differ, first: {bad[0]}"
+                    differing[table] = f"{len(bad)} values differ: {bad[:5]}"
     duck.close()
     assert not differing, differing
 

@@ -643,7 +643,8 @@ def _wilson(x: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
 
 
-def test_pathway_recovers_the_planted_needs_support_and_first_contact(run, wh, truth, recovered
+def test_pathway_recovers_the_planted_needs_support_and_first_contact(
+    run, wh, truth, recovered
 ) -> None:
     """The Social Prescribing Information Standard's pathway (pub_internal_pathway_quarterly and
     _categories, summed over every quarter at ICB level). Exact where the estate counts what it
@@ -657,9 +658,7 @@ def test_pathway_recovers_the_planted_needs_support_and_first_contact(run, wh, t
     probability inside its Wilson interval at z = 2.69 (95 % jointly over the 7 types,
     Bonferroni)."""
     planted = truth["pathway"]
-    con = duckdb.connect(
-        str(run.data / "published" / "internal" / "marts.duckdb"), read_only=True
-    )
+    con = duckdb.connect(str(run.data / "published" / "internal" / "marts.duckdb"), read_only=True)
     try:
         by_category = {
             (t, c): (int(r), a)

@@ -86,16 +86,18 @@ cost_basis as (
     {%- for code, acts in valued.items() %}
         select
             '{{ code }}' as measure_code,
-            {{ dbt.listagg(
+            {#- pounds and pence as decimal: a double's text differs by engine (148.0 vs 148) #}
+            {{ ordered_listagg(
                 "case when included_in_total then activity_code || ' £' || "
-                ~ "cast(unit_cost_gbp as " ~ dbt.type_string() ~ ") || ' (' || price_year || ')' end",
+                ~ "cast(cast(unit_cost_gbp as decimal(12, 2)) as " ~ dbt.type_string() ~ ") "
+                ~ "|| ' (' || price_year || ')' end",
                 "'; '",
-                "order by activity_code",
+                "activity_code",
             ) }} as valued_activities,
-            {{ dbt.listagg(
+            {{ ordered_listagg(
                 "case when not included_in_total then activity_code end",
                 "'; '",
-                "order by activity_code",
+                "activity_code",
             ) }} as unvalued_activities
         from unit_costs
         where activity_code in (

@@ -5,7 +5,8 @@
   from that list, so the band labels and the birth-month ranges cannot drift apart.
 -#}
 {% macro age_in_years(birth_month, on_date) %}
-    floor({{ dbt.datediff(birth_month, on_date, 'month') }} / 12.0)
+    {#- parenthesised: a datediff can be a sum of terms (Spark's is two CASEs) #}
+    floor(({{ dbt.datediff(birth_month, on_date, 'month') }}) / 12.0)
 {% endmacro %}
 
 {#- Lower edges (years) of the bands after the first: 0-17, 18-34, 35-49, 50-64, 65-74, 75+. -#}

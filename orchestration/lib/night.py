@@ -133,14 +133,30 @@ def landing_fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
+def audit_fingerprint(settings: Settings) -> str:
+    """sha256 over the audit's partition folders: a partition's audit deleted (to force its
+    reload, docs/runbook.md) changes it."""
+    digest = hashlib.sha256()
+    if settings.audit.is_dir():
+        for table in sorted(os.listdir(settings.audit)):
+            if table.startswith("table=") and (settings.audit / table).is_dir():
+                parts = sorted(os.listdir(settings.audit / table))
+                digest.update(f"{table}\0{','.join(parts)}\n".encode())
+    return digest.hexdigest()
+
+
 def _landing_path(settings: Settings) -> Path:
     return state_dir(settings) / "landing.json"
 
 
 def record_landing(settings: Settings, fingerprint: str | None) -> None:
-    """The landing area as a night that went through (ingest and dbt step) found it."""
+    """The landing area as a night that went through (ingest and dbt step) found it when it
+    was planned, and the audit's partitions as it left them."""
     if fingerprint:
-        _write_json(_landing_path(settings), {"fingerprint": fingerprint})
+        _write_json(
+            _landing_path(settings),
+            {"fingerprint": fingerprint, "audit": audit_fingerprint(settings)},
+        )
 
 
 def changed_dates(settings: Settings) -> list[dt.date]:
@@ -478,8 +494,10 @@ def plan_night(settings: Settings) -> NightPlan:
     """Whether anything is to be done tonight, and for which extract dates."""
     reasons, dates = [], []
     fingerprint = landing_fingerprint(settings)
-    recorded = (_read_json(_landing_path(settings)) or {}).get("fingerprint")
-    if fingerprint != recorded:
+    recorded = _read_json(_landing_path(settings)) or {}
+    if fingerprint != recorded.get("fingerprint") or audit_fingerprint(settings) != recorded.get(
+        "audit"
+    ):
         dates = changed_dates(settings)
         reasons.append(
             f"{len(dates)} extract date(s) with new or changed files"

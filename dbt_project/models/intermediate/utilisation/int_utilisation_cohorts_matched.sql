@@ -321,10 +321,10 @@ candidate_people as (
     from candidates
 ),
 
+{# The first N candidates of each set in pair order, kept while the pool is read (macro
+    first_n_per_group: on DuckDB an aggregate holding N per set, not a window over every pair,
+    which ran an ICB full refresh out of memory at 3GB). #}
 thinned_numbers as (
-    -- the first N candidates of each set in pair order, kept while the pool is read (macro
-    -- first_n_per_group: on DuckDB an aggregate holding N per set, not a window over every
-    -- pair, which ran an ICB full refresh out of memory at 3GB)
     {{ first_n_per_group('pool', 'set_number', 'person_number', 'pair_order',
         var('comparison_candidates_per_referred', 50)) }}
 ),

@@ -9,17 +9,19 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # The venv's tools first: dagster-dbt runs `dbt` from PATH when it prepares the manifest.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: java help run pipeline demo-data test test-fast lint format ui docs manifest clean bench bench-ingest bench-warehouse
+.PHONY: java help run pipeline pipeline-full demo-data test test-fast lint format ui docs manifest clean bench bench-ingest bench-warehouse
 
 help:
 	@echo "make run        set up, generate the demo estate, run the whole nightly pipeline"
 	@echo "make test       set up and run the whole test suite"
-	@echo "make pipeline   run the pipeline on whatever is already in data/landing"
+	@echo "make pipeline   run the pipeline on whatever is already in data/landing (only what landed)"
+	@echo "make pipeline-full  the same, building and republishing everything"
 	@echo "make demo-data  (re)generate the synthetic estate (TIER=tiny|demo|icb|national SEED=42)"
 	@echo "make ui         open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint       ruff + sqlfluff"
 	@echo "make docs       dbt docs site"
-	@echo "make bench      benchmarks: bench-ingest, bench-warehouse (BENCH_TIER=icb by default)"
+	@echo "make bench      what a night costs: first load, one new month, quiet night (BENCH_TIER=icb)"
+	@echo "                (bench-ingest, bench-warehouse: the ingest and the dbt build alone)"
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,15 +37,20 @@ java:
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
 		openjdk-17-jre-headless; }
 
-# dagster-dbt loads the dbt manifest at import time; build it whenever models change.
+# dagster-dbt loads the dbt manifest at import time; build it whenever models change (a stamp
+# of the project's files, the data directory and the engine: unchanged, no `dbt parse`).
 manifest: venv
-	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
+	$(BIN)/python -m scripts.dbt_parse_if_changed
 
 demo-data: venv
 	$(BIN)/python -m estate generate --tier $(TIER) --seed $(SEED) --out $(SP_DATA_DIR) --force
 
 pipeline: manifest $(if $(filter spark,$(SP_DBT_TARGET)),java)
 	$(BIN)/python -m orchestration.run
+
+# The whole warehouse rebuilt and republished, whatever landed (Sundays 03:00 under the daemon).
+pipeline-full: manifest $(if $(filter spark,$(SP_DBT_TARGET)),java)
+	$(BIN)/python -m orchestration.run --full
 
 run: venv demo-data pipeline
 
@@ -77,7 +84,9 @@ docs: manifest
 
 # Benchmarks measure, they never gate: performance goals are read off their output.
 BENCH_TIER ?= icb
-bench: bench-ingest bench-warehouse
+# One table: the first load, a night with one new month, a quiet night (scripts/bench_night.py).
+bench: venv
+	$(BIN)/python -m scripts.bench_night --tier $(BENCH_TIER)
 
 bench-ingest: venv
 	$(BIN)/python -m scripts.bench_ingest --tier $(BENCH_TIER)

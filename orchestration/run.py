@@ -16,8 +16,12 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from orchestration.lib.settings import PROJECT_ROOT, Settings, load_settings
+
+if TYPE_CHECKING:
+    from orchestration.lib.night import NightPlan
 
 
 def ensure_dagster_home() -> Path:
@@ -31,6 +35,12 @@ def ensure_dagster_home() -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="build the whole warehouse and republish everything (make pipeline-full), "
+        "whatever landed",
+    )
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -49,6 +59,21 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
+    # Issue 16: a night costs what landed. Whether anything landed, changed or failed since the
+    # last build is read from small state files and file stats, before Dagster is imported.
+    from orchestration.lib.night import plan_night  # noqa: PLC0415
+
+    started = time.perf_counter()
+    plan = plan_night(settings)
+    if plan.quiet and not args.full:
+        _say(
+            "quiet night: nothing landed or changed in the landing area or the case-management "
+            "source, the dbt project is unchanged, the last build had no failure and everything "
+            f"built is published; nothing ingested, built or published ({time.perf_counter() - started:.1f}s)"
+        )
+        return 0
+    _say("work tonight: " + ("a full build (--full)" if args.full else "; ".join(plan.reasons)))
+
     import dagster as dg  # noqa: PLC0415 - slow import, after the cheap checks above
 
     from orchestration.lib import interrupts
@@ -65,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     interrupts.install()
     try:
         with exclusive_run(settings.data_dir):
-            return _run(dg, settings, home)
+            return _run(dg, settings, home, plan, full=args.full)
     except RunRefused as exc:
         print(f"REFUSED: {exc}", file=sys.stderr)
         return 3
@@ -75,11 +100,12 @@ def _say(line: str) -> None:
     print(f"pipeline: {line}", file=sys.stderr, flush=True)
 
 
-def _run(dg: ModuleType, settings: Settings, home: Path) -> int:
+def _run(dg: ModuleType, settings: Settings, home: Path, plan: NightPlan, full: bool) -> int:
     """The nightly run and the publish run after it, holding the data directory's lock."""
     from orchestration.definitions import defs
     from orchestration.lib import interrupts, run_guard, zones
     from orchestration.lib.landing_watch import landed_dates
+    from orchestration.lib.night import FULL_BUILD_TAG, LANDING_TAG
     from orchestration.lib.partitions import covering_range, register
     from orchestration.lib.summary import print_summary
 
@@ -90,11 +116,19 @@ def _run(dg: ModuleType, settings: Settings, home: Path) -> int:
         try:
             run_guard.free_dead_runs(instance, _say)
             run_guard.wait_for_pool(instance, settings.pool_wait_seconds, _say)
-            # One run over every landed extract date, exactly as a backfill of them all would
-            # run; dates already loaded with the same files are skipped in seconds.
-            dates = landed_dates(settings) or [dt.date.today()]
-            register(instance, dates)
-            tags = {**covering_range(instance, dates), **run_guard.run_tags()}
+            # One run over the extract dates with new or changed files (every landed date for a
+            # full build), as a backfill of them would run; within them a partition whose files
+            # are unchanged is skipped without reading them. With no such date (dbt code changed,
+            # a failure to rebuild, marts to publish) the run covers the newest date alone.
+            landed = landed_dates(settings) or [dt.date.today()]
+            dates = landed if full else (plan.dates or landed[-1:])
+            register(instance, landed)
+            tags = {
+                **covering_range(instance, dates),
+                **run_guard.run_tags(),
+                LANDING_TAG: plan.landing,
+                **({FULL_BUILD_TAG: "true"} if full else {}),
+            }
             job = defs.resolve_job_def("nightly_pipeline")
             results = [job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)]
             if interrupts.requested():

@@ -27,12 +27,15 @@ class PipelineRun:
     manifest: dict
 
 
-def run_pipeline(data: Path, dagster_home: Path, **extra_env: str) -> PipelineRun:
-    """Run the whole nightly job as `make pipeline` does, with the development key."""
+def run_pipeline(
+    data: Path, dagster_home: Path, args: tuple[str, ...] = (), **extra_env: str
+) -> PipelineRun:
+    """Run the whole nightly job as `make pipeline` does (``args``: e.g. ``--full``, as
+    `make pipeline-full`), with the development key."""
     env = {**os.environ, "SP_DATA_DIR": str(data), "DAGSTER_HOME": str(dagster_home), **extra_env}
     env.pop("SP_PSEUDO_KEY", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "orchestration.run"],
+        [sys.executable, "-m", "orchestration.run", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import threading
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,7 +24,7 @@ import numpy as np
 import polars as pl
 from pandera.errors import SchemaErrors
 
-from orchestration.lib import faults, zones
+from orchestration.lib import faults, night, zones
 from orchestration.lib.landing import DECOMPRESSION_ERRORS, LandedEntry, date_folders, sort_folder
 from orchestration.lib.pseudonymise import pseudonymise
 from orchestration.lib.settings import Settings
@@ -916,14 +917,31 @@ def ingest_files(
     run_id: str,
     force: bool = False,
 ) -> list[PartitionResult]:
-    known = known_practice_codes(settings) if spec.practice_column else None
-    loaded = loaded_files(settings, spec)
     dates = list(dates)
+    # A partition whose files have the names, sizes and mtimes of its last audited load is
+    # skipped without reading them (orchestration.lib.night); the rest are read, hashed and
+    # loaded (or skipped by sha256) as before. What every changed partition needs is read once,
+    # and only when one has changed.
+    stamps = night.LandedStamps(settings, spec.table)
+    lock = threading.Lock()
+    shared: dict[str, object] = {}
 
-    def one(day: dt.date) -> PartitionResult:
-        landed = read_landed_files(spec, files_for(settings, spec, day))
+    def needs() -> tuple[set[str] | None, dict[str, tuple[dt.date, str]]]:
+        with lock:
+            if not shared:
+                shared["known"] = known_practice_codes(settings) if spec.practice_column else None
+                shared["loaded"] = loaded_files(settings, spec)
+        return shared["known"], shared["loaded"]  # type: ignore[return-value]
+
+    def one(day: dt.date) -> tuple[PartitionResult, list]:
+        entries = files_for(settings, spec, day)
+        stats = night.file_stats(entries)
+        if not force and stamps.unchanged(day, stats):
+            return PartitionResult(spec.table, day, len(entries), 0, 0, 0, skipped=True), stats
+        known, loaded = needs()
+        landed = read_landed_files(spec, entries)
         mark_duplicates(landed, day, loaded)
-        return load_partition(settings, spec, day, landed, run_id, known, force=force)
+        return load_partition(settings, spec, day, landed, run_id, known, force=force), stats
 
     # Partitions are independent (each reads only its own audit and the pre-run `loaded`), and
     # most of a partition's time is spent in polars, numpy, hashlib and DuckDB, which release
@@ -931,13 +949,18 @@ def ingest_files(
     # A window of that many, not the whole list: memory stays bounded, and after a failure at
     # most the ones already running finish before the error is raised.
     results: list[PartitionResult] = []
-    with ThreadPoolExecutor(max_workers=PARTITION_WORKERS) as pool:
-        pending: deque[Future[PartitionResult]] = deque()
-        upcoming = iter(dates)
-        for day in islice(upcoming, PARTITION_WORKERS):
-            pending.append(pool.submit(one, day))
-        while pending:
-            results.append(pending.popleft().result())
-            for day in islice(upcoming, 1):
+    try:
+        with ThreadPoolExecutor(max_workers=PARTITION_WORKERS) as pool:
+            pending: deque[Future[tuple[PartitionResult, list]]] = deque()
+            upcoming = iter(dates)
+            for day in islice(upcoming, PARTITION_WORKERS):
                 pending.append(pool.submit(one, day))
+            while pending:
+                result, stats = pending.popleft().result()
+                results.append(result)
+                stamps.record(result.extract_date, stats)
+                for day in islice(upcoming, 1):
+                    pending.append(pool.submit(one, day))
+    finally:
+        stamps.save()
     return results

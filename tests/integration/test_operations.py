@@ -102,7 +102,8 @@ def test_nightly_schedule_covers_every_landed_date(data_dir: Path) -> None:
         land(data_dir, "2024-02-01")
         land(data_dir, "2024-05-01")
         request = nightly_schedule(ctx)
-        assert request.tags == range_tags("2024-02-01", "2024-05-01")
+        wanted = range_tags("2024-02-01", "2024-05-01")
+        assert {k: request.tags[k] for k in wanted} == wanted
         assert instance.get_dynamic_partitions(EXTRACT_DATES.name) == ["2024-02-01", "2024-05-01"]
 
 

@@ -59,7 +59,10 @@ def test_every_definition_that_reads_settings_gets_the_one_resource(dbt_manifest
     assert {"published/marts_duckdb", "published/marts_postgres", "published/report"} <= using
     assert any(name.startswith("fct_") for name in using), "the dbt assets (for dbt's env)"
     assert snap.sensors_using == ["landing_sensor"]
-    assert snap.schedules_using == ["nightly_0200_europe_london"]
+    assert sorted(snap.schedules_using) == [
+        "nightly_0200_europe_london",
+        "weekly_full_build_sunday_0300_europe_london",
+    ]
     # Every asset check: the ingest checks, freshness, disclosure control, expectations.
     checks = list(defs.asset_checks)
     assert len(checks) > len(schemas.EXTRACTS)

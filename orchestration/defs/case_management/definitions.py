@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.lib import night
 from orchestration.lib.assets import (
     PRACTICE_MAPPING,
     raw_key,
@@ -36,7 +37,12 @@ def case_management_pull(  # noqa: ANN201 - generator of results
     missing = missing_sqlite_file(cfg.cms_url)
     absent: list[str] = []
     try:
-        if cfg.cms_source == "json":
+        # Summarised before the pull, so a change made during it is seen by the next night.
+        fingerprint = night.cms_fingerprint(cfg)
+        if night.cms_unchanged(cfg, fingerprint):
+            context.log.info("case management: nothing changed since the last pull")
+            results = []
+        elif cfg.cms_source == "json":
             results = load_json_exports(cfg, context.run.run_id)
         elif missing is not None:
             # Not a transient fault: there is no database to wait for (a files-only landing
@@ -58,6 +64,7 @@ def case_management_pull(  # noqa: ANN201 - generator of results
                 metadata={"source_unavailable": True, **summarise([])},
             )
         return
+    night.record_cms(cfg, fingerprint)
     if absent:
         context.log.warning(
             "the case-management database has no table "

@@ -11,6 +11,7 @@ import json
 import dagster as dg
 
 from orchestration.defs.publish.definitions import published_models_disclosure_safe
+from orchestration.lib import night
 from orchestration.lib.checks import (
     UNRECOGNISED_FILES,
     build_case_management_freshness_check,
@@ -87,8 +88,9 @@ freshness_job = dg.define_asset_job(
 )
 
 
-# 02:00 UK time all year (Europe/London follows BST). The run covers every landed extract
-# date: unchanged dates are skipped in seconds, so a night that missed files heals itself.
+# 02:00 UK time all year (Europe/London follows BST). The run covers the extract dates with new
+# or changed files (orchestration/lib/night.py); a quiet night (nothing landed or changed, no
+# dbt change or failure, nothing left to publish) is skipped with its reasons in the tick.
 @dg.schedule(
     job=nightly_job,
     cron_schedule="0 2 * * *",
@@ -99,11 +101,43 @@ freshness_job = dg.define_asset_job(
 def nightly_schedule(
     context: dg.ScheduleEvaluationContext, settings: PipelineSettings
 ) -> dg.RunRequest | dg.SkipReason:
-    dates = landed_dates(settings.get_settings())
+    cfg = settings.get_settings()
+    dates = landed_dates(cfg)
+    if not dates:
+        return dg.SkipReason("the landing area is empty")
+    plan = night.plan_night(cfg)
+    if plan.quiet:
+        return dg.SkipReason("quiet night: nothing landed, changed or failed since the last build")
+    register(context.instance, dates)
+    tags = covering_range(context.instance, plan.dates or dates[-1:])
+    return dg.RunRequest(tags={**tags, night.LANDING_TAG: plan.landing})
+
+
+# Sundays 03:00 UK time: the whole warehouse rebuilt and republished, whatever landed (the
+# nightly builds only what the night reaches). `make pipeline-full` does the same on demand.
+@dg.schedule(
+    job=nightly_job,
+    cron_schedule="0 3 * * 0",
+    execution_timezone="Europe/London",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    name="weekly_full_build_sunday_0300_europe_london",
+)
+def weekly_full_build(
+    context: dg.ScheduleEvaluationContext, settings: PipelineSettings
+) -> dg.RunRequest | dg.SkipReason:
+    cfg = settings.get_settings()
+    dates = landed_dates(cfg)
     if not dates:
         return dg.SkipReason("the landing area is empty")
     register(context.instance, dates)
-    return dg.RunRequest(tags=covering_range(context.instance, dates))
+    landing = night.landing_fingerprint(cfg)
+    return dg.RunRequest(
+        tags={
+            **covering_range(context.instance, dates),
+            night.FULL_BUILD_TAG: "true",
+            night.LANDING_TAG: landing,
+        }
+    )
 
 
 freshness_schedule = dg.ScheduleDefinition(
@@ -164,6 +198,6 @@ defs = dg.Definitions(
     assets=[*audit_zone, landing_accounted],
     asset_checks=freshness_checks,
     jobs=[nightly_job, publish_job, freshness_job],
-    schedules=[nightly_schedule, freshness_schedule],
+    schedules=[nightly_schedule, weekly_full_build, freshness_schedule],
     sensors=[landing_sensor, publish_after_nightly],
 )

@@ -12,12 +12,13 @@ from collections.abc import Iterator
 import dagster as dg
 
 from orchestration.defs.warehouse.definitions import warehouse_dbt_assets
-from orchestration.lib import engines
+from orchestration.lib import engines, night
 from orchestration.lib.dbt_project import sp_dbt_project
 from orchestration.lib.publish import (
     PARQUET_LINK,
     PUBLIC,
     PUBLISHED_FILE,
+    Mart,
     built_marts,
     disclosure_problems,
     publish_duckdb,
@@ -26,7 +27,7 @@ from orchestration.lib.publish import (
     read_marts,
 )
 from orchestration.lib.resources import PipelineSettings
-from orchestration.lib.settings import VARIABLES
+from orchestration.lib.settings import VARIABLES, Settings
 
 _MARTS = publishable_marts(sp_dbt_project.manifest_path)
 _MART_KEYS = [k for k in warehouse_dbt_assets.keys if k.path[-1] in {m.name for m in _MARTS}]
@@ -75,6 +76,26 @@ def published_models_disclosure_safe(
             )
 
 
+def to_publish(
+    context: dg.AssetExecutionContext, cfg: Settings, publisher: str
+) -> tuple[list[Mart], set[str] | None]:
+    """The built marts of every audience holding a mart rebuilt since ``publisher`` last
+    published (an audience's file is rewritten whole, so all of that audience's marts), and
+    what was pending. Issue 16: an audience none of whose marts changed keeps its file."""
+    built = built_marts(cfg, _MARTS)
+    pending = night.unpublished(cfg, publisher)
+    if pending is None:
+        return built, pending
+    audiences = {m.audience for m in built if m.name in pending}
+    kept = sorted({m.audience for m in built} - audiences)
+    if kept:
+        context.log.info(
+            f"{publisher}: no mart of the {', '.join(kept)} audience rebuilt since it was last "
+            "published: its files are left as they are"
+        )
+    return [m for m in built if m.audience in audiences], pending
+
+
 def _published_asset_kwargs(name: str, description: str, kinds: set[str]) -> dict:
     return {
         "key": dg.AssetKey(["published", name]),
@@ -83,6 +104,8 @@ def _published_asset_kwargs(name: str, description: str, kinds: set[str]) -> dic
         "kinds": kinds,
         "pool": "warehouse",  # reads the warehouse file: never while dbt writes it
         "description": description,
+        # Nothing rebuilt for any audience: no materialisation, and so no GX suites or report.
+        "output_required": False,
     }
 
 
@@ -98,11 +121,16 @@ def _published_asset_kwargs(name: str, description: str, kinds: set[str]) -> dic
 )
 def published_marts(
     context: dg.AssetExecutionContext, settings: PipelineSettings
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     cfg = settings.get_settings()
-    counts = publish_duckdb(cfg, built_marts(cfg, _MARTS), context.run_id)
+    marts, pending = to_publish(context, cfg, "duckdb")
+    if not marts:
+        night.published(cfg, "duckdb", pending)
+        return
+    counts = publish_duckdb(cfg, marts, context.run_id)
+    night.published(cfg, "duckdb", pending)
     context.log.info(f"published {len(counts)} marts to {cfg.published / PUBLISHED_FILE}")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(cfg.published / PUBLISHED_FILE)),
             "tables": len(counts),
@@ -122,10 +150,15 @@ def published_marts(
 )
 def published_parquet(
     context: dg.AssetExecutionContext, settings: PipelineSettings
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     cfg = settings.get_settings()
-    counts = publish_parquet(cfg, built_marts(cfg, _MARTS), context.run_id)
-    return dg.MaterializeResult(
+    marts, pending = to_publish(context, cfg, "parquet")
+    if not marts:
+        night.published(cfg, "parquet", pending)
+        return
+    counts = publish_parquet(cfg, marts, context.run_id)
+    night.published(cfg, "parquet", pending)
+    yield dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(cfg.published / PARQUET_LINK)),
             "rows_by_table": dg.MetadataValue.json(counts),
@@ -141,7 +174,6 @@ def published_parquet(
         "transaction per run, with a read-only role per audience. Skipped when unset.",
         {"postgres"},
     ),
-    output_required=False,
 )
 def published_postgres(
     context: dg.AssetExecutionContext, settings: PipelineSettings
@@ -152,11 +184,16 @@ def published_postgres(
         context.log.info(
             f"publish_postgres_url ({POSTGRES_URL_ENV}) is not set: PostgreSQL publishing skipped"
         )
+        night.forget(cfg, "postgres")  # once set, it starts with everything
         return
     from orchestration.lib.publish_postgres import publish_postgres  # noqa: PLC0415
 
-    marts = built_marts(cfg, _MARTS)
+    marts, pending = to_publish(context, cfg, "postgres")
+    if not marts:
+        night.published(cfg, "postgres", pending)
+        return
     counts = publish_postgres(url, marts, read_marts(cfg, marts), context.run_id)
+    night.published(cfg, "postgres", pending)
     yield dg.MaterializeResult(metadata={"rows_by_table": dg.MetadataValue.json(counts)})
 
 

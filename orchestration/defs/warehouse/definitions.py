@@ -22,7 +22,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.lib import engines, faults, interrupts, outages, zones
+from orchestration.lib import engines, faults, interrupts, night, outages, zones
 from orchestration.lib.checks import reconcile
 from orchestration.lib.dbt_project import sp_dbt_project
 from orchestration.lib.resources import PipelineSettings
@@ -196,6 +196,43 @@ def stop_process(process: subprocess.Popen, grace_s: float = 20) -> None:
         process.wait()
 
 
+def night_plan(
+    context: dg.AssetExecutionContext, manifest: Mapping[str, Any], cfg: Settings
+) -> night.DbtPlan:
+    """What tonight's dbt build selects (orchestration/lib/night.py), logged in one line."""
+    full = context.run.tags.get(night.FULL_BUILD_TAG) == "true"
+    plan = night.dbt_plan(manifest, cfg, full_requested=full)
+    if plan.nothing:
+        context.log.info(
+            "dbt not run: nothing landed since the last build, the dbt project is unchanged "
+            "and the last build had no error, failure or skip"
+        )
+    elif plan.full:
+        context.log.info("full dbt build: " + "; ".join(plan.reasons))
+    else:
+        context.log.info(f"dbt build --select {' '.join(plan.select)}: " + "; ".join(plan.reasons))
+    return plan
+
+
+def night_invocation(
+    dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionContext, plan: night.DbtPlan
+) -> Any:
+    """``dbt build`` for the plan. A full build is dagster-dbt's usual invocation; a selective
+    one is started without the context (dagster-dbt would add ``--select fqn:*``, which dbt
+    unions with ours) and given it back for turning dbt's events into this step's outputs."""
+    if plan.full:
+        return dbt.cli(args, context=context, raise_on_error=False)
+    args = [*args, "--select", " ".join(plan.select), "--state", str(plan.state)]
+    invocation = dbt.cli(
+        args,
+        manifest=sp_dbt_project.manifest_path,
+        dagster_dbt_translator=translator,
+        raise_on_error=False,
+    )
+    invocation.context, invocation.project = context, sp_dbt_project
+    return invocation
+
+
 @dbt_assets(
     manifest=sp_dbt_project.manifest_path,
     project=sp_dbt_project,
@@ -207,6 +244,10 @@ def warehouse_dbt_assets(
 ) -> Iterator[Any]:
     cfg = settings.get_settings()
     manifest = json.loads(sp_dbt_project.manifest_path.read_text())
+    plan = night_plan(context, manifest, cfg)  # issue 16: build only what the night reaches
+    if plan.nothing:
+        night.record_landing(cfg, context.run.tags.get(night.LANDING_TAG))
+        return
     failing, never = source_exclusions(manifest, context.run.run_id, cfg)
     skip = sorted({*failing, *never})  # = excluded_source_selectors(...)
     if never:
@@ -246,7 +287,7 @@ def warehouse_dbt_assets(
     # of it, the failure surfaces as a failed asset check, and unrelated marts still publish.
     # dagster-dbt copies the environment into the dbt process when the invocation starts.
     with dbt_environment(cfg):
-        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        invocation = night_invocation(dbt, args, context, plan)
     # A stop request (SIGTERM, Ctrl-C) interrupts the step even where dagster-dbt would swallow
     # Dagster's own interrupt: dbt is stopped, and the step ends as interrupted.
     with interrupts.child(invocation.process):
@@ -260,6 +301,8 @@ def warehouse_dbt_assets(
             stop_process(invocation.process)
     if interrupts.requested():
         raise dg.DagsterExecutionInterruptedError()
+    night.record_build(cfg, plan, invocation.target_path, context.run.run_id)
+    night.record_landing(cfg, context.run.tags.get(night.LANDING_TAG))
 
 
 defs = dg.Definitions(

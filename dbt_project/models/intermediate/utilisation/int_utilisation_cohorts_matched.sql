@@ -320,20 +320,12 @@ candidate_people as (
     from candidates
 ),
 
+{# The first N candidates of each set in pair order, kept while the pool is read (macro
+    first_n_per_group: on DuckDB an aggregate holding N per set, not a window over every pair,
+    which ran an ICB full refresh out of memory at 3GB). #}
 thinned_numbers as (
-    select
-        set_number,
-        person_number
-    from (
-        select
-            *,
-            row_number() over (
-                partition by set_number
-                order by pair_order
-            ) as candidate_rank
-        from pool
-    ) as pool
-    where candidate_rank <= {{ var('comparison_candidates_per_referred', 50) }}
+    {{ first_n_per_group('pool', 'set_number', 'person_number', 'pair_order',
+        var('comparison_candidates_per_referred', 50)) }}
 ),
 
 thinned as (

@@ -47,3 +47,7 @@ from cohort
 cross join coverage
 left join memberships
     on {{ membership_valid_on('memberships', 'cohort.practice_code', 'cohort.index_date') }}
+-- A fixed physical order: the savings marts sum doubles over this table, and a sum's last bits
+-- depend on the order it adds in; ordered, two builds of the same data agree to the last bit
+-- (the matched sets' row order varies between builds since they are thinned by an aggregate).
+order by cohort.cohort_member_id

@@ -1,0 +1,278 @@
+"""`make bench`: what a night costs, for what landed (issue 16). One run, one table.
+
+On a tier (BENCH_TIER, default icb) three nights of `make pipeline` (the parse step, then
+`python -m orchestration.run`, timed together as an operator sees them):
+
+1. **first load**: every extract but the latest month of the monthly sources (GP, acute,
+   wellbeing survey), and the case-management database;
+2. **one month**: that latest month lands;
+3. **quiet night**: nothing new.
+
+For each: seconds in ingest (the ingest steps), dbt (the dbt step), publish (the publish run's
+steps) and orchestration (the rest: start-up, planning, Dagster, checks), the total, rows
+ingested per second of the total, and the peak resident memory of the whole process tree
+(pipeline, dbt and every child, sampled). Beside it the floor: DuckDB's own copy of the same
+landed files (``read_csv`` into a table, nothing checked) in a process of its own.
+
+The pipeline runs at the default DuckDB memory cap (SP_DUCKDB_MEMORY_LIMIT unset: 3GB) unless
+the environment sets one.
+
+    python -m scripts.bench_night [--tier icb] [--seed 42] [--workdir DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MONTHLY_SOURCES = ("gp_emis", "gp_systmone", "acute", "survey_wellbeing")
+STEP = re.compile(
+    r" - (nightly_pipeline|publish) - [0-9a-f-]+ - \d+ - \S+ - STEP_SUCCESS - "
+    r'Finished execution of step "([^"]+)" in ([0-9hms.]+)\.'
+)
+DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:([\d.]+)s)?(?:([\d.]+)ms)?$")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _tree_rss(pgid: int) -> int:
+    """Resident bytes of every process in a process group."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                total += int((stat.parent / "statm").read_text().split()[1]) * PAGE
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def run_tree(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Run ``cmd`` in its own process group; (seconds, peak RSS of the group, output)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = proc.communicate()[0]
+    done.set()
+    sampler.join()
+    took = time.perf_counter() - started
+    if proc.returncode not in (0, 1):  # 1: a failed check, still a night that ran
+        sys.stderr.write(output[-6000:])
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd[:4])}")
+    return took, peak[0], output
+
+
+def step_seconds(output: str) -> dict[str, float]:
+    """Seconds per part of the night, from the runs' step timings."""
+    parts = {"ingest": 0.0, "dbt": 0.0, "publish": 0.0}
+    for job, step, text in STEP.findall(output):
+        h, m, s, ms = DURATION.match(text).groups()
+        seconds = int(h or 0) * 3600 + int(m or 0) * 60 + float(s or 0) + float(ms or 0) / 1000
+        checks = ("_rows_reconcile", "_quarantine_rate", "_source_reached")
+        if step == "warehouse_dbt_assets":
+            parts["dbt"] += seconds
+        elif job == "publish":
+            parts["publish"] += seconds
+        elif (step.startswith("raw__") and not step.endswith(checks)) or step in (
+            "case_management_pull",
+            "audit__unrecognised_files",
+        ):
+            parts["ingest"] += seconds
+    return parts
+
+
+def rows_ingested(data: Path, since: dt.datetime) -> int:
+    """Rows read by every load whose audit row was written after ``since``."""
+    import polars as pl  # noqa: PLC0415
+
+    files = [
+        p
+        for p in (data / "audit" / "loads").glob("table=*/extract_date=*/run-*.parquet")
+        if dt.datetime.strptime(p.name.split("-")[1], "%Y%m%dT%H%M%S%f") >= since
+    ]
+    if not files:
+        return 0
+    return int(pl.read_parquet(files, hive_partitioning=False)["rows_read"].sum())
+
+
+def floor_copy(data: Path, dates: dict[str, list[str]] | None) -> dict:
+    """The floor, in this process: the landed CSV files of ``dates`` (per source; None: all)
+    read by DuckDB into tables, nothing checked (``read_csv`` as text, one table per extract
+    date and extract)."""
+    import duckdb  # noqa: PLC0415
+
+    os.environ["SP_DATA_DIR"] = str(data)
+    from orchestration.lib.ingest import files_for, landing_dates  # noqa: PLC0415
+    from orchestration.lib.settings import load_settings  # noqa: PLC0415
+    from schemas import EXTRACTS  # noqa: PLC0415
+
+    settings = load_settings()
+    con = duckdb.connect(str(data.parent / "floor.duckdb"))
+    rows = 0
+    started = time.perf_counter()
+    for spec in EXTRACTS.values():
+        if spec.table.startswith("cms_"):
+            continue
+        for day in landing_dates(settings, spec):
+            if dates is not None and day.isoformat() not in dates.get(spec.source, []):
+                continue
+            paths = [
+                str(e.path)
+                for e in files_for(settings, spec, day)
+                if e.member is None and e.path.stat().st_size
+            ]
+            if not paths:
+                continue
+            name = f"{spec.table}_{day:%Y%m%d}"
+            for tolerant in (False, True):
+                extra = ", union_by_name = true, ignore_errors = true" if tolerant else ""
+                try:
+                    con.execute(
+                        f"create or replace table {name} as select * from read_csv($files, "
+                        f"delim = $delim, header = true, all_varchar = true{extra})",
+                        {"files": paths, "delim": spec.delimiter},
+                    )
+                    break
+                except duckdb.Error:
+                    if tolerant:
+                        raise
+            rows += con.execute(f"select count(*) from {name}").fetchone()[0]
+    seconds = time.perf_counter() - started
+    con.close()
+    (data.parent / "floor.duckdb").unlink(missing_ok=True)
+    return {"rows": rows, "seconds": seconds}
+
+
+def floor_in_child(data: Path, dates: dict[str, list[str]] | None, env: dict[str, str]) -> dict:
+    cmd = [sys.executable, "-m", "scripts.bench_night", "--floor-worker", str(data)]
+    cmd += ["--floor-dates", json.dumps(dates)]
+    took, peak, output = run_tree(cmd, env)
+    result = json.loads(output.strip().splitlines()[-1])
+    return {**result, "peak": peak}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tier", default=os.environ.get("BENCH_TIER", "icb"))
+    parser.add_argument("--seed", default="42")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--floor-worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--floor-dates", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.floor_worker:
+        print(json.dumps(floor_copy(args.floor_worker, json.loads(args.floor_dates))))
+        return 0
+
+    work = (args.workdir or ROOT / "data" / "bench" / f"night-{args.tier}").resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    data, held = work / "data", work / "held_back"
+    (work / "dagster_home").mkdir(parents=True)
+    env = {**os.environ, "SP_DATA_DIR": str(data), "DAGSTER_HOME": str(work / "dagster_home")}
+    env.pop("SP_PSEUDO_KEY", None)
+    print(f"generating the {args.tier} estate in {data} …", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, "-m", "estate", "generate", "--tier", args.tier, "--seed", args.seed]
+        + ["--out", str(data), "--force", "--quiet"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    latest = {}
+    for source in MONTHLY_SOURCES:
+        dates = sorted(p.name for p in (data / "landing" / source).iterdir() if p.is_dir())
+        latest[source] = [dates[-1]]
+        (held / source).mkdir(parents=True)
+        shutil.move(data / "landing" / source / dates[-1], held / source / dates[-1])
+
+    def night(name: str) -> dict:
+        print(f"{name} …", file=sys.stderr)
+        since = dt.datetime.now()
+        parse_s, parse_peak, _ = run_tree(
+            [sys.executable, "-m", "scripts.dbt_parse_if_changed"], env
+        )
+        took, peak, output = run_tree([sys.executable, "-m", "orchestration.run"], env)
+        parts = step_seconds(output)
+        total = parse_s + took
+        rows = rows_ingested(data, since)
+        print(f"  {total:.1f}s", file=sys.stderr)
+        return {
+            "night": name,
+            **parts,
+            "orchestration": total - sum(parts.values()),
+            "total": total,
+            "rows": rows,
+            "peak": max(peak, parse_peak),
+        }
+
+    floors = {"first load": floor_in_child(data, None, env)}
+    nights = [night("first load")]
+    for source, dates in latest.items():
+        for date in dates:
+            shutil.copytree(held / source / date, data / "landing" / source / date)
+    floors["one month"] = floor_in_child(data, latest, env)
+    nights.append(night("one month"))
+    floors["quiet night"] = {"rows": 0, "seconds": 0.0, "peak": 0}
+    nights.append(night("quiet night"))
+
+    mib = 1024 * 1024
+    cap = os.environ.get("SP_DUCKDB_MEMORY_LIMIT", "3GB (default)")
+    print(
+        f"\nA night costs what landed — tier {args.tier}, seed {args.seed}, "
+        f"{os.cpu_count()} cores, DuckDB memory cap {cap}, {dt.date.today()}"
+    )
+    header = (
+        "| night | ingest s | dbt s | publish s | orchestration s | total s | rows ingested "
+        "| rows/s | peak RSS MiB | floor s | floor rows/s | floor peak MiB |"
+    )
+    print(header)
+    print("|" + "---|" * 12)
+    for n in nights:
+        f = floors[n["night"]]
+        rate = f"{n['rows'] / n['total']:,.0f}" if n["rows"] else "-"
+        floor_rate = f"{f['rows'] / f['seconds']:,.0f}" if f["rows"] else "-"
+        print(
+            f"| {n['night']} | {n['ingest']:.1f} | {n['dbt']:.1f} | {n['publish']:.1f} "
+            f"| {n['orchestration']:.1f} | {n['total']:.1f} | {n['rows']:,} | {rate} "
+            f"| {n['peak'] / mib:,.0f} | {f['seconds']:.1f} | {floor_rate} "
+            f"| {f['peak'] / mib:,.0f} |"
+        )
+    print(
+        "floor: DuckDB read_csv of the same landed CSV files into tables, nothing checked (the "
+        "case-management database is pulled by the pipeline only). Goals: quiet night <= 10 s; "
+        "one month on icb <= 45 s; peak RSS <= 4,096 MiB at the default cap."
+    )
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,8 +12,9 @@
     {{ dbt.listagg(measure, delimiter_text, 'order by ' ~ order_by) }}
 {%- endmacro %}
 
+{#- nullif: an empty collection joins to '' on Spark, where the others give NULL. -#}
 {% macro spark__ordered_listagg(measure, delimiter_text, order_by) -%}
-    array_join(
+    nullif(array_join(
         transform(
             array_sort(collect_list(
                 case when ({{ measure }}) is not null
@@ -22,5 +23,5 @@
             item -> item.value
         ),
         {{ delimiter_text }}
-    )
+    ), '')
 {%- endmacro %}

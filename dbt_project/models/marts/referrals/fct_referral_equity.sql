@@ -97,8 +97,10 @@ compared as (
         counted.*,
         overall.overall_referred_people,
         overall.overall_population,
-        (1.0 * counted.referred_people / counted.population)
-        / nullif(1.0 * overall.overall_referred_people / overall.overall_population, 0)
+        ({{ as_double(1) }} * counted.referred_people / counted.population)
+        / nullif(
+            {{ as_double(1) }} * overall.overall_referred_people / overall.overall_population, 0
+        )
             as rate_ratio,
         -- Katz log interval; the group is part of the overall total, so treating the two
         -- rates as independent makes the interval slightly wide (conservative). No interval
@@ -106,8 +108,10 @@ compared as (
         case
             when counted.referred_people > 0 and overall.overall_referred_people > 0
                 then sqrt(
-                        1.0 / counted.referred_people - 1.0 / counted.population
-                        + 1.0 / overall.overall_referred_people - 1.0 / overall.overall_population
+                        {{ as_double(1) }} / counted.referred_people
+                        - {{ as_double(1) }} / counted.population
+                        + {{ as_double(1) }} / overall.overall_referred_people
+                        - {{ as_double(1) }} / overall.overall_population
                     )
         end as log_rate_ratio_se
     from counted
@@ -130,7 +134,7 @@ select
     cast(counted.referred_people as integer) as referred_people,
     cast(counted.population as integer) as population,
     cast(
-        1000.0 * counted.referred_people / counted.population as {{ type_double() }}
+        {{ as_double(1000) }} * counted.referred_people / counted.population as {{ type_double() }}
     ) as rate_per_1000,
     cast(
         {{ wilson_bound('counted.referred_people', 'counted.population', -1) }} * 1000.0
@@ -143,7 +147,7 @@ select
     )
         as rate_per_1000_ci_upper,
     cast(
-        1000.0 * counted.overall_referred_people / counted.overall_population
+        {{ as_double(1000) }} * counted.overall_referred_people / counted.overall_population
         as {{ type_double() }}
     )
         as overall_rate_per_1000,

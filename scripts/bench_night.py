@@ -175,6 +175,7 @@ def floor_in_child(data: Path, dates: dict[str, list[str]] | None, env: dict[str
     cmd += ["--floor-dates", json.dumps(dates)]
     took, peak, output = run_tree(cmd, env)
     result = json.loads(output.strip().splitlines()[-1])
+    print(f"  floor: {result['rows']:,} rows in {result['seconds']:.1f}s", file=sys.stderr)
     return {**result, "peak": peak}
 
 
@@ -222,7 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         parts = step_seconds(output)
         total = parse_s + took
         rows = rows_ingested(data, since)
-        print(f"  {total:.1f}s", file=sys.stderr)
+        print(
+            f"  {total:.1f}s: ingest {parts['ingest']:.1f}, dbt {parts['dbt']:.1f}, publish "
+            f"{parts['publish']:.1f}; {rows:,} rows; peak {max(peak, parse_peak) / 2**20:,.0f} MiB",
+            file=sys.stderr,
+        )
+        (work / f"night-{name.replace(' ', '-')}.log").write_text(output)
         return {
             "night": name,
             **parts,

@@ -100,6 +100,11 @@ def pipeline_env(work: Path) -> dict[str, str]:
         "DAGSTER_HOME": str(work / "dagster_home"),
     }
     env.pop("SP_PSEUDO_KEY", None)
+    # What dbt reads from its environment (the engine, PostgreSQL's connection in parts), as
+    # the pipeline's dbt step sets it: the timed dbt builds below call dbt directly.
+    from orchestration.lib.settings import resolve_settings
+
+    env.update(resolve_settings({"data_dir": env["SP_DATA_DIR"]}).dbt_environment())
     return env
 
 

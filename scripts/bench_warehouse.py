@@ -197,7 +197,7 @@ def main() -> None:
         "first_pipeline_s": round(first, 1),
         "full_dbt_build_s": round(full, 1),
         "nightly_pipeline_s": round(second, 1),
-        "incremental_dbt_build_s": round(incremental, 1),
+        "incremental_dbt_build_s": incremental and round(incremental, 1),
         "incremental_to_full_ratio": incremental and round(incremental / full, 3),
         "incremental_equals_full_refresh": same,
         "fixed_cost_dbt_build_s": fixed and round(fixed, 1),

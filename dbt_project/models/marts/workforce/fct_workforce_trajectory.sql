@@ -143,17 +143,20 @@ select
     cast(population_at_month.registered_patients as bigint) as icb_registered_patients,
     cast(
         population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as {{ type_double() }}
+        / cast({{ var('national_registered_population') }} as {{ type_double() }})
+        as {{ type_double() }}
     ) as icb_population_share,
     cast(national_line.national_target as {{ type_double() }}) as national_target_posts,
     cast(
         national_line.national_target * population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as {{ type_double() }}
+        / cast({{ var('national_registered_population') }} as {{ type_double() }})
+        as {{ type_double() }}
     ) as icb_target_posts,
     cast(
         icb_months.splw_headcount
         - national_line.national_target * population_at_month.registered_patients
-        / cast({{ var('national_registered_population') }} as {{ type_double() }}) as {{ type_double() }}
+        / cast({{ var('national_registered_population') }} as {{ type_double() }})
+        as {{ type_double() }}
     ) as headcount_gap_to_target
 from icb_months
 left join national_line

@@ -258,7 +258,9 @@ def project_hash(project_dir: Path = DBT_PROJECT_DIR) -> str:
             path = Path(root) / name
             digest.update(str(path.relative_to(project_dir)).encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
-    digest.update(os.environ.get("SP_DBT_TARGET", "").encode())
+    # Unset means the default: the dbt step sets SP_DBT_TARGET=duckdb explicitly while it runs
+    # (settings.dbt_environment), and a night planned outside it must hash the same project.
+    digest.update((os.environ.get("SP_DBT_TARGET") or "duckdb").encode())
     return digest.hexdigest()
 
 

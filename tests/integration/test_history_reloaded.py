@@ -11,10 +11,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from orchestration.defs.warehouse.definitions import history_reloaded, incremental_source_tables
 from orchestration.lib import zones
 from orchestration.lib.ingest import AUDIT_SCHEMA
 from orchestration.lib.settings import load_settings
+from orchestration.lib.warehouse.selection import history_reloaded, incremental_source_tables
 
 BIG_FACTS = {
     "gp_emis_appointments",

@@ -24,7 +24,6 @@ import polars as pl
 import pytest
 
 import schemas
-from orchestration.defs.warehouse.definitions import excluded_source_selectors, source_exclusions
 from orchestration.lib import landing, zones
 from orchestration.lib.checks import (
     LANDING_ACCOUNTED,
@@ -38,6 +37,7 @@ from orchestration.lib.landing_watch import account_for_landing, landed_dates
 from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import load_settings
 from orchestration.lib.summary import print_summary
+from orchestration.lib.warehouse.selection import excluded_source_selectors, source_exclusions
 
 DATE = dt.date(2024, 2, 1)
 APPOINTMENTS = schemas.EXTRACTS["gp_emis_appointments"]

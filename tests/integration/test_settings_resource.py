@@ -245,7 +245,7 @@ def test_the_development_key_is_labelled_through_the_resource(
 def test_dbt_gets_the_runs_data_directory_and_memory_cap_then_the_environment_is_restored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dbt_manifest: Path
 ) -> None:
-    from orchestration.defs.warehouse.definitions import dbt_environment
+    from orchestration.lib.warehouse.env import dbt_environment
 
     monkeypatch.setenv("SP_DATA_DIR", "/somewhere/else")
     monkeypatch.delenv("SP_DUCKDB_MEMORY_LIMIT", raising=False)

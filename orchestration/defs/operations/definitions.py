@@ -10,7 +10,6 @@ import json
 
 import dagster as dg
 
-from orchestration.defs.publish.definitions import published_models_disclosure_safe
 from orchestration.lib import night
 from orchestration.lib.checks import (
     UNRECOGNISED_FILES,
@@ -21,6 +20,8 @@ from orchestration.lib.checks import (
 from orchestration.lib.landing_watch import landed_dates, landing_fingerprints
 from orchestration.lib.partitions import EXTRACT_DATES, covering_range, new_keys, register
 from orchestration.lib.resources import PipelineSettings
+from orchestration.lib.warehouse.project import sp_dbt_project
+from orchestration.lib.warehouse.translator import disclosure_check_keys, published_mart_keys
 from schemas import EXTRACTS, case_management
 
 # The audit and quarantine zones are written by every ingest asset as a side effect; declaring
@@ -61,15 +62,14 @@ freshness_checks = [
 # in the same run would then publish nothing at all; in its own run it publishes every mart,
 # the ones left out keeping their last build. The disclosure check runs in the publish run, so
 # it still blocks every publish step (blocking checks act within a run).
-_publishing = dg.AssetSelection.groups("publish") | dg.AssetSelection.checks(
-    published_models_disclosure_safe
-)
+_disclosure_checks = disclosure_check_keys(published_mart_keys(sp_dbt_project))
+_publishing = dg.AssetSelection.groups("publish") | dg.AssetSelection.checks(*_disclosure_checks)
 
 nightly_job = dg.define_asset_job(
     "nightly_pipeline",
     selection=dg.AssetSelection.all()
     - dg.AssetSelection.groups("publish")
-    - dg.AssetSelection.checks(*freshness_checks, published_models_disclosure_safe),
+    - dg.AssetSelection.checks(*freshness_checks, *_disclosure_checks),
     description="Landing → raw/quarantine → dbt build; `publish` follows when it succeeds. "
     "`make pipeline` runs both.",
 )

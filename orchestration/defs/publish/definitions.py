@@ -11,9 +11,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from orchestration.defs.warehouse.definitions import warehouse_dbt_assets
 from orchestration.lib import engines, night
-from orchestration.lib.dbt_project import sp_dbt_project
 from orchestration.lib.publish import (
     PARQUET_LINK,
     PUBLIC,
@@ -28,16 +26,18 @@ from orchestration.lib.publish import (
 )
 from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import VARIABLES, Settings
+from orchestration.lib.warehouse.project import sp_dbt_project
+from orchestration.lib.warehouse.translator import DISCLOSURE_CHECK, published_mart_keys
 
 _MARTS = publishable_marts(sp_dbt_project.manifest_path)
-_MART_KEYS = [k for k in warehouse_dbt_assets.keys if k.path[-1] in {m.name for m in _MARTS}]
+_MART_KEYS = published_mart_keys(sp_dbt_project)
 POSTGRES_URL_ENV = VARIABLES["publish_postgres_url"].name
 
 
 @dg.multi_asset_check(
     specs=[
         dg.AssetCheckSpec(
-            "disclosure_safe",
+            DISCLOSURE_CHECK,
             asset=key,
             blocking=True,
             description="No patient-level column (person id, birth dates, LSOA, postcode) in "
@@ -60,7 +60,7 @@ def published_models_disclosure_safe(
                 # Never built (its sources have not landed): nothing of it can be published.
                 yield dg.AssetCheckResult(
                     asset_key=key,
-                    check_name="disclosure_safe",
+                    check_name=DISCLOSURE_CHECK,
                     passed=False,
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={"problems": "not built yet: not published"},
@@ -69,7 +69,7 @@ def published_models_disclosure_safe(
             problems = disclosure_problems(con, [mart], schema=mart.schema)
             yield dg.AssetCheckResult(
                 asset_key=key,
-                check_name="disclosure_safe",
+                check_name=DISCLOSURE_CHECK,
                 passed=not problems,
                 severity=dg.AssetCheckSeverity.ERROR,
                 metadata={"problems": dg.MetadataValue.json(problems)},

@@ -14,11 +14,13 @@ import shutil
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from orchestration.lib.settings import PROJECT_ROOT, Settings, load_settings
+from orchestration.lib.warehouse.console import VERBOSE_ENV
 
 if TYPE_CHECKING:
     from orchestration.lib.night import NightPlan
@@ -36,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=os.environ.get(VERBOSE_ENV, "") not in ("", "0"),
+        help=f"print Dagster's whole event stream (DEBUG: every step and materialisation), as "
+        f"{VERBOSE_ENV}=1 does; by default a few lines per stage, warnings and errors in full",
+    )
+    parser.add_argument(
         "--full",
         action="store_true",
         help="build the whole warehouse and republish everything (make pipeline-full), "
@@ -43,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    if not args.verbose:
+        # dbt-spark's pyspark warns about pandas on import, whichever engine runs: not tonight's news.
+        warnings.filterwarnings("ignore", message="PySpark does not yet", category=FutureWarning)
     settings = load_settings()
     home = ensure_dagster_home()
     if settings.pseudo_key_is_dev:
@@ -83,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         import logging
 
         logging.getLogger("dagster").setLevel(logging.WARNING)
+    # The full event log is always in the Dagster instance (the UI) and dbt's logs/dbt.log; the
+    # console shows it all only when asked (a newcomer reads a few lines per stage, the summary).
+    os.environ[VERBOSE_ENV] = "1" if args.verbose else "0"
     # SIGTERM (systemd, kill, a scheduler's timeout) stops a run as Ctrl-C does: Dagster turns
     # either into an interrupt of the running step, and lib/interrupts makes sure of it (dbt
     # stopped, a bounded time); the run is then recorded as canceled.
@@ -90,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     interrupts.install()
     try:
         with exclusive_run(settings.data_dir):
-            return _run(dg, settings, home, plan, full=args.full)
+            return _run(dg, settings, home, plan, full=args.full, verbose=args.verbose)
     except RunRefused as exc:
         print(f"REFUSED: {exc}", file=sys.stderr)
         return 3
@@ -100,7 +115,9 @@ def _say(line: str) -> None:
     print(f"pipeline: {line}", file=sys.stderr, flush=True)
 
 
-def _run(dg: ModuleType, settings: Settings, home: Path, plan: NightPlan, full: bool) -> int:
+def _run(
+    dg: ModuleType, settings: Settings, home: Path, plan: NightPlan, full: bool, verbose: bool
+) -> int:
     """The nightly run and the publish run after it, holding the data directory's lock."""
     from orchestration.definitions import defs
     from orchestration.lib import interrupts, run_guard, zones
@@ -129,8 +146,15 @@ def _run(dg: ModuleType, settings: Settings, home: Path, plan: NightPlan, full: 
                 LANDING_TAG: plan.landing,
                 **({FULL_BUILD_TAG: "true"} if full else {}),
             }
+            console = {
+                "loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "INFO"}}}
+            }
             job = defs.resolve_job_def("nightly_pipeline")
-            results = [job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)]
+            results = [
+                job.execute_in_process(
+                    instance=instance, raise_on_error=False, tags=tags, run_config=console
+                )
+            ]
             if interrupts.requested():
                 raise KeyboardInterrupt
             # As the publish_after_nightly sensor does under the daemon: publish after success.
@@ -138,7 +162,10 @@ def _run(dg: ModuleType, settings: Settings, home: Path, plan: NightPlan, full: 
                 publish = defs.resolve_job_def("publish")
                 results.append(
                     publish.execute_in_process(
-                        instance=instance, raise_on_error=False, tags=run_guard.run_tags()
+                        instance=instance,
+                        raise_on_error=False,
+                        tags=run_guard.run_tags(),
+                        run_config=console,
                     )
                 )
             if interrupts.requested():

@@ -37,6 +37,7 @@ import duckdb
 import great_expectations as gx
 import pandas as pd
 from great_expectations.checkpoint import UpdateDataDocsAction
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from orchestration.lib.publish import PUBLICATION_TABLE, Mart, publishable_marts, quote
 
@@ -263,6 +264,8 @@ def validate_published(
     last = json.loads(counts_file.read_text()) if counts_file.exists() else {}
 
     context = gx.get_context(mode="file", project_root_dir=str(state_dir))
+    # GX draws a tqdm bar per suite; the verdicts are the asset checks' (and the run summary's).
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     # The site is set to this run's docs folder every time: GX keeps the folder it was given
     # first as an absolute path, so a copied or moved data directory would otherwise write its
     # Data Docs into the old directory's site (and leave them unrewritten for offline use).

@@ -15,6 +15,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.lib import engines, faults, interrupts, night
 from orchestration.lib.settings import Settings
+from orchestration.lib.warehouse.console import dbt_console
 from orchestration.lib.warehouse.env import dbt_environment
 from orchestration.lib.warehouse.project import sp_dbt_project
 from orchestration.lib.warehouse.selection import history_reloaded, source_exclusions
@@ -123,7 +124,7 @@ def build_warehouse(
         invocation = night_invocation(dbt, args, context, plan)
     # A stop request (SIGTERM, Ctrl-C) interrupts the step even where dagster-dbt would swallow
     # Dagster's own interrupt: dbt is stopped, and the step ends as interrupted.
-    with interrupts.child(invocation.process):
+    with interrupts.child(invocation.process), dbt_console():
         try:
             for event in invocation.stream():
                 if interrupts.requested():

@@ -6,7 +6,8 @@ valid value obeys. From that one description we derive
 
 * the pandera schema that validates a batch of landed rows (``spec.schema``),
 * the casts that turn validated strings into typed raw-zone columns (``spec.casts()``),
-* the documentation (``docs/contracts.md`` is the prose twin; tests keep them in step).
+* the documentation: ``docs/contracts.md`` is generated from these specs by
+  ``scripts/contracts_doc.py`` (each rule's docstring is its readable description).
 
 Validation runs on the rows *as landed* (all strings) so that a malformed value is reported
 with the value the source system sent. pandera validates the schema of each row; business rules
@@ -27,14 +28,18 @@ import polars as pl
 # ---------------------------------------------------------------------------------------------
 # Value rules, as vectorised polars expressions. Each returns True for a valid *non-null* value;
 # nulls are handled by the column's ``nullable`` flag, so every rule must let nulls through.
+# A rule's docstring is what docs/contracts.md says it requires (documentation only: the check
+# name that quarantine records is the name the rule is given in a column's ``rules``).
 # ---------------------------------------------------------------------------------------------
 
 RuleFn = Callable[[pl.Expr], pl.Expr]
 
 
 def nhs_number_valid(c: pl.Expr) -> pl.Expr:
-    """NHS number Modulus 11: weights 10..2 on digits 1-9; check = 11 - (sum mod 11);
-    11 -> 0; 10 -> the number is invalid. Vectorised twin of ``estate.nhs_number``."""
+    """An NHS number: 10 digits, the last a valid Modulus 11 check digit.
+
+    Modulus 11: weights 10..2 on digits 1-9; check = 11 - (sum mod 11); 11 -> 0; 10 -> the
+    number is invalid. Vectorised twin of ``estate.nhs_number``."""
     shaped = c.str.contains(r"^[0-9]{10}$")  # ASCII digits: \d also takes e.g. Arabic-Indic
     # Digits by integer arithmetic on the whole number, and every sub-expression written
     # once: eager polars does not share repeated sub-expressions, and an earlier form that
@@ -46,13 +51,23 @@ def nhs_number_valid(c: pl.Expr) -> pl.Expr:
     return shaped & ((11 - total % 11) % 11 == number % 10)
 
 
-def matches(pattern: str) -> RuleFn:
-    return lambda c: c.str.contains(pattern)
+def matches(pattern: str, description: str | None = None) -> RuleFn:
+    def rule(c: pl.Expr) -> pl.Expr:
+        return c.str.contains(pattern)
+
+    rule.__doc__ = description or f"matches the regular expression `{pattern}`"
+    return rule
 
 
 def one_of(values: Sequence[str]) -> RuleFn:
+    values = list(values)
     allowed = pl.Series(list(values), dtype=pl.Utf8)
-    return lambda c: c.is_in(allowed.implode())
+
+    def rule(c: pl.Expr) -> pl.Expr:
+        return c.is_in(allowed.implode())
+
+    rule.__doc__ = "one of " + ", ".join(f"`{v}`" for v in values)
+    return rule
 
 
 def _parsed(c: pl.Expr, dtype: str, fmt: str | None) -> pl.Expr:
@@ -104,12 +119,18 @@ class Col:
         if self.identifier:
             rules.insert(0, ("nhs_number_modulus11", nhs_number_valid))
         if self.value_map is not None:
-            rules.append(("allowed_label", one_of(list(self.value_map))))
+            labels = one_of(list(self.value_map))
+            labels.__doc__ = "one of the labels " + ", ".join(
+                f"`{label}` (= {code})" for label, code in self.value_map.items()
+            )
+            rules.append(("allowed_label", labels))
         if self.dtype in ("date", "datetime", "month", "int", "bigint", "float"):
             dtype, fmt = self.dtype, self.fmt
 
             def parses(c: pl.Expr, dtype: str = dtype, fmt: str | None = fmt) -> pl.Expr:
                 return _parsed(c, dtype, fmt).is_not_null()
+
+            parses.__doc__ = _parse_description(dtype, fmt)
 
             rules.append(
                 (f"{'date' if dtype in ('date', 'datetime', 'month') else 'number'}_parse", parses)
@@ -126,6 +147,10 @@ class Col:
                     ok = ok & (d <= pl.lit(_dt.date.today()))
                 return ok | d.is_null()  # an unparseable value is reported by *_parse alone
 
+            in_range.__doc__ = f"on or after {MIN_DATE}" + (
+                " and not after the day the pipeline runs (not in the future)" if past_only else ""
+            )
+
             rules.append(("date_range", in_range))
         return rules
 
@@ -141,6 +166,15 @@ class Col:
         return out.alias(self.raw)
 
 
+def _parse_description(dtype: str, fmt: str | None) -> str:
+    if dtype in ("int", "bigint"):
+        return "a whole number (surrounding spaces ignored)"
+    if dtype == "float":
+        return "a number (surrounding spaces ignored)"
+    what = {"date": "a date", "datetime": "a date and time", "month": "a month"}[dtype]
+    return f"{what} in the format `{fmt}`" if fmt else f"{what} (ISO; format inferred)"
+
+
 @dataclass(frozen=True)
 class RowRule:
     """A rule across columns of one row (e.g. discharge on or after admission)."""
@@ -148,6 +182,8 @@ class RowRule:
     name: str
     columns: tuple[str, ...]
     rule: Callable[[], pl.Expr]  # returns True for valid rows; must let nulls through
+    # What the rule requires, in words (documentation only: docs/contracts.md).
+    description: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -166,6 +202,15 @@ class EpisodeRule:
     date: str
     dtype: str = "date"
     fmt: str | None = None
+
+    @property
+    def description(self) -> str:
+        """What the rule requires, in words (docs/contracts.md)."""
+        return (
+            f"a `{self.timepoint}` = `{self.later}` row may not have `{self.date}` before the "
+            f"earliest `{self.earlier}` row of the same {' and '.join(self.episode)}; checked "
+            "over the rows of one extract date (a baseline in an earlier partition is not seen)"
+        )
 
     def violations(self) -> pl.Expr:
         """True for a later-timepoint row dated before its episode's earliest baseline."""
@@ -282,10 +327,25 @@ def build_pandera_schema(spec: ExtractSpec) -> pa.DataFrameSchema:
 
 
 # Common rule sets, named once so that every extract says the same thing the same way.
-PRACTICE_CODE = (("ods_practice_code", matches(r"^[A-Z][0-9]{5}$")),)
-PCN_CODE = (("ods_pcn_code", matches(r"^(U[0-9]{5}|U)$")),)
-SNOMED_ID = (("snomed_concept_id", matches(r"^[1-9][0-9]{5,17}$")),)
-LSOA_CODE = (("lsoa_code", matches(r"^E01[0-9]{6}$")),)
+PRACTICE_CODE = (
+    (
+        "ods_practice_code",
+        matches(r"^[A-Z][0-9]{5}$", "an ODS practice code: a letter and 5 digits"),
+    ),
+)
+PCN_CODE = (
+    (
+        "ods_pcn_code",
+        matches(r"^(U[0-9]{5}|U)$", "an ODS PCN code: `U` and 5 digits, or `U` (unallocated)"),
+    ),
+)
+SNOMED_ID = (
+    (
+        "snomed_concept_id",
+        matches(r"^[1-9][0-9]{5,17}$", "a SNOMED CT concept id: 6 to 18 digits, no leading zero"),
+    ),
+)
+LSOA_CODE = (("lsoa_code", matches(r"^E01[0-9]{6}$", "an English LSOA code: `E01` and 6 digits")),)
 
 
 def nhs_number(header: str) -> Col:
@@ -301,4 +361,9 @@ def not_before(later: str, later_fmt: str, earlier: str, earlier_fmt: str, name:
     def rule() -> pl.Expr:
         return parsed_date(later, later_fmt) >= parsed_date(earlier, earlier_fmt)
 
-    return RowRule(name=name, columns=(later, earlier), rule=rule)
+    return RowRule(
+        name=name,
+        columns=(later, earlier),
+        rule=rule,
+        description=f"`{later}` is not before `{earlier}` (either one empty passes)",
+    )

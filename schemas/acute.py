@@ -1,4 +1,11 @@
-"""Acute activity held by the ICB (SUS-like): one file per dataset per month."""
+"""Acute activity held by the ICB (SUS-like): one file per dataset per month.
+
+`data/landing/acute/<extract_date>/<dataset>_<YYYYMM>.csv` — one file per dataset per month
+(`extract_date` = 1st of the following month), comma, UTF-8, header in UPPER_SNAKE, ISO dates;
+raw columns are the headers in lower case. Admission methods 11–13 are elective, 21–28
+emergency (non-elective); outpatient ATTENDED_OR_DNA 5 and 6 are attended, 2, 3, 4 and 7 not;
+FIRST_ATTENDANCE 1 is a first appointment, 2 a follow-up.
+"""
 
 from schemas._base import PRACTICE_CODE, Col, ExtractSpec, matches, nhs_number, not_before, one_of
 
@@ -42,7 +49,14 @@ apc_admissions = ExtractSpec(
             "ADMISSION_METHOD",
             "admission_method",
             rules=(
-                ("admission_method_code", matches(r"^(1[1-3]|2[1-8]|2A|2B|2C|2D|3[1-2]|8[1-3])$")),
+                (
+                    "admission_method_code",
+                    matches(
+                        r"^(1[1-3]|2[1-8]|2A|2B|2C|2D|3[1-2]|8[1-3])$",
+                        "an admission method code: 11-13 (elective), 21-28 or 2A-2D (emergency), "
+                        "31-32 (maternity) or 81-83 (other)",
+                    ),
+                ),
             ),
         ),
     ),

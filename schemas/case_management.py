@@ -1,5 +1,40 @@
 """Social prescribing case-management system. Pulled from its reporting database over
-SQLAlchemy (or read from its JSON export); column names are the database's own."""
+SQLAlchemy (or read from its JSON export); column names are the database's own.
+
+**Reporting database** (pulled over SQLAlchemy; URL from `SP_CMS_URL`, the estate writes a SQLite
+file at `data/sources/case_management/cms_reporting.sqlite`). The raw-zone tables `cms_<table>`
+have the database's column names, `nhs_number` replaced by `person_id`. `referral_reasons` is
+`;`-separated (Loneliness or isolation, Low mood or anxiety, Financial, Housing, Physical
+inactivity, Long-term condition, Carer support, Bereavement); `organisation_name` of an onward
+referral is the VCSE organisation; outcome scores are SWEMWBS raw sums, ONS4 items and UCLA-3
+sums.
+
+Needs and concerns (`referral_needs`) and support offered (`support_offers`) are the Social
+Prescribing Information Standard's repeating elements. The referrer's reasons
+(`referrals.referral_reasons`) arrive as `Referrer` needs; a link worker adds what the person
+raises later. The activities referred to are `onward_referrals`. These two tables are optional in
+the reporting database: a system that predates the standard has neither, and the pull then loads
+the other tables and names the absent ones (a warning in the run, `table_absent` on the raw
+asset's materialisation); nothing depending on them is built until they have rows. Sources for
+the sections and value sets: docs/methods.md ("The pathway and the Social Prescribing
+Information Standard").
+
+`extract_date` = the first day of the rows' change month (`last_modified`): one partition per
+change month, replaced whole by each pull (from JSON exports: the export's date folder).
+
+**JSON export** (for systems that only export files):
+`data/landing/case_management/<extract_date>/cms_export_<YYYYMMDD>.json` —
+`{"schema_version": 1, "generated_at": "...", "referrals": [ {<referral columns>,
+"contacts": [...], "onward_referrals": [...], "outcome_measures": [...],
+"referral_needs": [...], "support_offers": [...]} ]}` with the same column names as the
+database (children without `referral_id`, which is implied; a kind of child an export does not
+carry loads no rows).
+Every export in one date folder is loaded together (one partition per table, one audit row per
+export and table: `<file>#<table>`), so two exports of a day add up. An export that cannot be
+parsed (invalid JSON, no top-level `referrals` list) is quarantined whole as one
+`unreadable_file` row of `cms_referrals` (its records cannot be counted), with a message naming
+the file and the reason; the other exports still load.
+"""
 
 import polars as pl
 
@@ -175,7 +210,14 @@ outcome_measures = ExtractSpec(
         Col("last_modified", "last_modified", dtype="datetime", fmt=TS),
     ),
     row_rules=(
-        RowRule("score_in_measure_range", ("measure_code", "score"), _score_in_measure_range),
+        RowRule(
+            "score_in_measure_range",
+            ("measure_code", "score"),
+            _score_in_measure_range,
+            description="`score` lies in its `measure_code`'s range: "
+            + ", ".join(f"{m} {lo}-{hi}" for m, (lo, hi) in MEASURE_RANGES.items())
+            + " (an empty score passes)",
+        ),
     ),
     episode_rules=(
         EpisodeRule(

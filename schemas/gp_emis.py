@@ -1,5 +1,21 @@
 """GP practice extracts, "EMIS-like" supplier dialect: comma-delimited, dd/mm/yyyy dates,
-Title Case headers. One file per practice per extract per extract date."""
+Title Case headers. One file per practice per extract per extract date.
+
+`data/landing/gp_emis/<extract_date>/<PRACTICE>_<Extract>_<YYYYMMDD>.csv` — one file per
+practice per extract per extract date; comma-delimited, UTF-8, header row, dates `dd/mm/yyyy`.
+`<Extract>` is `Registrations`, `Events`, `Appointments`.
+Registrations are a full list snapshot (current and left patients) at each extract date in the
+`tiny` and `demo` tiers; in `icb` and `national` the first extract date is a full snapshot and
+later ones carry only registrations that started or ended in the month (manifest:
+`registrations_mode`). Events and appointments are deltas: rows dated in the month before the
+extract date. Ethnicity is the NHS 2001 ethnic category description (e.g. `White - British`,
+`Asian or Asian British - Indian`, `Not stated`); the national category of an appointment is the
+GPAD national category (e.g. `General Consultation Routine`, `Social Prescribing Service`).
+
+GP coded events carry social-prescribing SNOMED codes (871731000000106 referral,
+871691000000100 offered, 871711000000103 declined, 1362931000000106 seen by SPLW,
+1362721000000106 case closed) among ordinary codes (both supplier dialects).
+"""
 
 from schemas._base import (
     LSOA_CODE,

@@ -1,5 +1,12 @@
 """GP practice extracts, "SystmOne-like" supplier dialect: pipe-delimited, ISO dates,
-CamelCase headers, code letters instead of descriptions."""
+CamelCase headers, code letters instead of descriptions.
+
+`data/landing/gp_systmone/<extract_date>/<PRACTICE>-<Extract>-<YYYYMMDD>.csv`; **pipe-delimited**
+(`|`), UTF-8, header row, ISO dates `YYYY-MM-DD`, timestamps `YYYY-MM-DD HH:MM:SS`.
+`<Extract>` is `PatientList`, `CodedEvents`, `Appointments`. Same snapshot/delta rule as EMIS.
+Ethnic category codes are the NHS 2001 code letters; the national slot category is the same
+GPAD category list as EMIS.
+"""
 
 from schemas._base import (
     LSOA_CODE,

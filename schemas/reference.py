@@ -1,5 +1,12 @@
 """Reference data in NHS England's published layouts (practice mapping, registered patients by
-age and sex) and the English Indices of Deprivation 2019 (File 1 layout)."""
+age and sex) and the English Indices of Deprivation 2019 (File 1 layout).
+
+`data/landing/reference/<extract_date>/` (monthly, 1st of month). The publications'
+EXTRACT_DATE becomes the raw column `extract_date_published`, because `extract_date` is the
+partition column. In the practice mapping PCN_CODE `U` = unallocated; successive monthly
+snapshots give practice→PCN validity intervals. `imd2019_lsoa.csv` lands on the first extract
+date only.
+"""
 
 from schemas._base import LSOA_CODE, PCN_CODE, PRACTICE_CODE, Col, ExtractSpec, matches, one_of
 
@@ -79,7 +86,7 @@ imd_lsoa = ExtractSpec(
             "Index of Multiple Deprivation (IMD) Decile",
             "imd_decile",
             dtype="int",
-            rules=(("decile_1_to_10", matches(r"^([1-9]|10)$")),),
+            rules=(("decile_1_to_10", matches(r"^([1-9]|10)$", "a decile, 1 to 10")),),
         ),
     ),
 )

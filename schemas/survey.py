@@ -1,5 +1,16 @@
 """Survey-tool exports: question text as headers, Likert labels as answers. Headers are
-matched loosely (case, punctuation, curly quotes, spacing) because exports drift."""
+matched loosely (case, punctuation, curly quotes, spacing) because exports drift.
+
+CSV exports with question text as headers and Likert labels as text; comma, UTF-8 (one planted
+file is cp1252), dates `dd/mm/yyyy HH:MM`. Wellbeing responses land under
+`data/landing/survey_wellbeing/<extract_date>/`, the clinician training survey under
+`data/landing/survey_clinician/<extract_date>/` (one file per wave, `pre` or `post`).
+The wellbeing `Client reference` is the case-management referral id. Its question columns are
+the SWEMWBS items (`swemwbs_1`…`swemwbs_7`), the ONS4 items (integers 0–10 as text) and the
+UCLA-3 items (`ucla3_1`…`ucla3_3`); a blank item means an incomplete response (kept, not scored
+later). The clinician survey's `Role` is free text as the tool sends it (the estate writes GP,
+Nurse, Practice staff, Pharmacist).
+"""
 
 from schemas._base import PRACTICE_CODE, Col, EpisodeRule, ExtractSpec, nhs_number, one_of
 

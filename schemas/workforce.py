@@ -1,5 +1,13 @@
 """NHS Digital "Primary Care Network Workforce" individual-level CSV, in the publisher's
-own layout, so the real monthly file can be dropped into the landing area unchanged."""
+own layout, so the real monthly file can be dropped into the landing area unchanged.
+
+`data/landing/workforce/<extract_date>/*.csv` — the "Primary Care Network Workforce"
+individual-level CSV exactly as published (UTF-8 with BOM, CRLF), monthly, `extract_date` =
+census date (last day of month). `Data_source` is `NWRS Staff` (has UNIQUE_IDENTIFIER) or
+`NWRS contracted services` (FTE only, no identifier). SPLWs are STAFF_ROLE `Social Prescribing
+Link Workers` and `Social Prescribing Link Workers (Mental Health Practitioners)`.
+UNIQUE_IDENTIFIER is already a staff pseudonym (not a patient identifier) and is kept.
+"""
 
 from schemas._base import PCN_CODE, Col, ExtractSpec, matches, one_of
 
@@ -27,7 +35,7 @@ pcn_individual = ExtractSpec(
             "CENSUS_MONTH",
             "census_month",
             dtype="int",
-            rules=(("month_number", matches(r"^(0?[1-9]|1[0-2])$")),),
+            rules=(("month_number", matches(r"^(0?[1-9]|1[0-2])$", "a month number, 1 to 12")),),
         ),
         Col("PCN_CODE", "pcn_code", rules=PCN_CODE),
         Col("PCN_NAME", "pcn_name", nullable=True),

@@ -60,9 +60,13 @@ test: manifest java
 test-fast: manifest
 	$(BIN)/python -m pytest -m "not e2e"
 
-lint: venv
+# The generated references must match the code they are generated from (scripts/*_doc*.py).
+lint: manifest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m scripts.contracts_doc --check
+	$(BIN)/python -m scripts.data_dictionary --check
 	@# The dbt templater opens a DuckDB file: give it a throwaway one, never the live warehouse.
 	tmp=$$(mktemp -d) && cd dbt_project && SP_DATA_DIR=$$tmp ../$(BIN)/sqlfluff lint models --templater dbt; rc=$$?; rm -rf $$tmp; exit $$rc
 
@@ -77,6 +81,7 @@ ui: manifest
 docs: manifest
 	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --project-dir .
 	$(BIN)/python -m scripts.data_dictionary
+	$(BIN)/python -m scripts.contracts_doc
 	@echo "dbt docs site:      cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir ."
 	@echo "data dictionary:    docs/data-dictionary.md"
 	@echo "GX Data Docs:       $(SP_DATA_DIR)/docs/gx/index.html (after a pipeline run)"
@@ -93,7 +98,7 @@ bench-ingest: venv
 
 # An ICB-sized full refresh has run out of memory at the default 3GB DuckDB cap (docs/runbook.md).
 bench-warehouse: manifest $(if $(filter spark,$(SP_DBT_TARGET)),java)
-	SP_DUCKDB_MEMORY_LIMIT=$${SP_DUCKDB_MEMORY_LIMIT:-6GB} $(BIN)/python scripts/bench_warehouse.py --tier $(BENCH_TIER)
+	SP_DUCKDB_MEMORY_LIMIT=$${SP_DUCKDB_MEMORY_LIMIT:-6GB} $(BIN)/python -m scripts.bench_warehouse --tier $(BENCH_TIER)
 
 clean:
 	rm -rf data .dagster_home dbt_project/target

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -290,7 +292,7 @@ def build_cms(
     blank_item = rng.integers(0, 7, nr)
     minute = rng.integers(9 * 60, 20 * 60, nr)
     submitted_days = resp_day
-    survey = {
+    survey: dict[str, Any] = {
         "response_day": resp_day,
         "ref": resp_ref,
         "tp": resp_tp,

@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -115,6 +116,12 @@ def _month_starts(start: dt.date, end: dt.date) -> list[int]:
         out.append(day(d))
         d = dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
     return out
+
+
+def _exprs(columns: dict[str, pl.Expr | str]) -> dict[str, pl.Expr | str]:
+    """Output column name -> expression (or input column name), for ``select(**...)``: typed
+    so a mix of the two is still a valid selection."""
+    return columns
 
 
 def _dates(expr: pl.Expr, fmt: str) -> pl.Expr:
@@ -742,17 +749,19 @@ class Estate:
             left = pl.col("re") < ext
             e = df.filter(pl.col("prac").is_in(np.flatnonzero(o.prac_emis).tolist()))
             e = e.select(
-                **{
-                    "prac": "prac",
-                    "Practice Code": _lab("prac", o.prac_code),
-                    "NHS Number": "nhs",
-                    "Month Of Birth": _dates(pl.col("birth"), "%m/%Y"),
-                    "Sex": _lab("sex", sex_e),
-                    "Ethnicity": "eth_desc",
-                    "LSOA Code": "lsoa_code",
-                    "Registered Date": _dates(pl.col("rs"), "%d/%m/%Y"),
-                    "Deregistered Date": pl.when(left).then(_dates(pl.col("re"), "%d/%m/%Y")),
-                }
+                **_exprs(
+                    {
+                        "prac": "prac",
+                        "Practice Code": _lab("prac", o.prac_code),
+                        "NHS Number": "nhs",
+                        "Month Of Birth": _dates(pl.col("birth"), "%m/%Y"),
+                        "Sex": _lab("sex", sex_e),
+                        "Ethnicity": "eth_desc",
+                        "LSOA Code": "lsoa_code",
+                        "Registered Date": _dates(pl.col("rs"), "%d/%m/%Y"),
+                        "Deregistered Date": pl.when(left).then(_dates(pl.col("re"), "%d/%m/%Y")),
+                    }
+                )
             )
             for pi, part in self._by_practice(e, True).items():
                 self.w.csv(
@@ -762,17 +771,19 @@ class Estate:
                 )
             s = df.filter(~pl.col("prac").is_in(np.flatnonzero(o.prac_emis).tolist()))
             s = s.select(
-                **{
-                    "prac": "prac",
-                    "OrganisationCode": _lab("prac", o.prac_code),
-                    "PatientNHSNumber": "nhs",
-                    "BirthYearMonth": _dates(pl.col("birth"), "%Y%m"),
-                    "Gender": _lab("sex", sex_s),
-                    "EthnicCategoryCode": "eth_code",
-                    "LSOA2011": "lsoa_code",
-                    "DateRegistered": _dates(pl.col("rs"), "%Y-%m-%d"),
-                    "DateDeregistered": pl.when(left).then(_dates(pl.col("re"), "%Y-%m-%d")),
-                }
+                **_exprs(
+                    {
+                        "prac": "prac",
+                        "OrganisationCode": _lab("prac", o.prac_code),
+                        "PatientNHSNumber": "nhs",
+                        "BirthYearMonth": _dates(pl.col("birth"), "%Y%m"),
+                        "Gender": _lab("sex", sex_s),
+                        "EthnicCategoryCode": "eth_code",
+                        "LSOA2011": "lsoa_code",
+                        "DateRegistered": _dates(pl.col("rs"), "%Y-%m-%d"),
+                        "DateDeregistered": pl.when(left).then(_dates(pl.col("re"), "%Y-%m-%d")),
+                    }
+                )
             )
             for pi, part in self._by_practice(s, False).items():
                 self.w.csv(
@@ -847,7 +858,7 @@ class Estate:
                 orgs_rows.append(("GP", c, "", o.prac_postcode[i], mk))
             labels = sorted(AGE_BANDS)
             order = [AGE_BANDS.index(lb) for lb in labels]
-            recs = {
+            recs: dict[str, list[object]] = {
                 k2: []
                 for k2 in [
                     "ORG_TYPE",
@@ -967,7 +978,7 @@ class Estate:
         nr = s["ref"].size
         rid = c["rid"]
         nhs = self.nhs_str[c["ref_idx"]] if rid.size else np.array([], dtype=str)
-        cols: dict[str, object] = {
+        cols: dict[str, Any] = {
             "Response ID": [f"WB{i + 1:07d}" for i in range(nr)],
             "Submitted": (
                 pl.Series(s["response_day"], dtype=pl.Int32).cast(pl.Date).dt.strftime("%d/%m/%Y")
@@ -1221,11 +1232,11 @@ class Estate:
                 bom=True,
             )
             if mi == nm - 1:
-                for r in rows:
-                    if r[1][1].startswith("Social Prescribing Link Workers"):
-                        d = latest.setdefault(o.pcn_code[r[0]], {"headcount": 0, "fte": 0.0})
+                for post in rows:
+                    if post[1][1].startswith("Social Prescribing Link Workers"):
+                        d = latest.setdefault(o.pcn_code[post[0]], {"headcount": 0, "fte": 0.0})
                         d["headcount"] += 1
-                        d["fte"] = round(d["fte"] + r[3], 9)
+                        d["fte"] = round(d["fte"] + post[3], 9)
         self.extracts["workforce"] = exts
         self.wf = {
             "latest_census_date": exts[-1],

@@ -352,7 +352,7 @@ def nhs_number(header: str) -> Col:
     return Col(header, "person_id", identifier=True)
 
 
-def parsed_date(column: str, fmt: str, dtype: str = "date") -> pl.Expr:
+def parsed_date(column: str, fmt: str | None, dtype: str = "date") -> pl.Expr:
     d = _parsed(pl.col(column), dtype, fmt)
     return d.dt.date() if dtype == "datetime" else d
 

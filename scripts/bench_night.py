@@ -93,7 +93,10 @@ def step_seconds(output: str) -> dict[str, float]:
     """Seconds per part of the night, from the runs' step timings."""
     parts = {"ingest": 0.0, "dbt": 0.0, "publish": 0.0}
     for job, step, text in STEP.findall(output):
-        h, m, s, ms = DURATION.match(text).groups()
+        duration = DURATION.match(text)
+        if duration is None:
+            raise ValueError(f"a step duration this bench cannot read: {text!r}")
+        h, m, s, ms = duration.groups()
         seconds = int(h or 0) * 3600 + int(m or 0) * 60 + float(s or 0) + float(ms or 0) / 1000
         checks = ("_rows_reconcile", "_quarantine_rate", "_source_reached")
         if step == "warehouse_dbt_assets":
@@ -163,7 +166,8 @@ def floor_copy(data: Path, dates: dict[str, list[str]] | None) -> dict:
                 except duckdb.Error:
                     if tolerant:
                         raise
-            rows += con.execute(f"select count(*) from {name}").fetchone()[0]
+            (count,) = con.execute(f"select count(*) from {name}").fetchall()[0]
+            rows += count
     seconds = time.perf_counter() - started
     con.close()
     (data.parent / "floor.duckdb").unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """Benchmark the warehouse build: a full `dbt build` on a tier, then the nightly incremental
 `dbt build` after one more month of extracts lands, and their ratio.
 
-    python scripts/bench_warehouse.py --tier demo [--seed 42] [--workdir /tmp/bench]
+    python -m scripts.bench_warehouse --tier demo [--seed 42] [--workdir /tmp/bench]
 
 Steps (only the two `dbt build` calls are timed):
 1. generate the tier's estate; hold back the latest extract date of every source that has one
@@ -83,9 +83,9 @@ def fingerprint(warehouse: Path) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return [
             con.execute(
-                "select count(*), sum(hash(t)) from "  # noqa: S608 - fixed names
+                "select count(*), sum(hash(t)) from "  # fixed model names, no values
                 f"(select * exclude (built_at) from {name}) as t"
-            ).fetchone()
+            ).fetchall()[0]
             for name in (*INCREMENTAL_MODELS, COHORTS)
         ]
 

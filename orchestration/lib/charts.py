@@ -23,12 +23,14 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display: a server process
 
 import matplotlib.dates as mdates  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -56,7 +58,7 @@ NHS = {
     "pale": "#e8edee",
 }
 FONT = ["Arial", "Liberation Sans", "Helvetica", "DejaVu Sans", "sans-serif"]
-RC = {
+RC: dict[str, Any] = {
     "svg.fonttype": "none",  # text stays text: searchable, testable, small
     "font.family": "sans-serif",
     "font.sans-serif": FONT,
@@ -133,6 +135,7 @@ def assurance_type(points: Sequence[SpcPoint], improvement: str, target: float |
     if not latest:
         return "none"
     upper, lower = latest[-1].upper, latest[-1].lower
+    assert upper is not None and lower is not None  # filtered above
     if target > upper:
         return "fail" if improvement == "increase" else "pass"
     if target < lower:
@@ -187,7 +190,7 @@ def icon(kind: str, value: str) -> str:
     )
 
 
-def _month_axis(ax: object, dates: Sequence[dt.date]) -> None:
+def _month_axis(ax: Axes, dates: Sequence[dt.date]) -> None:
     """Dates as months: a tick on the first of every 1, 2, 3, 4, 6 or 12 months, at most ~6."""
     if not dates:
         return
@@ -201,7 +204,7 @@ def _month_axis(ax: object, dates: Sequence[dt.date]) -> None:
 
 def _svg(fig: Figure, kind: str, uid: str, title: str) -> str:
     buf = io.StringIO()
-    with matplotlib.rc_context({**RC, "svg.hashsalt": uid}):
+    with matplotlib.rc_context(RC), matplotlib.rc_context({"svg.hashsalt": uid}):
         fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]  # drop the XML declaration and DOCTYPE: inlined in HTML

@@ -225,7 +225,7 @@ def prepare(settings: Settings, manifest: dict[str, Any]) -> tuple[list[str], li
     return [], []
 
 
-def spark_raw_vars(tables: list[RawTable]) -> dict[str, object]:
+def spark_raw_vars(tables: list[RawTable]) -> dict[str, dict[str, dict[str, object]]]:
     """The dbt vars the Spark build registers its external tables from (macro
     register_raw_tables): every raw table with files, and where its folder is."""
     return {
@@ -299,7 +299,7 @@ def _postgres_tables(url: str, qualified: list[tuple[str, str]]) -> dict[tuple[s
                 if not columns:
                     continue
                 arrow_schema = pa.schema(
-                    [(c, arrow_types.get(kind, pa.string())) for c, kind in columns]
+                    [(str(c), arrow_types.get(str(kind), pa.string())) for c, kind in columns]
                 )
                 table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
                 rows = conn.execute(sa.select(table)).fetchall()

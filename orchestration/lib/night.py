@@ -200,8 +200,9 @@ def cms_fingerprint(settings: Settings) -> str | None:
     import sqlalchemy as sa  # noqa: PLC0415
 
     url = sa.engine.make_url(settings.cms_url)
-    sqlite_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-    if sqlite_file and not Path(url.database).exists():
+    database = url.database
+    sqlite_file = url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    if sqlite_file and database and not Path(database).exists():
         return None
 
     engine = sa.create_engine(settings.cms_url)
@@ -215,7 +216,7 @@ def cms_fingerprint(settings: Settings) -> str | None:
                 columns = {c["name"] for c in inspector.get_columns(table)}
                 if "last_modified" not in columns:
                     continue
-                row = conn.execute(
+                row: sa.Row = conn.execute(
                     sa.select(sa.func.count(), sa.func.max(sa.column("last_modified"))).select_from(
                         sa.table(table)
                     )
@@ -293,7 +294,7 @@ def tables_loaded_since(settings: Settings, since: str) -> set[str]:
     """Raw tables (and ``_unrecognised``) with an audit file newer than ``since``: what landed
     after the last build started, whichever run loaded it (a night that died before its dbt
     step leaves its loads to the next night)."""
-    tables = set()
+    tables: set[str] = set()
     root = settings.audit
     if not root.exists():
         return tables

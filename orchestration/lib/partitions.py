@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Sequence
 
 import dagster as dg
 
-EXTRACT_DATES = dg.DynamicPartitionsDefinition(name="extract_dates")
+EXTRACT_DATES_NAME = "extract_dates"
+EXTRACT_DATES = dg.DynamicPartitionsDefinition(name=EXTRACT_DATES_NAME)
 
 with warnings.catch_warnings():
     # backfill_policy is marked beta in dagster 1.13; it is the supported way to make a UI
@@ -29,14 +31,14 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def new_keys(instance: dg.DagsterInstance, dates: list[dt.date]) -> list[str]:
     """The landed dates Dagster does not know yet, oldest first."""
-    known = set(instance.get_dynamic_partitions(EXTRACT_DATES.name))
+    known = set(instance.get_dynamic_partitions(EXTRACT_DATES_NAME))
     return sorted({d.isoformat() for d in dates} - known)
 
 
 def register(instance: dg.DagsterInstance, dates: list[dt.date]) -> None:
     keys = new_keys(instance, dates)
     if keys:
-        instance.add_dynamic_partitions(EXTRACT_DATES.name, keys)
+        instance.add_dynamic_partitions(EXTRACT_DATES_NAME, keys)
 
 
 def range_tags(first: str | dt.date, last: str | dt.date) -> dict[str, str]:
@@ -45,11 +47,11 @@ def range_tags(first: str | dt.date, last: str | dt.date) -> dict[str, str]:
 
 
 def covering_range(
-    instance: dg.DagsterInstance, dates: list[dt.date], extra: list[str] = ()
+    instance: dg.DagsterInstance, dates: list[dt.date], extra: Sequence[str] = ()
 ) -> dict[str, str]:
     """Tags for one run over ``dates``. Dynamic partitions are ordered as they were added (a late
     file for an old date comes last), so the range spans the positions, not the calendar."""
-    order = [*instance.get_dynamic_partitions(EXTRACT_DATES.name), *extra]
+    order = [*instance.get_dynamic_partitions(EXTRACT_DATES_NAME), *extra]
     wanted = {d.isoformat() for d in dates}
     positions = [i for i, key in enumerate(order) if key in wanted]
     return range_tags(order[min(positions)], order[max(positions)])

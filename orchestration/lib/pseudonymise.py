@@ -84,7 +84,8 @@ class _Memo:
         starts afresh with them, or with as many as fit when one partition alone has more."""
         limit = max(_MEMO_MAX, 0)
         if len(self.numbers) + len(numbers) > limit:
-            self.__init__()
+            empty = _Memo()
+            self.numbers, self.slots, self.digests = empty.numbers, empty.slots, empty.digests
             numbers, digests = numbers[:limit], digests.head(limit)
         first_slot = len(self.digests)
         order = np.argsort(numbers, kind="stable")

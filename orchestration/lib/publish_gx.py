@@ -32,6 +32,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import great_expectations as gx
@@ -139,7 +140,7 @@ def _offline_page(page: str, prefix: str) -> str:
             page = tags.sub("", page)
             continue
 
-        def local_tag(match: re.Match[str], local: str = local, url: str = url) -> str:
+        def local_tag(match: re.Match[str], local: str | None = local, url: str = url) -> str:
             tag = match.group(0).replace(url, f"{prefix}/offline/{local}")
             # Subresource integrity and CORS mode make Chromium refuse a file:// script.
             return re.sub(r"\s(?:integrity|crossorigin)=\"[^\"]*\"", "", tag)
@@ -269,7 +270,8 @@ def validate_published(
     # The site is set to this run's docs folder every time: GX keeps the folder it was given
     # first as an absolute path, so a copied or moved data directory would otherwise write its
     # Data Docs into the old directory's site (and leave them unrewritten for offline use).
-    site_config = {
+    # GX types this as a TypedDict; the plain dict its own documentation passes is what it reads.
+    site_config: Any = {
         "class_name": "SiteBuilder",
         "store_backend": {
             "class_name": "TupleFilesystemStoreBackend",
@@ -354,9 +356,10 @@ def validate_published(
         run = checkpoint.run(batch_parameters={"dataframe": df})
         outcome = next(iter(run.run_results.values()))
         failed = [
-            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})"
+            f"{cfg.type}({cfg.kwargs.get('column', '')})" if cfg else "an unnamed expectation"
             for r in outcome.results
             if not r.success
+            for cfg in [r.expectation_config]
         ]
         results[name] = SuiteResult(name, outcome.success, len(outcome.results), failed)
 

@@ -108,7 +108,10 @@ class _Files:
     def rows(self, audience: str, sql: str, params: Iterable[object] = ()) -> list[dict]:
         # A table not in the file (never built: its sources have not landed, or a mart not yet
         # published) has no chart; the section says so rather than the report failing.
-        table = re.search(r"\bfrom (\w+)", sql).group(1)
+        found = re.search(r"\bfrom (\w+)", sql)
+        if found is None:
+            raise ValueError(f"no table named after 'from' in {sql!r}")
+        table = found.group(1)
         if not self.has(audience, table):
             return []
         cur = self.cons[audience].execute(sql, list(params))

@@ -89,7 +89,7 @@ def _alive(run: dg.DagsterRun) -> bool | None:
     if run.is_finished:
         return False
     host, pid = run.tags.get(HOST_TAG), run.tags.get(PID_TAG)
-    if host != socket.gethostname() or not (pid or "").isdigit():
+    if host != socket.gethostname() or pid is None or not pid.isdigit():
         return None
     if int(pid) == os.getpid():
         return True
@@ -127,8 +127,8 @@ def free_dead_runs(instance: dg.DagsterInstance, say: Callable[[str], None]) -> 
     for pool in storage.get_concurrency_keys():
         info = storage.get_concurrency_info(pool)
         for run_id in sorted(info.active_run_ids | info.pending_run_ids):
-            run = instance.get_run_by_id(run_id)
-            if run is None or _alive(run) is False:
+            held_by = instance.get_run_by_id(run_id)
+            if held_by is None or _alive(held_by) is False:
                 storage.free_concurrency_slots_for_run(run_id)
                 say(f"freed the '{pool}' pool slot held by run {run_id}, which is no longer alive")
                 if run_id not in acted:

@@ -184,8 +184,15 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
     def value(name: str) -> str | None:
         return given.get(name) or os.environ.get(VARIABLES[name].name) or VARIABLES[name].default
 
-    data_dir = Path(value("data_dir")).resolve()
-    env = value("env")
+    def defaulted(name: str) -> str:
+        """A variable with a default: never None."""
+        found = value(name)
+        if found is None:
+            raise ConfigError(f"{VARIABLES[name].name} has no value and no default.")
+        return found
+
+    data_dir = Path(defaulted("data_dir")).resolve()
+    env = defaulted("env")
     key = value("pseudo_key")
     if not key:
         if env == "production":
@@ -194,7 +201,7 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
                 "numbers with the development key. Set SP_PSEUDO_KEY to the ICB's secret."
             )
         key = DEV_PSEUDO_KEY
-    delays = value("retry_delays")
+    delays = defaulted("retry_delays")
     try:
         retry_delays = tuple(int(s) for s in delays.split(","))
     except ValueError:
@@ -202,7 +209,7 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
             f"SP_RETRY_DELAYS must be whole seconds separated by commas (e.g. 10,30,90), "
             f"not {delays!r}."
         ) from None
-    wait = value("pool_wait_seconds")
+    wait = defaulted("pool_wait_seconds")
     try:
         pool_wait_seconds = float(wait)
     except ValueError:
@@ -223,9 +230,9 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
         pseudo_key=key.encode(),
         pseudo_key_is_dev=key == DEV_PSEUDO_KEY,
         cms_url=value("cms_url") or f"sqlite:///{default_cms}",
-        cms_source=value("cms_source"),
+        cms_source=defaulted("cms_source"),
         env=env,
-        duckdb_memory_limit=value("duckdb_memory_limit"),
+        duckdb_memory_limit=defaulted("duckdb_memory_limit"),
         retry_delays=retry_delays,
         pool_wait_seconds=pool_wait_seconds,
         publish_postgres_url=value("publish_postgres_url"),

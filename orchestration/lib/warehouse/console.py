@@ -44,9 +44,11 @@ class DbtProgress(io.TextIOBase):
         self.out.flush()
 
     def _line(self, line: str) -> None:
+        if HOOK.match(line):
+            return
         node = NODE.match(line)
         if node is None:
-            if line.strip() and not HOOK.match(line):
+            if line.strip():
                 self.out.write(line + "\n")
             return
         status, total = node[3], int(node[2])

@@ -55,8 +55,11 @@ def source_exclusions(
     for source in manifest["sources"].values():
         selector = f"source:{source['source_name']}.{source['name']}+"
         key = source_asset_key(source)
-        table = key[-1] if key else None
-        if key and key[0] == "raw" and (table in unreachable or not reconcile(table, settings)[0]):
+        if (
+            key
+            and key[0] == "raw"
+            and (key[-1] in unreachable or not reconcile(key[-1], settings)[0])
+        ):
             failing.add(selector)
             continue
         where = source_files(settings, key) if key else None

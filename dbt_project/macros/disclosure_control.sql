@@ -13,7 +13,7 @@
       suppressing it in one can leave a single suppressed cell in another, so all groups are
       swept again and again (a recursive CTE) until a sweep changes nothing: every group ends
       with 0 or at least 2 suppressed cells. The publish check verifies that post-condition on
-      the published tables (orchestration/lib/publish.py, groups from the model's
+      the published tables (orchestration/lib/publish/, groups from the model's
       meta.disclosure). A group of a single cell (e.g. the only PCN of an ICB whose total is not
       published) has nothing to protect it with, and nothing to recover it from;
     * rates and intervals are computed AFTER rounding, from the published counts (`rates`), so a

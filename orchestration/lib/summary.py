@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from orchestration.lib.checks import LANDING_ACCOUNTED, latest_audit
-from orchestration.lib.publish import INTERNAL, PUBLISHED_FILE, audience_dir
+from orchestration.lib.publish.marts import INTERNAL, PUBLISHED_FILE, audience_dir
 from orchestration.lib.settings import Settings
 from schemas import EXTRACTS
 

@@ -25,7 +25,7 @@ from orchestration.lib.publish import (
     publishable_marts,
     read_marts,
 )
-from orchestration.lib.publish_postgres import DEFAULT_READER_ROLE, publish_postgres
+from orchestration.lib.publish.postgres import DEFAULT_READER_ROLE, publish_postgres
 from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ def test_the_pipeline_built_data_docs(published_run: PipelineRun) -> None:
 
 
 def test_every_suite_passes_on_the_published_file(published_copy: Path, tmp_path: Path) -> None:
-    from orchestration.lib.publish_gx import validate_published
+    from orchestration.lib.publish.gx import validate_published
 
     results = validate_published(published_copy, tmp_path / "gx", tmp_path / "state")
     assert "_reconciliation" in results and "pub_referrals_monthly" in results
@@ -41,7 +41,7 @@ def test_every_suite_passes_on_the_published_file(published_copy: Path, tmp_path
 
 
 def test_suites_catch_what_they_are_for(published_copy: Path, tmp_path: Path) -> None:
-    from orchestration.lib.publish_gx import validate_published
+    from orchestration.lib.publish.gx import validate_published
 
     # First run remembers the row counts.
     validate_published(published_copy, tmp_path / "gx", tmp_path / "state")
@@ -86,7 +86,7 @@ def test_a_failing_run_does_not_become_the_baseline(published_copy: Path, tmp_pa
     one row of a table fails, and the next good run is still judged against the good counts
     (had the bad run's 1 been remembered, the good run's full table would be 'more than
     double' and fail)."""
-    from orchestration.lib.publish_gx import validate_published
+    from orchestration.lib.publish.gx import validate_published
 
     state = tmp_path / "state"
     first = validate_published(published_copy, tmp_path / "gx", state)
@@ -117,7 +117,7 @@ def test_a_copied_data_directory_writes_its_own_data_docs(
     """GX remembers its Data Docs folder as an absolute path in its state: a data directory
     copied elsewhere (as the outage test does, or an engineer moving it) must write the copy's
     docs, offline-ready, and leave the original's site untouched."""
-    from orchestration.lib.publish_gx import validate_published
+    from orchestration.lib.publish.gx import validate_published
 
     original = tmp_path / "original"
     validate_published(published_copy, original / "gx", original / "state")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from orchestration.lib import publish_gx as gx_module
+from orchestration.lib.publish import gx as gx_module
 
 DERIVED = {
     "contacted_episodes": ("referrals",),

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from orchestration.lib.publish import publishable_marts, read_marts
-from orchestration.lib.publish_postgres import (
+from orchestration.lib.publish.postgres import (
     DEFAULT_INTERNAL_READER_ROLE,
     DEFAULT_READER_ROLE,
     publish_postgres,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from orchestration.lib.report import build_report
+from orchestration.lib.publish.report import build_report
 
 if TYPE_CHECKING:
     from pipeline_runs import PipelineRun

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from orchestration.lib.charts import (
+from orchestration.lib.publish.charts import (
     MDC,
     SpcPoint,
     assurance_type,

@@ -10,16 +10,16 @@ import json
 
 import dagster as dg
 
-from orchestration.lib import night
 from orchestration.lib.checks import (
     UNRECOGNISED_FILES,
     build_case_management_freshness_check,
     build_freshness_check,
     build_landing_accounted,
 )
-from orchestration.lib.landing_watch import landed_dates, landing_fingerprints
-from orchestration.lib.partitions import EXTRACT_DATES, covering_range, new_keys, register
+from orchestration.lib.landing_watch import landing_fingerprints
+from orchestration.lib.partitions import EXTRACT_DATES, covering_range, new_keys
 from orchestration.lib.resources import PipelineSettings
+from orchestration.lib.schedules import night_run_request
 from orchestration.lib.warehouse.project import sp_dbt_project
 from orchestration.lib.warehouse.translator import disclosure_check_keys, published_mart_keys
 from schemas import EXTRACTS, case_management
@@ -101,16 +101,7 @@ freshness_job = dg.define_asset_job(
 def nightly_schedule(
     context: dg.ScheduleEvaluationContext, settings: PipelineSettings
 ) -> dg.RunRequest | dg.SkipReason:
-    cfg = settings.get_settings()
-    dates = landed_dates(cfg)
-    if not dates:
-        return dg.SkipReason("the landing area is empty")
-    plan = night.plan_night(cfg)
-    if plan.quiet:
-        return dg.SkipReason("quiet night: nothing landed, changed or failed since the last build")
-    register(context.instance, dates)
-    tags = covering_range(context.instance, plan.dates or dates[-1:])
-    return dg.RunRequest(tags={**tags, night.LANDING_TAG: plan.landing})
+    return night_run_request(context.instance, settings.get_settings(), full=False)
 
 
 # Sundays 03:00 UK time: the whole warehouse rebuilt and republished, whatever landed (the
@@ -125,19 +116,7 @@ def nightly_schedule(
 def weekly_full_build(
     context: dg.ScheduleEvaluationContext, settings: PipelineSettings
 ) -> dg.RunRequest | dg.SkipReason:
-    cfg = settings.get_settings()
-    dates = landed_dates(cfg)
-    if not dates:
-        return dg.SkipReason("the landing area is empty")
-    register(context.instance, dates)
-    landing = night.landing_fingerprint(cfg)
-    return dg.RunRequest(
-        tags={
-            **covering_range(context.instance, dates),
-            night.FULL_BUILD_TAG: "true",
-            night.LANDING_TAG: landing,
-        }
-    )
+    return night_run_request(context.instance, settings.get_settings(), full=True)
 
 
 freshness_schedule = dg.ScheduleDefinition(

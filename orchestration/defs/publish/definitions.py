@@ -1,7 +1,7 @@
 """Publishing: the ``published`` dbt layer copied to the places readers connect to — a DuckDB
 file, Parquet files and, when configured, PostgreSQL — once per audience: ``public``
 (aggregates under disclosure control) and ``internal`` (exact aggregates for the ICB's own
-analysts), each in its own file, folder and schema (``orchestration/lib/publish.py``).
+analysts), each in its own file, folder and schema (``orchestration/lib/publish/``).
 
 A blocking check on the published dbt models runs before any of it: a patient-level column or
 an unsuppressed small count in any of them stops every publish asset of the run. The publish
@@ -16,7 +16,6 @@ from orchestration.lib.publish import (
     PARQUET_LINK,
     PUBLIC,
     PUBLISHED_FILE,
-    Mart,
     built_marts,
     disclosure_problems,
     publish_duckdb,
@@ -24,8 +23,9 @@ from orchestration.lib.publish import (
     publishable_marts,
     read_marts,
 )
+from orchestration.lib.publish.plan import publish_changed
 from orchestration.lib.resources import PipelineSettings
-from orchestration.lib.settings import VARIABLES, Settings
+from orchestration.lib.settings import VARIABLES
 from orchestration.lib.warehouse.project import sp_dbt_project
 from orchestration.lib.warehouse.translator import DISCLOSURE_CHECK, published_mart_keys
 
@@ -76,26 +76,6 @@ def published_models_disclosure_safe(
             )
 
 
-def to_publish(
-    context: dg.AssetExecutionContext, cfg: Settings, publisher: str
-) -> tuple[list[Mart], set[str] | None]:
-    """The built marts of every audience holding a mart rebuilt since ``publisher`` last
-    published (an audience's file is rewritten whole, so all of that audience's marts), and
-    what was pending. Issue 16: an audience none of whose marts changed keeps its file."""
-    built = built_marts(cfg, _MARTS)
-    pending = night.unpublished(cfg, publisher)
-    if pending is None:
-        return built, pending
-    audiences = {m.audience for m in built if m.name in pending}
-    kept = sorted({m.audience for m in built} - audiences)
-    if kept:
-        context.log.info(
-            f"{publisher}: no mart of the {', '.join(kept)} audience rebuilt since it was last "
-            "published: its files are left as they are"
-        )
-    return [m for m in built if m.audience in audiences], pending
-
-
 def _published_asset_kwargs(name: str, description: str, kinds: set[str]) -> dict:
     return {
         "key": dg.AssetKey(["published", name]),
@@ -123,12 +103,15 @@ def published_marts(
     context: dg.AssetExecutionContext, settings: PipelineSettings
 ) -> Iterator[dg.MaterializeResult]:
     cfg = settings.get_settings()
-    marts, pending = to_publish(context, cfg, "duckdb")
-    if not marts:
-        night.published(cfg, "duckdb", pending)
+    counts = publish_changed(
+        cfg,
+        _MARTS,
+        "duckdb",
+        lambda marts: publish_duckdb(cfg, marts, context.run_id),
+        context.log.info,
+    )
+    if counts is None:
         return
-    counts = publish_duckdb(cfg, marts, context.run_id)
-    night.published(cfg, "duckdb", pending)
     context.log.info(f"published {len(counts)} marts to {cfg.published / PUBLISHED_FILE}")
     yield dg.MaterializeResult(
         metadata={
@@ -152,12 +135,15 @@ def published_parquet(
     context: dg.AssetExecutionContext, settings: PipelineSettings
 ) -> Iterator[dg.MaterializeResult]:
     cfg = settings.get_settings()
-    marts, pending = to_publish(context, cfg, "parquet")
-    if not marts:
-        night.published(cfg, "parquet", pending)
+    counts = publish_changed(
+        cfg,
+        _MARTS,
+        "parquet",
+        lambda marts: publish_parquet(cfg, marts, context.run_id),
+        context.log.info,
+    )
+    if counts is None:
         return
-    counts = publish_parquet(cfg, marts, context.run_id)
-    night.published(cfg, "parquet", pending)
     yield dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(cfg.published / PARQUET_LINK)),
@@ -186,14 +172,17 @@ def published_postgres(
         )
         night.forget(cfg, "postgres")  # once set, it starts with everything
         return
-    from orchestration.lib.publish_postgres import publish_postgres  # noqa: PLC0415
+    from orchestration.lib.publish.postgres import publish_postgres  # noqa: PLC0415
 
-    marts, pending = to_publish(context, cfg, "postgres")
-    if not marts:
-        night.published(cfg, "postgres", pending)
+    counts = publish_changed(
+        cfg,
+        _MARTS,
+        "postgres",
+        lambda marts: publish_postgres(url, marts, read_marts(cfg, marts), context.run_id),
+        context.log.info,
+    )
+    if counts is None:
         return
-    counts = publish_postgres(url, marts, read_marts(cfg, marts), context.run_id)
-    night.published(cfg, "postgres", pending)
     yield dg.MaterializeResult(metadata={"rows_by_table": dg.MetadataValue.json(counts)})
 
 
@@ -219,7 +208,7 @@ def published_marts_expectations(
     context: dg.AssetCheckExecutionContext, settings: PipelineSettings
 ) -> Iterator[dg.AssetCheckResult]:
     # GX takes seconds to import: only when the checks run, never at code-location load.
-    from orchestration.lib.publish_gx import validate_published  # noqa: PLC0415
+    from orchestration.lib.publish.gx import validate_published  # noqa: PLC0415
 
     cfg = settings.get_settings()
     docs = cfg.data_dir / "docs" / "gx"
@@ -267,7 +256,7 @@ def published_marts_expectations(
 def published_report(
     context: dg.AssetExecutionContext, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    from orchestration.lib.report import build_report  # noqa: PLC0415
+    from orchestration.lib.publish.report import build_report  # noqa: PLC0415
 
     cfg = settings.get_settings()
     out = cfg.data_dir / "docs" / "report" / "index.html"

@@ -10,6 +10,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
+from orchestration.lib.publish.marts import publishable_marts
+
 
 class WarehouseTranslator(DagsterDbtTranslator):
     """Groups dbt nodes by their top-level folder (staging / intermediate / marts / seeds)."""
@@ -56,8 +58,6 @@ def disclosure_check_keys(mart_keys: Iterable[dg.AssetKey]) -> list[dg.AssetChec
 
 
 def published_mart_keys(project: DbtProject) -> list[dg.AssetKey]:
-    """The asset keys of the published marts (orchestration/lib/publish.py)."""
-    from orchestration.lib.publish import publishable_marts  # noqa: PLC0415 - publishing's own
-
+    """The asset keys of the published marts (orchestration/lib/publish/)."""
     names = [m.name for m in publishable_marts(project.manifest_path)]
     return model_asset_keys(json.loads(project.manifest_path.read_text()), names, project)

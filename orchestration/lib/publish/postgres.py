@@ -32,14 +32,14 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from orchestration.lib.publish import (
+from orchestration.lib.publish.marts import (
     AUDIENCES,
     INTERNAL,
     PUBLIC,
     PUBLICATION_TABLE,
     RUN_ID_COLUMN,
     Mart,
-    _publication_row,
+    publication_row,
 )
 
 SCHEMA = "published"  # the public audience's schema (the name BI tools have always used)
@@ -141,7 +141,7 @@ def publish_postgres(
                     dbapi,
                     schema_name,
                     PUBLICATION_TABLE,
-                    _publication_row(run_id, published),
+                    publication_row(run_id, published),
                     "One row naming the run that published these tables "
                     "(compare publication_run_id).",
                     {},

@@ -20,7 +20,7 @@ seconds to import: import this module only where it runs.
 The Data Docs work offline: GX's templates load Bootstrap, jQuery, bootstrap-table, fonts and a
 logo from public CDNs, which most NHS networks cannot reach (pages then render unstyled, with an
 empty results list). After every build the site gets the same files from
-``orchestration/lib/data_docs_static/`` (vendored, see its README) and each page's URLs are
+``orchestration/lib/publish/data_docs_static/`` (vendored, see its README) and each page's URLs are
 rewritten to them (``make_data_docs_offline``).
 """
 
@@ -40,7 +40,7 @@ import pandas as pd
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from orchestration.lib.publish import PUBLICATION_TABLE, Mart, publishable_marts, quote
+from orchestration.lib.publish.marts import PUBLICATION_TABLE, Mart, publishable_marts, quote
 
 SITE = "published_marts"
 RANGES = {  # column -> (min, max): the rates and shares the published marts carry

@@ -1,7 +1,7 @@
 """The nightly HTML report: pictures for the ICB's own people (analysts, PCN and practice QI
 leads), built from the published files only (so it can never show more than a BI tool can).
 
-One self-contained static page, inline SVG drawn by matplotlib (``orchestration/lib/charts.py``)
+One self-contained static page, inline SVG drawn by matplotlib (``orchestration/lib/publish/charts.py``)
 and no scripts or downloads, so it opens from a file share or an e-mail attachment on a network
 without the internet. Charts:
 
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib.charts import (
+from orchestration.lib.publish.charts import (
     MDC,
     NHS,
     Chart,
@@ -67,7 +67,7 @@ IMPROVEMENT = {
         "increase",
         "More referral episodes: the QI interventions (seed qi_interventions, clinician "
         "training) aim to raise referrals, and the 0.8-1.2 % coverage band sets a floor. "
-        "Defined here (orchestration/lib/report.py IMPROVEMENT).",
+        "Defined here (orchestration/lib/publish/report.py IMPROVEMENT).",
     ),
     "splw_headcount": (
         "increase",

@@ -56,7 +56,7 @@ def run(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> float:
 
 
 def dbt(args: list[str], env: dict[str, str]) -> float:
-    exe = str(Path(sys.executable).parent / "dbt")
+    exe = str(DBT_EXECUTABLE)
     return run(
         [exe, *args, "--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)], env, PROJECT
     )

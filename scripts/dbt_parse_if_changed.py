@@ -12,7 +12,6 @@ import hashlib
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from orchestration.lib.night import project_hash
 from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
@@ -35,7 +34,7 @@ def main() -> int:
     if manifest.exists() and STAMP.exists() and STAMP.read_text().strip() == stamp:
         print("dbt project unchanged since the last parse: manifest kept (no dbt parse)")
         return 0
-    dbt = Path(sys.executable).parent / "dbt"
+    dbt = DBT_EXECUTABLE
     project = str(DBT_PROJECT_DIR)
     done = subprocess.run(
         [str(dbt), "parse", "--quiet", "--profiles-dir", project, "--project-dir", project],

@@ -44,7 +44,7 @@ def tiny_estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
     """dagster-dbt loads the manifest at import: build it from the models as they are now."""
-    dbt = Path(sys.executable).parent / "dbt"
+    dbt = DBT_EXECUTABLE
     project = ROOT / "dbt_project"
     env = {**os.environ, "SP_DATA_DIR": os.environ.get("SP_DATA_DIR", str(ROOT / "data"))}
     subprocess.run(

@@ -11,12 +11,15 @@ paying for that import."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# The dbt installed next to this interpreter, whether or not the venv is on PATH.
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
 # A development key, deliberately labelled as such: it lets the demo run on a laptop and is
 # announced in every run's output. Production (SP_ENV=production) refuses to run without a key.

@@ -15,13 +15,13 @@ import datetime as dt
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
 
+from orchestration.lib.settings import DBT_EXECUTABLE
 from schemas import case_management
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def test_rolling_12_months_complete_from_the_first_whole_window(wh, pipeline_tin
 
 def _dbt_run(data: Path, select: list[str]) -> None:
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "run", "--select", *select]
+        [str(DBT_EXECUTABLE), "run", "--select", *select]
         + ["--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)],
         cwd=PROJECT,
         env={**os.environ, "SP_DATA_DIR": str(data)},

@@ -10,11 +10,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from orchestration.lib.settings import DBT_EXECUTABLE
 
 if TYPE_CHECKING:
     from pipeline_runs import PipelineRun
@@ -38,7 +39,7 @@ def test_every_dbt_unit_test_passes(
     )
     target = tmp_path / "target"
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit"]
+        [str(DBT_EXECUTABLE), "test", "--select", "test_type:unit"]
         + ["--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)]
         + ["--target-path", str(target)],
         cwd=PROJECT,

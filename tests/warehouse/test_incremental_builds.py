@@ -14,13 +14,14 @@ import datetime as dt
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 import pytest
+
+from orchestration.lib.settings import DBT_EXECUTABLE
 
 if TYPE_CHECKING:
     from pipeline_runs import PipelineRun
@@ -57,7 +58,7 @@ def fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
 def dbt(data: Path, command: str, select: list[str], *args: str) -> subprocess.CompletedProcess:
     """A dbt command on a copy's data directory; the caller judges the outcome."""
     return subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), command, "--select", *select, *args]
+        [str(DBT_EXECUTABLE), command, "--select", *select, *args]
         + ["--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)],
         cwd=PROJECT,
         env={**os.environ, "SP_DATA_DIR": str(data)},
@@ -277,7 +278,7 @@ def test_the_hashed_key_test_fails_on_a_duplicate(night_before: Path) -> None:
         )
     env = {**os.environ, "SP_DATA_DIR": str(night_before)}
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "test", "--select"]
+        [str(DBT_EXECUTABLE), "test", "--select"]
         + ["int_activity_events_unioned int_gp_appointments_unioned,test_name:unique_key"]
         + ["--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)],
         cwd=PROJECT,

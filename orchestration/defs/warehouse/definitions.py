@@ -4,15 +4,14 @@ dbt is the only writer of ``warehouse.duckdb``; every writer runs in the ``wareh
 (limit 1, see ``orchestration/dagster.yaml``) because DuckDB allows one writer per file. The
 step's logic lives in ``orchestration/lib/warehouse``."""
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.lib.resources import PipelineSettings
+from orchestration.lib.settings import DBT_EXECUTABLE
 from orchestration.lib.warehouse.build import build_warehouse
 from orchestration.lib.warehouse.project import sp_dbt_project
 from orchestration.lib.warehouse.translator import translator
@@ -32,10 +31,7 @@ def warehouse_dbt_assets(
 
 defs = dg.Definitions(
     assets=[warehouse_dbt_assets],
-    # The dbt installed next to this interpreter, whether or not the venv is on PATH.
     resources={
-        "dbt": DbtCliResource(
-            project_dir=sp_dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
-        )
+        "dbt": DbtCliResource(project_dir=sp_dbt_project, dbt_executable=str(DBT_EXECUTABLE))
     },
 )

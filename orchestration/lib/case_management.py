@@ -31,7 +31,7 @@ from orchestration.lib.ingest import (
     load_partition,
     quarantine_whole_file,
 )
-from orchestration.lib.landing import DATE_DIR
+from orchestration.lib.ingest.landing import DATE_DIR
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
 from schemas.case_management import DB_TABLES, OPTIONAL_DB_TABLES

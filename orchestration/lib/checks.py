@@ -10,8 +10,9 @@ from collections.abc import Callable
 import dagster as dg
 import polars as pl
 
-from orchestration.lib import ingest, landing, landing_watch, outages, zones
+from orchestration.lib import ingest, landing_watch, outages, zones
 from orchestration.lib.assets import raw_key
+from orchestration.lib.ingest import landing
 from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import Settings, load_settings
 from schemas._base import ExtractSpec
@@ -224,7 +225,7 @@ def build_landing_accounted() -> dg.AssetsDefinition:
     """The audit rows of files no extract recognises, and the landing_accounted check on them.
 
     One unpartitioned asset in the nightly job, beside the ingest: it sorts out the whole
-    landing area as the ingest assets do (orchestration.lib.landing), records each
+    landing area as the ingest assets do (orchestration.lib.ingest.landing), records each
     unrecognised file once per (path, sha256) in audit.loads (table ``_unrecognised``), and
     fails its check while any is there. It depends on nothing and nothing depends on it, so a
     stray file never stops the ingest or the warehouse build."""

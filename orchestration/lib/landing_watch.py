@@ -12,7 +12,7 @@ import polars as pl
 
 from orchestration.lib import zones
 from orchestration.lib.ingest import AUDIT_SCHEMA, withhold_identifiers
-from orchestration.lib.landing import (
+from orchestration.lib.ingest.landing import (
     DATE_DIR,
     DECOMPRESSION_ERRORS,
     UNRECOGNISED_TABLE,

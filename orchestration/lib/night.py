@@ -163,7 +163,7 @@ def changed_dates(settings: Settings) -> list[dt.date]:
     """Extract dates with a file of some extract that its last audited load did not have as it
     is now (new, resent, touched): the dates a night must ingest. No file is opened (files
     identified by header are sniffed once, as the ingest would)."""
-    from orchestration.lib.landing import date_folders, file_sources, sort_folder  # noqa: PLC0415
+    from orchestration.lib.ingest.landing import date_folders, file_sources, sort_folder  # noqa: PLC0415
 
     stamps: dict[str, LandedStamps] = {}
     changed = set()

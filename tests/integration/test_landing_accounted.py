@@ -25,15 +25,15 @@ import pytest
 
 import schemas
 from orchestration.defs.warehouse.definitions import excluded_source_selectors, source_exclusions
-from orchestration.lib import landing, zones
+from orchestration.lib import zones
 from orchestration.lib.checks import (
     LANDING_ACCOUNTED,
     build_landing_accounted,
     landing_accounted,
     reconcile,
 )
-from orchestration.lib.ingest import AUDIT_SCHEMA, WITHHELD, ingest_files, landing_dates
-from orchestration.lib.landing import UNRECOGNISED_TABLE, header_fits, inventory
+from orchestration.lib.ingest import AUDIT_SCHEMA, WITHHELD, ingest_files, landing, landing_dates
+from orchestration.lib.ingest.landing import UNRECOGNISED_TABLE, header_fits, inventory
 from orchestration.lib.landing_watch import account_for_landing, landed_dates
 from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import load_settings

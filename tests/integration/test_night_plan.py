@@ -44,7 +44,7 @@ def test_an_unchanged_partition_is_skipped_without_reading_a_file(
     def no_reading(*args: object) -> None:
         raise AssertionError("an unchanged partition was read")
 
-    monkeypatch.setattr(ingest, "read_landed_files", no_reading)
+    monkeypatch.setattr(ingest.partition, "read_landed_files", no_reading)
     (again,) = ingest.ingest_files(settings, SPEC, [DAY], "run-two")
     assert again.skipped and again.files == 1
     monkeypatch.undo()

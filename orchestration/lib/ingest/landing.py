@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.lib.settings import Settings
 from schemas import EXTRACTS
 from schemas._base import ExtractSpec, normalise_header
 
@@ -544,3 +545,30 @@ def _misplaced(
     for path, st in files:
         sorter.file(path, st.st_size, st.st_mtime_ns, misplaced=why)
     return sorter.out
+
+
+# ---------------------------------------------------------------------------------------------
+# One extract's files
+# ---------------------------------------------------------------------------------------------
+
+
+def landing_dates(settings: Settings, spec: ExtractSpec) -> list[dt.date]:
+    """The extract dates with at least one file of ``spec`` (``sort_folder`` says which
+    files are whose: by name, or by header when the name is not the expected one)."""
+    return [
+        day
+        for day, folder in date_folders(settings.landing, spec.source)
+        if sort_folder(settings.landing, spec.source, folder, day).by_table.get(spec.table)
+    ]
+
+
+def files_for(settings: Settings, spec: ExtractSpec, extract_date: dt.date) -> list[LandedEntry]:
+    """The files of ``spec`` for one extract date, in name order: files (``.csv`` in any case,
+    ``.csv.gz``) and zip members, named as the extract's pattern expects or identified by their
+    header. Files no extract recognises are the landing_accounted check's business."""
+    folder = settings.landing / spec.source / extract_date.isoformat()
+    if not folder.is_dir():
+        return []
+    return sort_folder(settings.landing, spec.source, folder, extract_date).by_table.get(
+        spec.table, []
+    )

@@ -25,6 +25,7 @@ from orchestration.lib.ingest.audit import (
     previously_loaded,
 )
 from orchestration.lib.ingest.contract import (
+    FileProblem,
     LandedFile,
     UnreadableError,
     conform_columns,
@@ -49,6 +50,7 @@ __all__ = [
     "PARTITION_WORKERS",
     "QUARANTINE_SCHEMA",
     "WITHHELD",
+    "FileProblem",
     "LandedFile",
     "PartitionResult",
     "UnreadableError",

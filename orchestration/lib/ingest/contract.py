@@ -18,6 +18,15 @@ import polars as pl
 from schemas._base import ExtractSpec, normalise_header
 
 
+@dataclass(frozen=True)
+class FileProblem:
+    """Why a whole file is quarantined, rejected or skipped: one of the file-level checks."""
+
+    check: str  # unreadable_file, empty_file, header_missing, required_column_missing, ...
+    column: str | None  # the raw column(s) at fault, comma-separated; None for the whole file
+    message: str  # names the file; recorded in the audit and the quarantine
+
+
 @dataclass
 class LandedFile:
     """One file (or one database table pull) after the file-level contract."""
@@ -27,8 +36,8 @@ class LandedFile:
     encoding: str
     frame: pl.DataFrame | None  # strings, raw column names; None if unreadable
     rows_read: int
-    # (check, column, message) when the whole file is quarantined or rejected
-    problem: tuple[str, str | None, str] | None = None
+    # Set when the whole file is quarantined, rejected or skipped as a duplicate.
+    problem: FileProblem | None = None
     extra_columns: list[str] = field(default_factory=list)
     # Rows whose shape is wrong (ragged_row, truncated_row): _row_number, check, failure_value.
     # They are quarantined as they are; their fields cannot be trusted to be in their columns.
@@ -46,7 +55,14 @@ def quarantine_whole_file(
 ) -> LandedFile:
     """A file quarantined whole: one quarantine row per data line, so the accounts reconcile."""
     frame = pl.DataFrame({"_placeholder": pl.repeat(None, rows, dtype=pl.Utf8, eager=True)})
-    return LandedFile(name, sha, encoding, frame, rows, (check, None, message))
+    return LandedFile(
+        name=name,
+        sha256=sha,
+        encoding=encoding,
+        frame=frame,
+        rows_read=rows,
+        problem=FileProblem(check=check, column=None, message=message),
+    )
 
 
 def delimiter_hint(columns: list[str], expected: str) -> str:
@@ -85,20 +101,25 @@ def conform_columns(
         hint = delimiter_hint(landed_headers, spec.delimiter)
         headers = [c.header for c in spec.columns if c.raw in missing]
         return LandedFile(
-            name,
-            sha,
-            encoding,
-            frame,
-            frame.height,
-            (
-                "required_column_missing",
-                ",".join(missing),
-                f"{name}: required column(s) missing: {', '.join(headers)}{hint}",
+            name=name,
+            sha256=sha,
+            encoding=encoding,
+            frame=frame,
+            rows_read=frame.height,
+            problem=FileProblem(
+                check="required_column_missing",
+                column=",".join(missing),
+                message=f"{name}: required column(s) missing: {', '.join(headers)}{hint}",
             ),
-            extras,
+            extra_columns=extras,
         )
     return LandedFile(
-        name, sha, encoding, frame.select([c.raw for c in spec.columns]), frame.height, None, extras
+        name=name,
+        sha256=sha,
+        encoding=encoding,
+        frame=frame.select([c.raw for c in spec.columns]),
+        rows_read=frame.height,
+        extra_columns=extras,
     )
 
 
@@ -121,9 +142,9 @@ def mark_duplicates(
         else:
             here[f.sha256] = f.name
             continue
-        f.problem = (
-            "duplicate_file",
-            None,
-            f"{f.name}: identical to {where}; skipped, not loaded twice",
+        f.problem = FileProblem(
+            check="duplicate_file",
+            column=None,
+            message=f"{f.name}: identical to {where}; skipped, not loaded twice",
         )
         f.frame, f.rows_read, f.row_problems = None, 0, None

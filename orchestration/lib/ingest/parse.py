@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from orchestration.lib.ingest.contract import (
+    FileProblem,
     LandedFile,
     UnreadableError,
     conform_columns,
@@ -62,6 +63,22 @@ class _Inspected:
     note: str | None = None  # how it was identified, when not by its expected name
     unreadable: str | None = None  # why its content cannot be had (a damaged archive)
 
+    @classmethod
+    def without_body(
+        cls, entry: LandedEntry, sha256: str, unreadable: str | None = None
+    ) -> _Inspected:
+        """An empty file, or one whose content cannot be had (``unreadable`` says why)."""
+        return cls(
+            name=entry.name,
+            sha256=sha256,
+            encoding="n/a",
+            body=None,
+            fields=None,
+            header=None,
+            note=entry.note,
+            unreadable=unreadable,
+        )
+
 
 def _inspect(spec: ExtractSpec, landed: Path | LandedEntry) -> _Inspected:
     entry = landed if isinstance(landed, LandedEntry) else LandedEntry(landed)
@@ -72,15 +89,23 @@ def _inspect(spec: ExtractSpec, landed: Path | LandedEntry) -> _Inspected:
     except DECOMPRESSION_ERRORS as exc:
         sha = hashlib.sha256(entry.path.read_bytes()).hexdigest()
         why = f"{entry.name}: its content cannot be decompressed ({type(exc).__name__})"
-        return _Inspected(entry.name, sha, "n/a", None, None, None, entry.note, why)
+        return _Inspected.without_body(entry, sha, unreadable=why)
     sha = hashlib.sha256(data).hexdigest()
     # Blank (nothing but ASCII whitespace, what bytes.strip removes), without a stripped copy.
     if not data or data.isspace():
-        return _Inspected(entry.name, sha, "n/a", None, None, None, entry.note)
+        return _Inspected.without_body(entry, sha)
     body, encoding = decode(data)
     fields, plain = record_layout(body, spec.delimiter)
     header = first_line(body) if plain and _first_line_is_header(spec, body) else None
-    return _Inspected(entry.name, sha, encoding, body, fields, header, entry.note)
+    return _Inspected(
+        name=entry.name,
+        sha256=sha,
+        encoding=encoding,
+        body=body,
+        fields=fields,
+        header=header,
+        note=entry.note,
+    )
 
 
 def read_landed_file(spec: ExtractSpec, path: Path | LandedEntry) -> LandedFile:
@@ -147,13 +172,12 @@ def _parse_together(spec: ExtractSpec, members: list[_Inspected]) -> list[Landed
     for m, offset, height in zip(members, offsets, heights, strict=False):
         assert m.body is not None and m.fields is not None and shared.frame is not None
         landed = LandedFile(
-            m.name,
-            m.sha256,
-            m.encoding,
-            shared.frame.slice(int(offset), height),
-            height,
-            None,
-            list(shared.extra_columns),
+            name=m.name,
+            sha256=m.sha256,
+            encoding=m.encoding,
+            frame=shared.frame.slice(int(offset), height),
+            rows_read=height,
+            extra_columns=list(shared.extra_columns),
             note=m.note,
         )
         landed.row_problems = misshapen_rows(m.fields, cut_off=not m.body.endswith((b"\n", b"\r")))
@@ -168,14 +192,19 @@ def _finish(spec: ExtractSpec, x: _Inspected) -> LandedFile:
     return landed
 
 
+def _unread(name: str, sha: str, problem: FileProblem) -> LandedFile:
+    """A file with no rows to read (empty, or its content cannot be had)."""
+    return LandedFile(
+        name=name, sha256=sha, encoding="n/a", frame=None, rows_read=0, problem=problem
+    )
+
+
 def _finish_contract(spec: ExtractSpec, x: _Inspected) -> LandedFile:
     name, sha, encoding, body, fields = x.name, x.sha256, x.encoding, x.body, x.fields
     if x.unreadable is not None:
-        return LandedFile(name, sha, "n/a", None, 0, ("unreadable_file", None, x.unreadable))
+        return _unread(name, sha, FileProblem("unreadable_file", None, x.unreadable))
     if body is None or fields is None:
-        return LandedFile(
-            name, sha, "n/a", None, 0, ("empty_file", None, f"{name}: the file is empty")
-        )
+        return _unread(name, sha, FileProblem("empty_file", None, f"{name}: the file is empty"))
     try:
         frame = _csv(body, spec)
         if fields.len() != frame.height + 1:

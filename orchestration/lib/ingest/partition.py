@@ -36,6 +36,8 @@ PARTITION_WORKERS = 3
 
 @dataclass
 class PartitionResult:
+    """What one partition's load did: files, rows read, loaded and quarantined (by check)."""
+
     table: str
     extract_date: dt.date
     files: int
@@ -44,6 +46,19 @@ class PartitionResult:
     rows_quarantined: int
     skipped: bool = False
     quarantine_by_check: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def skipped_partition(cls, table: str, extract_date: dt.date, files: int) -> PartitionResult:
+        """A partition left as it was: its files are those of its last audited load."""
+        return cls(
+            table=table,
+            extract_date=extract_date,
+            files=files,
+            rows_read=0,
+            rows_loaded=0,
+            rows_quarantined=0,
+            skipped=True,
+        )
 
 
 def load_partition(
@@ -58,7 +73,7 @@ def load_partition(
     started = dt.datetime.now()
     fingerprint = {(f.name, f.sha256) for f in landed}
     if not force and landed and fingerprint == previously_loaded(settings, spec, extract_date):
-        return PartitionResult(spec.table, extract_date, len(landed), 0, 0, 0, skipped=True)
+        return PartitionResult.skipped_partition(spec.table, extract_date, len(landed))
 
     good, quarantine = validate_batch(spec, landed, settings.pseudo_key, known_practices)
     # The audit row is what lets a rerun skip this partition, so it is written last: a kill
@@ -78,12 +93,12 @@ def load_partition(
     for f in landed:
         loaded = loaded_by_file.get(f.name, 0)
         quarantined = quarantined_by_file.get(f.name, 0)
-        if f.problem and f.problem[0] == "duplicate_file":
-            outcome, message = "duplicate", f.problem[2]
+        if f.problem and f.problem.check == "duplicate_file":
+            outcome, message = "duplicate", f.problem.message
         elif f.problem and not f.rows_read:
-            outcome, message = "rejected", f.problem[2]
+            outcome, message = "rejected", f.problem.message
         elif f.problem:
-            outcome, message = "quarantined", f.problem[2]
+            outcome, message = "quarantined", f.problem.message
         else:
             outcome = "loaded" if quarantined == 0 else "partial"
             message = None
@@ -119,12 +134,12 @@ def load_partition(
         f"run-{finished:%Y%m%dT%H%M%S%f}-{run_id[:8]}.parquet",
     )
     return PartitionResult(
-        spec.table,
-        extract_date,
-        len(landed),
-        int(audit["rows_read"].sum()),
-        good.height,
-        int(audit["rows_quarantined"].sum()),
+        table=spec.table,
+        extract_date=extract_date,
+        files=len(landed),
+        rows_read=int(audit["rows_read"].sum()),
+        rows_loaded=good.height,
+        rows_quarantined=int(audit["rows_quarantined"].sum()),
         quarantine_by_check=dict(quarantine.group_by("check").len().iter_rows()),
     )
 
@@ -156,7 +171,7 @@ def ingest_files(
         entries = files_for(settings, spec, day)
         stats = night.file_stats(entries)
         if not force and stamps.unchanged(day, stats):
-            return PartitionResult(spec.table, day, len(entries), 0, 0, 0, skipped=True), stats
+            return PartitionResult.skipped_partition(spec.table, day, len(entries)), stats
         known, loaded = needs()
         landed = read_landed_files(spec, entries)
         mark_duplicates(landed, day, loaded)

@@ -135,12 +135,12 @@ def validate_batch(
         batch.filter(pl.col("_source_file") == name).select(
             "_source_file",
             "_row_number",
-            pl.lit(check).alias("check"),
-            pl.lit(column, pl.Utf8).alias("column"),
+            pl.lit(problem.check).alias("check"),
+            pl.lit(problem.column, pl.Utf8).alias("column"),
             pl.lit(None, pl.Utf8).alias("failure_value"),
-            withhold_identifiers(pl.lit(msg, pl.Utf8)).alias("message"),
+            withhold_identifiers(pl.lit(problem.message, pl.Utf8)).alias("message"),
         )
-        for name, (check, column, msg) in whole_file
+        for name, problem in whole_file
     ]
     quarantine = (
         pl.concat(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from orchestration.lib.ingest.contract import LandedFile
+from orchestration.lib.ingest.contract import FileProblem, LandedFile
 from orchestration.lib.ingest.rules import (
     duplicate_rows,
     episode_failures,
@@ -36,17 +36,44 @@ def validate_batch(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Validate all readable files of one partition together (pandera has a fixed cost per
     call). Returns (typed raw rows, quarantine rows)."""
+    batch = _stack(spec, files)
+    rejected = _rejected_files(files)
+    in_rejected_file = pl.col("_source_file").is_in([name for name, _ in rejected])
+    ok_files = batch.filter(in_rejected_file.not_()) if rejected else batch
+    misshapen = _misshapen(files, ok_files)
+    failures = _row_failures(spec, ok_files, misshapen, known_practices)
+    batch, failures = _pseudonymise(spec, batch, failures, key)
+    quarantine = _quarantine(batch, failures, rejected)
+
+    # Files were concatenated in name order and rows in file order, so the raw zone is written
+    # in (_source_file, _row_number) order without a sort; a filter keeps that order.
+    keep = pl.col("_rid").is_in(failures["_rid"].unique().implode()).not_()
+    if rejected:
+        keep = keep & in_rejected_file.not_()
+    good = (
+        batch.filter(keep)
+        .with_columns(spec.casts())
+        .select([*(c.raw for c in spec.columns), "_source_file", "_row_number"])
+    )
+    return good, quarantine
+
+
+def _stack(spec: ExtractSpec, files: list[LandedFile]) -> pl.DataFrame:
+    """Every row of the partition's files in one frame, so that each rule runs once per
+    partition rather than once per file. Each row gets its file (``_source_file``), its line
+    within it (``_row_number``) and its position in the batch (``_rid``, which later steps use
+    to fetch a row without a join); empty and whitespace-only cells become absent values."""
     kept = [f for f in files if f.frame is not None and f.frame.height]
     frames = [f.frame for f in kept]
     raw_cols = [c.raw for c in spec.columns]
     if not frames:
         frames = [pl.DataFrame(schema={c: pl.Utf8 for c in raw_cols})]
     # Each row's file and line within it, built once for the batch from the files' heights
-    # (numpy) rather than by a polars call per file: an ICB's night is ~27,000 small files.
+    # (numpy) rather than by a polars call per file: a night can hold many thousands of files.
     heights = np.array([f.height for f in frames], dtype=np.int64)
     file_of_row = pl.Series(np.repeat(np.arange(len(frames)), heights))
     row_number = np.arange(heights.sum()) - np.repeat(np.cumsum(heights) - heights, heights) + 1
-    batch = (
+    return (
         pl.concat(frames, how="diagonal")
         .with_columns(
             pl.Series("_source_file", [f.name for f in kept], dtype=pl.Utf8).gather(file_of_row),
@@ -69,22 +96,30 @@ def validate_batch(
         )
     )
 
-    whole_file = [
+
+def _rejected_files(files: list[LandedFile]) -> list[tuple[str, FileProblem]]:
+    """The files quarantined whole that still have rows: each of their rows is quarantined
+    with the file's problem, and no row rule runs on them (their rows cannot be trusted)."""
+    return [
         (f.name, f.problem)
         for f in files
         if f.problem is not None and f.frame is not None and f.frame.height
     ]
-    in_rejected_file = pl.col("_source_file").is_in([n for n, _ in whole_file])
-    ok_files = batch.filter(in_rejected_file.not_()) if whole_file else batch
 
-    # Misshapen rows are quarantined for their shape alone: their values may sit in the wrong
-    # columns, so value rules on them would report noise.
+
+def _misshapen(files: list[LandedFile], ok_files: pl.DataFrame) -> pl.DataFrame:
+    """The ragged and truncated rows the parse found, as row failures of the batch.
+
+    Misshapen rows are quarantined for their shape alone: their values may sit in the wrong
+    columns, so value rules on them would report noise."""
     shape_problems = [
         f.row_problems.with_columns(pl.lit(f.name).alias("_source_file"))
         for f in files
         if f.row_problems is not None and f.row_problems.height
     ]
-    misshapen = (
+    if not shape_problems:
+        return no_failures()
+    return (
         pl.concat(shape_problems)
         .join(
             ok_files.select("_rid", "_source_file", "_row_number"),
@@ -96,9 +131,17 @@ def validate_batch(
             pl.lit(None, pl.Utf8).alias("column"),
             "failure_value",
         )
-        if shape_problems
-        else no_failures()
     )
+
+
+def _row_failures(
+    spec: ExtractSpec,
+    ok_files: pl.DataFrame,
+    misshapen: pl.DataFrame,
+    known_practices: set[str] | None,
+) -> pl.DataFrame:
+    """Every row rule over the well-formed rows, with the misshapen rows' failures: one frame
+    of failures (a row may fail several rules, and each failure is reported)."""
     well_formed = (
         ok_files.filter(pl.col("_rid").is_in(misshapen["_rid"].implode()).not_())
         if misshapen.height
@@ -107,7 +150,7 @@ def validate_batch(
     # One fused pass finds the rows the schema rejects; pandera then reports those rows'
     # failures check by check (it would otherwise make a pass over every row per check).
     suspects = well_formed.filter(spec.passes_schema().not_())
-    failures = pl.concat(
+    return pl.concat(
         [
             duplicate_rows(spec, well_formed),
             schema_failures(spec, suspects),
@@ -117,8 +160,14 @@ def validate_batch(
         ]
     )
 
-    # Pseudonymise before anything leaves this function. _rid is the row's position in
-    # batch, so a failure's row is fetched by position rather than by a join over every row.
+
+def _pseudonymise(
+    spec: ExtractSpec, batch: pl.DataFrame, failures: pl.DataFrame, key: bytes
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Pseudonymise the identifier columns of the batch, and of the failures that quote them,
+    before anything leaves validate_batch; withhold NHS-number-like values anywhere else."""
+    # _rid is the row's position in batch, so a failure's row is fetched by position rather
+    # than by a join over every row.
     for ident in spec.identifier_columns:
         batch = pseudonymise(batch, ident, key)
         failures = failures.with_columns(
@@ -129,8 +178,15 @@ def validate_batch(
         )
     # Identifier columns keep the pseudonym; anywhere else an NHS-number-like value means the
     # columns are swapped or shifted, and the value is withheld rather than stored.
-    failures = failures.with_columns(withhold_identifiers(pl.col("failure_value")))
+    return batch, failures.with_columns(withhold_identifiers(pl.col("failure_value")))
 
+
+def _quarantine(
+    batch: pl.DataFrame, failures: pl.DataFrame, rejected: list[tuple[str, FileProblem]]
+) -> pl.DataFrame:
+    """The quarantine rows, in QUARANTINE_SCHEMA: one per row failure (named by file and line,
+    not by _rid, which means nothing outside this batch) and one per row of each file
+    quarantined whole, with the file's message; sorted by file, line and check."""
     file_failures = [
         batch.filter(pl.col("_source_file") == name).select(
             "_source_file",
@@ -140,9 +196,9 @@ def validate_batch(
             pl.lit(None, pl.Utf8).alias("failure_value"),
             withhold_identifiers(pl.lit(problem.message, pl.Utf8)).alias("message"),
         )
-        for name, problem in whole_file
+        for name, problem in rejected
     ]
-    quarantine = (
+    return (
         pl.concat(
             [
                 failures.with_columns(
@@ -157,15 +213,3 @@ def validate_batch(
         .cast(QUARANTINE_SCHEMA)
         .sort(["_source_file", "_row_number", "check"])
     )
-
-    # Files were concatenated in name order and rows in file order, so the raw zone is written
-    # in (_source_file, _row_number) order without a sort; a filter keeps that order.
-    keep = pl.col("_rid").is_in(failures["_rid"].unique().implode()).not_()
-    if whole_file:
-        keep = keep & in_rejected_file.not_()
-    good = (
-        batch.filter(keep)
-        .with_columns(spec.casts())
-        .select([*raw_cols, "_source_file", "_row_number"])
-    )
-    return good, quarantine

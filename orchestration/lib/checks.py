@@ -1,7 +1,8 @@
 """Asset-check factories for the ingest assets, read from the audit and the zones.
 
 The checks take the ``settings`` resource, as the assets do; the helpers below take the
-Settings, or read them from the environment when called outside a run (the CLI summary, tests).
+Settings explicitly (outside a run, the caller says which: ``load_settings()`` for the
+environment's).
 """
 
 import datetime as dt
@@ -10,24 +11,18 @@ from collections.abc import Callable
 import dagster as dg
 import polars as pl
 
-from orchestration.lib import ingest, landing_watch, outages, zones
+from orchestration.lib import landing_watch, outages, zones
 from orchestration.lib.assets import raw_key
-from orchestration.lib.ingest import landing
+from orchestration.lib.ingest import audit_dir, landing, latest_audit
 from orchestration.lib.resources import PipelineSettings
-from orchestration.lib.settings import Settings, load_settings
+from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
 
 
-def latest_audit(table: str, settings: Settings | None = None) -> pl.DataFrame:
-    """The audit rows of the latest run of every partition of ``table``."""
-    return ingest.latest_audit(settings or load_settings(), table)
-
-
-def reconcile(table: str, settings: Settings | None = None) -> tuple[bool, dict[str, int]]:
+def reconcile(table: str, settings: Settings) -> tuple[bool, dict[str, int]]:
     """rows_read = rows_loaded + rows_quarantined for every file, and the zones hold exactly
     what the audit says they hold."""
-    settings = settings or load_settings()
-    audit = latest_audit(table, settings)
+    audit = latest_audit(settings, table)
     if audit.is_empty():
         return True, {"files": 0}
     per_file_ok = audit.filter(
@@ -72,7 +67,7 @@ def build_quarantine_rate_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
         description=f"Warns when more than {spec.quarantine_rate_warn:.1%} of rows are quarantined.",
     )
     def _check(settings: PipelineSettings) -> dg.AssetCheckResult:
-        audit = latest_audit(spec.table, settings.get_settings())
+        audit = latest_audit(settings.get_settings(), spec.table)
         read = int(audit["rows_read"].sum()) if not audit.is_empty() else 0
         quarantined = int(audit["rows_quarantined"].sum()) if not audit.is_empty() else 0
         rate = quarantined / read if read else 0.0
@@ -123,7 +118,7 @@ FRESHNESS_ALLOWANCE = {"daily": dt.timedelta(days=2), "monthly": dt.timedelta(da
 
 
 def latest_extract_date(settings: Settings, table: str) -> dt.date | None:
-    root = settings.audit / f"table={table}"
+    root = audit_dir(settings, table)
     dates = [p.name.split("=", 1)[1] for p in root.glob("extract_date=*")] if root.exists() else []
     return dt.date.fromisoformat(max(dates)) if dates else None
 

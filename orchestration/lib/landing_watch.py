@@ -11,7 +11,7 @@ import zipfile
 import polars as pl
 
 from orchestration.lib import zones
-from orchestration.lib.ingest import AUDIT_SCHEMA, withhold_identifiers
+from orchestration.lib.ingest import AUDIT_SCHEMA, audit_dir, withhold_identifiers
 from orchestration.lib.ingest.landing import (
     DATE_DIR,
     DECOMPRESSION_ERRORS,
@@ -113,7 +113,7 @@ def record_unrecognised(
     if not found:
         return 0
     today = today or dt.date.today()
-    table_dir = settings.audit / f"table={UNRECOGNISED_TABLE}"
+    table_dir = audit_dir(settings, UNRECOGNISED_TABLE)
     started = dt.datetime.now()
     rows = pl.DataFrame(
         {

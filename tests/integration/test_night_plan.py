@@ -15,6 +15,7 @@ import pytest
 
 import schemas
 from orchestration.lib import ingest, night
+from orchestration.lib.ingest import audit_dir
 from orchestration.lib.settings import load_settings
 
 SPEC = schemas.EXTRACTS["gp_emis_appointments"]
@@ -57,7 +58,7 @@ def test_an_unchanged_partition_is_skipped_without_reading_a_file(
     assert night.changed_dates(settings) == []
 
     # The load's audit deleted (the runbook's forced reload): read again.
-    for audit in (settings.audit / f"table={SPEC.table}").rglob("*.parquet"):
+    for audit in (audit_dir(settings, SPEC.table)).rglob("*.parquet"):
         audit.unlink()
     assert night.changed_dates(settings) == [DAY]
 

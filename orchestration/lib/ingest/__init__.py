@@ -20,6 +20,7 @@ The names below are the ones callers outside this package use.
 
 from orchestration.lib.ingest.audit import (
     AUDIT_SCHEMA,
+    audit_dir,
     latest_audit,
     loaded_files,
     previously_loaded,
@@ -54,6 +55,7 @@ __all__ = [
     "LandedFile",
     "PartitionResult",
     "UnreadableError",
+    "audit_dir",
     "conform_columns",
     "files_for",
     "ingest_files",

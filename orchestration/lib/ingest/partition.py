@@ -16,16 +16,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 
-import polars as pl
-
 from orchestration.lib import faults, night, zones
-from orchestration.lib.ingest.audit import AUDIT_SCHEMA, loaded_files, previously_loaded
+from orchestration.lib.ingest.audit import (
+    append_audit,
+    audit_rows,
+    loaded_files,
+    previously_loaded,
+)
 from orchestration.lib.ingest.contract import LandedFile, mark_duplicates
 from orchestration.lib.ingest.landing import files_for
 from orchestration.lib.ingest.parse import read_landed_files
 from orchestration.lib.ingest.rules import known_practice_codes
 from orchestration.lib.ingest.validate import validate_batch
-from orchestration.lib.ingest.withhold import withhold_identifiers
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
 
@@ -70,6 +72,9 @@ def load_partition(
     known_practices: set[str] | None,
     force: bool = False,
 ) -> PartitionResult:
+    """Validate one partition's landed files together and write the raw zone, the quarantine
+    and the audit, in that order. Skipped (nothing written) when the files are those of the
+    partition's last audited load, unless ``force``."""
     started = dt.datetime.now()
     fingerprint = {(f.name, f.sha256) for f in landed}
     if not force and landed and fingerprint == previously_loaded(settings, spec, extract_date):
@@ -84,55 +89,9 @@ def load_partition(
     zones.replace_partition(settings.quarantine / spec.table, extract_date, quarantine)
     faults.kill_point("ingest.before_audit")
 
-    loaded_by_file = dict(good.group_by("_source_file").len().iter_rows())
-    quarantined_by_file = dict(
-        quarantine.group_by("_source_file").agg(pl.col("_row_number").n_unique()).iter_rows()
-    )
     finished = dt.datetime.now()
-    audit_rows = []
-    for f in landed:
-        loaded = loaded_by_file.get(f.name, 0)
-        quarantined = quarantined_by_file.get(f.name, 0)
-        if f.problem and f.problem.check == "duplicate_file":
-            outcome, message = "duplicate", f.problem.message
-        elif f.problem and not f.rows_read:
-            outcome, message = "rejected", f.problem.message
-        elif f.problem:
-            outcome, message = "quarantined", f.problem.message
-        else:
-            outcome = "loaded" if quarantined == 0 else "partial"
-            message = None
-        if f.extra_columns:
-            extra = f"unknown extra column(s) ignored: {', '.join(f.extra_columns)}"
-            message = f"{message}; {extra}" if message else extra
-        if f.note:  # read under another name than the expected one (ingest/landing.py)
-            message = f"{f.note}; {message}" if message else f.note
-        audit_rows.append(
-            {
-                "table": spec.table,
-                "source_file": f.name,
-                "sha256": f.sha256,
-                "encoding": f.encoding,
-                "rows_read": f.rows_read,
-                "rows_loaded": loaded,
-                "rows_quarantined": quarantined,
-                "outcome": outcome,
-                "message": message,
-                "run_id": run_id,
-                "started_at": started,
-                "finished_at": finished,
-            }
-        )
-    # Messages quote landed headers, which in a headerless file are the first row's values.
-    audit = pl.DataFrame(audit_rows, schema=AUDIT_SCHEMA).with_columns(
-        withhold_identifiers(pl.col("message"))
-    )
-    zones.append_to_partition(
-        settings.audit / f"table={spec.table}",
-        extract_date,
-        audit,
-        f"run-{finished:%Y%m%dT%H%M%S%f}-{run_id[:8]}.parquet",
-    )
+    audit = audit_rows(spec.table, landed, good, quarantine, run_id, started, finished)
+    append_audit(settings, spec.table, extract_date, audit, run_id, finished)
     return PartitionResult(
         table=spec.table,
         extract_date=extract_date,
@@ -151,6 +110,8 @@ def ingest_files(
     run_id: str,
     force: bool = False,
 ) -> list[PartitionResult]:
+    """Load every partition of ``spec`` for ``dates`` from the landing area, a few at once;
+    one result per date, in the order of ``dates``."""
     dates = list(dates)
     # A partition whose files have the names, sizes and mtimes of its last audited load is
     # skipped without reading them (orchestration.lib.night); the rest are read, hashed and

@@ -66,6 +66,8 @@ def quarantine_whole_file(
 
 
 def delimiter_hint(columns: list[str], expected: str) -> str:
+    """A hint for a message, when a header read as one column looks split by another
+    delimiter than the extract's; else an empty string."""
     if len(columns) != 1:
         return ""
     for other in (",", "|", ";", "\t"):

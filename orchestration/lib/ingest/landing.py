@@ -18,9 +18,9 @@ fails while it is there. Nothing in the landing area vanishes silently. The one 
 landing area's own bookkeeping: ``landing/_manifest.json``, the planted truth the synthetic
 estate writes beside its extracts.
 
-Listing stays as cheap as it was (an ICB night is ~27,000 files): names are matched by regex,
-and only a file whose name fits no extract has its first bytes read (once per process, for a
-given size and modification time). Messages name files, sizes and reasons, never content.
+Listing must stay cheap (a night is many thousands of files): names are matched by regex, and
+only a file whose name fits no extract has its first bytes read (once per process, for a given
+size and modification time). Messages name files, sizes and reasons, never content.
 """
 
 from __future__ import annotations

@@ -109,13 +109,14 @@ def _inspect(spec: ExtractSpec, landed: Path | LandedEntry) -> _Inspected:
 
 
 def read_landed_file(spec: ExtractSpec, path: Path | LandedEntry) -> LandedFile:
+    """One landed file, parsed alone (``read_landed_files`` reads a folder's files)."""
     return _finish(spec, _inspect(spec, path))
 
 
 def read_landed_files(spec: ExtractSpec, paths: list[Path] | list[LandedEntry]) -> list[LandedFile]:
     """The files of one extract date, in order. Files that share a header line are parsed in
-    one polars call over their concatenated rows: a call costs ~1 ms whatever its size, and an
-    ICB's night is ~27,000 files, most of them small. The result is the per-file one: the
+    one polars call over their concatenated rows: a call has a fixed cost whatever its size, and
+    a night is mostly many small files (docs/architecture.md, "Ingest: measured decisions"). The result is the per-file one: the
     grouped parse is used only when its rows split back exactly into each file's records (see
     _parse_together); otherwise, and for every unusual file, each file is parsed alone."""
     inspected = [_inspect(spec, p) for p in paths]

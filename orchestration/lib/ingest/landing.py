@@ -78,6 +78,7 @@ def file_specs() -> list[ExtractSpec]:
 
 
 def file_sources() -> list[str]:
+    """The source folders under landing/ that hold file extracts, sorted."""
     return sorted({s.source for s in file_specs()})
 
 
@@ -100,6 +101,7 @@ def matched_name(name: str) -> str:
 
 
 def spec_by_name(name: str, specs: Iterable[ExtractSpec]) -> ExtractSpec | None:
+    """The first of ``specs`` whose file-name pattern ``name`` fits (see ``matched_name``)."""
     plain = matched_name(name)
     return next((s for s in specs if s.file_regex.match(plain)), None)
 
@@ -261,6 +263,7 @@ def _sniff_cached(path: str, member: str | None, size: int, mtime_ns: int) -> _S
 
 
 def sniff(entry: LandedEntry, size: int, mtime_ns: int) -> _Sniffed:
+    """What the first bytes of a file whose name fits no extract say it is (cached)."""
     with _sniff_lock:  # lru_cache is thread-safe, but two threads would read the file twice
         return _sniff_cached(str(entry.path), entry.member, size, mtime_ns)
 
@@ -475,6 +478,8 @@ def date_folders(landing: Path, source: str) -> list[tuple[dt.date, Path]]:
 
 @dataclass
 class Inventory:
+    """The whole landing area, counted: what each extract reads and what none does."""
+
     files: int = 0  # files and archive members seen (the bookkeeping file aside)
     by_table: dict[str, int] = field(default_factory=dict)  # files per extract
     identified: list[LandedEntry] = field(default_factory=list)  # not by their expected name

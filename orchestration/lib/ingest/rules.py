@@ -74,6 +74,8 @@ def duplicate_rows(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
 
 
 def schema_failures(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
+    """The pandera schema's column and row rules, one failure per rule broken, without the
+    failing rows' values where a rule reports a whole row."""
     if batch.is_empty():
         # No suspect rows (the fused pre-filter passed them all): pandera's set-up is a fixed
         # cost per call, not worth paying for nothing in every partition of a first load.
@@ -113,6 +115,8 @@ def schema_failures(spec: ExtractSpec, batch: pl.DataFrame) -> pl.DataFrame:
 def unknown_practices(
     spec: ExtractSpec, batch: pl.DataFrame, known: set[str] | None
 ) -> pl.DataFrame:
+    """Well-formed practice codes that no practice-mapping extract has listed (skipped, as
+    ``known`` is None, before the first mapping is loaded)."""
     if spec.practice_column is None or known is None:
         return no_failures()
     col = pl.col(spec.practice_column)

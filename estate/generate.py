@@ -326,10 +326,11 @@ class Estate:
             ev_id += ev.height
             codes = [c[0] for c in SNOMED] + [c[0] for c in SP_CODES]
             terms = [c[1] for c in SNOMED] + [c[1] for c in SP_CODES]
+            # Social-prescribing codes carry no value: one NaN mean and zero spread per code.
             means = [float(c[2]) if c[2] is not None else float("nan") for c in SNOMED] + [
                 float("nan")
-            ] * 5
-            sds = [float(c[3]) if c[3] is not None else 0.0 for c in SNOMED] + [0.0] * 5
+            ] * len(SP_CODES)
+            sds = [float(c[3]) if c[3] is not None else 0.0 for c in SNOMED] + [0.0] * len(SP_CODES)
             ev = ev.with_columns(
                 nhs=self.nhs_s.gather(ev["person"]),
                 snomed=_lab("code", codes),
@@ -1197,7 +1198,6 @@ class Estate:
                             "",
                         )
                     )
-            pcn = o.pcn_at(self.bounds[mi + 1] - 1)  # noqa: F841 (PCN codes are stable)
             df = pl.DataFrame(
                 {
                     "Data_source": [r[0] for r in recs],

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Issue 16: a night costs what landed. Whether anything landed, changed or failed since the
     # last build is read from small state files and file stats, before Dagster is imported.
-    from orchestration.lib.night import plan_night  # noqa: PLC0415
+    from orchestration.lib.night import plan_night
 
     started = time.perf_counter()
     plan = plan_night(settings)
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     _say("work tonight: " + ("a full build (--full)" if args.full else "; ".join(plan.reasons)))
 
-    import dagster as dg  # noqa: PLC0415 - slow import, after the cheap checks above
+    import dagster as dg  # slow import, after the cheap checks above
 
     from orchestration.lib import interrupts
     from orchestration.lib.run_guard import RunRefused, exclusive_run

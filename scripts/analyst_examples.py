@@ -109,7 +109,7 @@ def published_tiny(workdir: Path) -> Path:
         cwd=ROOT,
     )
     sys.path.insert(0, str(ROOT / "tests"))
-    from pipeline_runs import run_pipeline  # noqa: PLC0415 - the tests' own way to run it
+    from pipeline_runs import run_pipeline  # the tests' own way to run it
 
     run = run_pipeline(data, workdir / "dagster_home")
     if run.returncode != 0:

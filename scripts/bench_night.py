@@ -113,7 +113,7 @@ def step_seconds(output: str) -> dict[str, float]:
 
 def rows_ingested(data: Path, since: dt.datetime) -> int:
     """Rows read by every load whose audit row was written after ``since``."""
-    import polars as pl  # noqa: PLC0415
+    import polars as pl
 
     files = [
         p
@@ -129,12 +129,12 @@ def floor_copy(data: Path, dates: dict[str, list[str]] | None) -> dict:
     """The floor, in this process: the landed CSV files of ``dates`` (per source; None: all)
     read by DuckDB into tables, nothing checked (``read_csv`` as text, one table per extract
     date and extract)."""
-    import duckdb  # noqa: PLC0415
+    import duckdb
 
     os.environ["SP_DATA_DIR"] = str(data)
-    from orchestration.lib.ingest import files_for, landing_dates  # noqa: PLC0415
-    from orchestration.lib.settings import load_settings  # noqa: PLC0415
-    from schemas import EXTRACTS  # noqa: PLC0415
+    from orchestration.lib.ingest import files_for, landing_dates
+    from orchestration.lib.settings import load_settings
+    from schemas import EXTRACTS
 
     settings = load_settings()
     con = duckdb.connect(str(data.parent / "floor.duckdb"))

@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from orchestration.lib.settings import DBT_EXECUTABLE
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "dbt_project"
 MONTHLY_SOURCES = ("gp_emis", "gp_systmone", "acute", "survey_wellbeing")

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 from orchestration.lib.night import project_hash
-from orchestration.lib.settings import DBT_PROJECT_DIR, load_settings
+from orchestration.lib.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
 
 STAMP = DBT_PROJECT_DIR / "target" / ".parsed_from"
 

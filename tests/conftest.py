@@ -13,6 +13,8 @@ import pytest
 from pg_server import PgServer, running_server
 from pipeline_runs import PipelineRun, run_pipeline, run_pipeline_on_engine
 
+from orchestration.lib.settings import DBT_EXECUTABLE
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -31,7 +32,7 @@ from orchestration.lib.ingest import (
     load_partition,
     quarantine_whole_file,
 )
-from orchestration.lib.landing import DATE_DIR
+from orchestration.lib.ingest.landing import DATE_DIR
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
 from schemas.case_management import DB_TABLES, OPTIONAL_DB_TABLES
@@ -104,8 +105,8 @@ def pull_database(
                     absent.append(table)
                 continue
             # Select by the database's own column names; conform_columns renames them.
-            cols = [sa.column(c.header) for c in spec.columns]
-            query = sa.select(*cols).select_from(sa.table(table))
+            selected: list[sa.ColumnClause[Any]] = [sa.column(c.header) for c in spec.columns]
+            query = sa.select(*selected).select_from(sa.table(table))
             hwm = high_water_mark(settings, spec)
             if hwm is not None:
                 query = query.where(
@@ -144,9 +145,8 @@ def read_json_export(path: Path) -> dict[str, pl.DataFrame]:
     out = {"referrals": referrals.drop([c for c in children if c in referrals.columns])}
     for child in children:
         # absent, or every referral's list empty (polars then types it List(Null)): no rows
-        if child not in referrals.columns or not isinstance(
-            referrals.schema[child].inner, pl.Struct
-        ):
+        dtype = referrals.schema.get(child)
+        if not isinstance(dtype, pl.List) or not isinstance(dtype.inner, pl.Struct):
             out[child] = pl.DataFrame()
             continue
         out[child] = (

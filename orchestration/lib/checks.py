@@ -1,32 +1,29 @@
 """Asset-check factories for the ingest assets, read from the audit and the zones.
 
 The checks take the ``settings`` resource, as the assets do; the helpers below take the
-Settings, or read them from the environment when called outside a run (the CLI summary, tests).
+Settings explicitly (outside a run, the caller says which: ``load_settings()`` for the
+environment's).
 """
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from orchestration.lib import ingest, landing, landing_watch, outages, zones
+from orchestration.lib import landing_watch, outages, zones
 from orchestration.lib.assets import raw_key
+from orchestration.lib.ingest import audit_dir, landing, latest_audit
 from orchestration.lib.resources import PipelineSettings
-from orchestration.lib.settings import Settings, load_settings
+from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
 
 
-def latest_audit(table: str, settings: Settings | None = None) -> pl.DataFrame:
-    """The audit rows of the latest run of every partition of ``table``."""
-    return ingest.latest_audit(settings or load_settings(), table)
-
-
-def reconcile(table: str, settings: Settings | None = None) -> tuple[bool, dict[str, int]]:
+def reconcile(table: str, settings: Settings) -> tuple[bool, dict[str, int]]:
     """rows_read = rows_loaded + rows_quarantined for every file, and the zones hold exactly
     what the audit says they hold."""
-    settings = settings or load_settings()
-    audit = latest_audit(table, settings)
+    audit = latest_audit(settings, table)
     if audit.is_empty():
         return True, {"files": 0}
     per_file_ok = audit.filter(
@@ -71,7 +68,7 @@ def build_quarantine_rate_check(spec: ExtractSpec) -> dg.AssetChecksDefinition:
         description=f"Warns when more than {spec.quarantine_rate_warn:.1%} of rows are quarantined.",
     )
     def _check(settings: PipelineSettings) -> dg.AssetCheckResult:
-        audit = latest_audit(spec.table, settings.get_settings())
+        audit = latest_audit(settings.get_settings(), spec.table)
         read = int(audit["rows_read"].sum()) if not audit.is_empty() else 0
         quarantined = int(audit["rows_quarantined"].sum()) if not audit.is_empty() else 0
         rate = quarantined / read if read else 0.0
@@ -122,7 +119,7 @@ FRESHNESS_ALLOWANCE = {"daily": dt.timedelta(days=2), "monthly": dt.timedelta(da
 
 
 def latest_extract_date(settings: Settings, table: str) -> dt.date | None:
-    root = settings.audit / f"table={table}"
+    root = audit_dir(settings, table)
     dates = [p.name.split("=", 1)[1] for p in root.glob("extract_date=*")] if root.exists() else []
     return dt.date.fromisoformat(max(dates)) if dates else None
 
@@ -224,7 +221,7 @@ def build_landing_accounted() -> dg.AssetsDefinition:
     """The audit rows of files no extract recognises, and the landing_accounted check on them.
 
     One unpartitioned asset in the nightly job, beside the ingest: it sorts out the whole
-    landing area as the ingest assets do (orchestration.lib.landing), records each
+    landing area as the ingest assets do (orchestration.lib.ingest.landing), records each
     unrecognised file once per (path, sha256) in audit.loads (table ``_unrecognised``), and
     fails its check while any is there. It depends on nothing and nothing depends on it, so a
     stray file never stops the ingest or the warehouse build."""
@@ -254,7 +251,7 @@ def build_landing_accounted() -> dg.AssetsDefinition:
         found, recorded = landing_watch.account_for_landing(cfg, context.run.run_id)
         result = landing_accounted(found, cfg.cms_source)
         if found.unrecognised:
-            listed = result.metadata["unrecognised_files"].value  # type: ignore[union-attr]
+            listed: Any = result.metadata["unrecognised_files"].value
             context.log.error(
                 f"{len(found.unrecognised)} file(s) in the landing area are not read by any "
                 f"extract ({recorded} newly recorded in audit.loads, table _unrecognised): "

@@ -11,8 +11,8 @@ import zipfile
 import polars as pl
 
 from orchestration.lib import zones
-from orchestration.lib.ingest import AUDIT_SCHEMA, withhold_identifiers
-from orchestration.lib.landing import (
+from orchestration.lib.ingest import AUDIT_SCHEMA, audit_dir, withhold_identifiers
+from orchestration.lib.ingest.landing import (
     DATE_DIR,
     DECOMPRESSION_ERRORS,
     UNRECOGNISED_TABLE,
@@ -81,7 +81,8 @@ def withheld(texts: list[str]) -> list[str]:
     saved it, and may carry one (a letter saved as the patient's number)."""
     if not texts:
         return []
-    return pl.select(withhold_identifiers(pl.Series(texts, dtype=pl.Utf8))).to_series().to_list()
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.Utf8})
+    return frame.select(withhold_identifiers(pl.col("text"))).to_series().to_list()
 
 
 def _sha256(entry: LandedEntry) -> str:
@@ -113,7 +114,7 @@ def record_unrecognised(
     if not found:
         return 0
     today = today or dt.date.today()
-    table_dir = settings.audit / f"table={UNRECOGNISED_TABLE}"
+    table_dir = audit_dir(settings, UNRECOGNISED_TABLE)
     started = dt.datetime.now()
     rows = pl.DataFrame(
         {

@@ -85,7 +85,7 @@ def file_stats(entries: Iterable[Any]) -> list[list[Any]]:
 
 
 def _audit_files(settings: Settings, table: str, day: dt.date) -> list[str]:
-    part = settings.audit / f"table={table}" / f"extract_date={day.isoformat()}"
+    part = settings.audit_table(table) / f"extract_date={day.isoformat()}"
     try:
         return sorted(n for n in os.listdir(part) if n.endswith(".parquet"))
     except FileNotFoundError:
@@ -163,7 +163,7 @@ def changed_dates(settings: Settings) -> list[dt.date]:
     """Extract dates with a file of some extract that its last audited load did not have as it
     is now (new, resent, touched): the dates a night must ingest. No file is opened (files
     identified by header are sniffed once, as the ingest would)."""
-    from orchestration.lib.landing import date_folders, file_sources, sort_folder  # noqa: PLC0415
+    from orchestration.lib.ingest.landing import date_folders, file_sources, sort_folder
 
     stamps: dict[str, LandedStamps] = {}
     changed = set()
@@ -197,7 +197,7 @@ def cms_fingerprint(settings: Settings) -> str | None:
         files = sorted(root.glob("*/cms_export_*.json")) if root.exists() else []
         text = json.dumps([[str(p.relative_to(root)), *_stat(p)] for p in files])
         return hashlib.sha256(text.encode()).hexdigest()
-    import sqlalchemy as sa  # noqa: PLC0415
+    import sqlalchemy as sa
 
     url = sa.engine.make_url(settings.cms_url)
     database = url.database

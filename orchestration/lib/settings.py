@@ -152,6 +152,11 @@ class Settings:
     def audit(self) -> Path:
         return self.data_dir / "audit" / "loads"
 
+    def audit_table(self, table: str) -> Path:
+        """The audit of one table: ``<data>/audit/loads/table=<table>/``, one folder per extract
+        date below it (``zones.partition_dir``), one Parquet file per run in each."""
+        return self.audit / f"table={table}"
+
     @property
     def zones(self) -> list[Path]:
         """The Parquet zones the ingest writes (raw, quarantine, audit)."""
@@ -173,7 +178,7 @@ class Settings:
             VARIABLES["dbt_target"].name: self.dbt_target,
         }
         if self.dbt_target == "postgres" and self.warehouse_postgres_url:
-            from orchestration.lib.engines import postgres_parts  # noqa: PLC0415 - avoids a cycle
+            from orchestration.lib.engines import postgres_parts  # avoids a cycle
 
             env.update(postgres_parts(self.warehouse_postgres_url))
         return env

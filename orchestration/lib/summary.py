@@ -9,7 +9,8 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from orchestration.lib.checks import LANDING_ACCOUNTED, latest_audit
+from orchestration.lib.checks import LANDING_ACCOUNTED
+from orchestration.lib.ingest import latest_audit
 from orchestration.lib.publish.marts import INTERNAL, PUBLISHED_FILE, audience_dir
 from orchestration.lib.settings import Settings
 from schemas import EXTRACTS
@@ -111,7 +112,7 @@ def print_summary(
     succeeded = all(result.success for result in results) and len(results) == 2
     rows = []
     for table, spec in EXTRACTS.items():
-        audit = latest_audit(table, settings)
+        audit = latest_audit(settings, table)
         if audit.is_empty():
             continue
         rows.append(

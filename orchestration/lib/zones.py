@@ -21,6 +21,7 @@ import shutil
 import socket
 import uuid
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -215,7 +216,7 @@ def row_count(zone_table_dir: Path) -> int:
             "select coalesce(sum(row_group_num_rows), 0) from (select distinct file_name, row_group_id, "
             "row_group_num_rows from parquet_metadata($files))",
             {"files": files},
-        ).fetchone()[0]
+        ).fetchall()[0][0]
 
 
 def distinct_rows(zone_table_dir: Path, columns: tuple[str, ...]) -> int:
@@ -228,10 +229,10 @@ def distinct_rows(zone_table_dir: Path, columns: tuple[str, ...]) -> int:
         return con.execute(
             f"select count(*) from (select distinct {cols} from read_parquet($files, hive_partitioning = true))",
             {"files": files},
-        ).fetchone()[0]
+        ).fetchall()[0][0]
 
 
-def max_value(zone_table_dir: Path, column: str) -> object:
+def max_value(zone_table_dir: Path, column: str) -> Any:
     """Largest value of one column across a zone table, or None."""
     files = _files(zone_table_dir)
     if not files:
@@ -240,4 +241,4 @@ def max_value(zone_table_dir: Path, column: str) -> object:
         return con.execute(
             f"select max({column}) from read_parquet($files, union_by_name = true)",
             {"files": files},
-        ).fetchone()[0]
+        ).fetchall()[0][0]

@@ -13,7 +13,6 @@ What it proves:
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 from pathlib import Path
@@ -23,7 +22,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from orchestration.lib.checks import latest_audit, reconcile
+from orchestration.lib.checks import reconcile
+from orchestration.lib.ingest import latest_audit
+from orchestration.lib.settings import Settings, resolve_settings
 from schemas import EXTRACTS
 
 if TYPE_CHECKING:
@@ -37,8 +38,13 @@ TEN_DIGITS = re.compile(rb"(?<!\d)\d{10}(?!\d)")
 @pytest.fixture(scope="module")
 def run(pipeline_tiny: PipelineRun) -> PipelineRun:
     """The session's single pipeline run on the tiny estate (tests/conftest.py)."""
-    os.environ["SP_DATA_DIR"] = str(pipeline_tiny.data)  # for the helpers that read the zones
     return pipeline_tiny
+
+
+@pytest.fixture(scope="module")
+def settings(run: PipelineRun) -> Settings:
+    """The settings of the run's data directory, handed to the helpers that read the zones."""
+    return resolve_settings({"data_dir": str(run.data)})
 
 
 def input_nhs_numbers(data: Path) -> set[bytes]:
@@ -62,9 +68,9 @@ def test_the_run_succeeds_and_says_what_it_did(run: PipelineRun) -> None:
     assert "0 failed" in run.output
 
 
-def test_every_row_read_is_loaded_or_quarantined(run: PipelineRun) -> None:
+def test_every_row_read_is_loaded_or_quarantined(settings: Settings) -> None:
     for table in EXTRACTS:
-        audit = latest_audit(table)
+        audit = latest_audit(settings, table)
         assert not audit.is_empty(), f"{table}: nothing ingested"
         bad = audit.filter(
             pl.col("rows_read") != pl.col("rows_loaded") + pl.col("rows_quarantined")
@@ -72,13 +78,15 @@ def test_every_row_read_is_loaded_or_quarantined(run: PipelineRun) -> None:
         assert bad.is_empty(), (
             f"{table}: files that do not reconcile: {bad['source_file'].to_list()}"
         )
-        ok, figures = reconcile(table)
+        ok, figures = reconcile(table, settings)
         assert ok, f"{table}: {figures}"
 
 
-def test_every_landed_row_is_accounted_for_against_the_estate(run: PipelineRun) -> None:
+def test_every_landed_row_is_accounted_for_against_the_estate(
+    run: PipelineRun, settings: Settings
+) -> None:
     for table, written in run.manifest["row_counts"].items():
-        audit = latest_audit(table)
+        audit = latest_audit(settings, table)
         assert int(audit["rows_read"].sum()) == written, table
 
 
@@ -108,9 +116,11 @@ def test_planted_defects_are_exactly_what_is_quarantined(run: PipelineRun) -> No
         )
 
 
-def test_the_cp1252_file_is_decoded_and_recorded(run: PipelineRun) -> None:
+def test_the_cp1252_file_is_decoded_and_recorded(run: PipelineRun, settings: Settings) -> None:
     name = Path(run.manifest["clinician_survey"]["cp1252_file"]).name
-    audit = latest_audit("survey_clinician_training").filter(pl.col("source_file") == name)
+    audit = latest_audit(settings, "survey_clinician_training").filter(
+        pl.col("source_file") == name
+    )
     assert audit["encoding"].to_list() == ["cp1252"]
     assert audit["rows_quarantined"].to_list() == [0]
 

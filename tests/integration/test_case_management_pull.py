@@ -16,6 +16,7 @@ from orchestration.defs.case_management.definitions import case_management_pull
 from orchestration.lib import zones
 from orchestration.lib.case_management import load_json_exports, pull_database
 from orchestration.lib.checks import reconcile
+from orchestration.lib.ingest import audit_dir
 from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import load_settings
 
@@ -299,12 +300,13 @@ def test_two_exports_in_one_folder_both_load(data_dir: Path) -> None:
     assert raw_referrals()["referral_id"].to_list() == ["R1", "R2"]
     contacts = zones.read_zone(load_settings().raw / "cms_contacts").sort("contact_id")
     assert contacts.select("contact_id", "referral_id").rows() == [("C1", "R1"), ("C2", "R2")]
-    audit = zones.read_zone(load_settings().audit / "table=cms_referrals")
+    audit = zones.read_zone(audit_dir(load_settings(), "cms_referrals"))
     assert sorted(audit["source_file"].to_list()) == [
         "cms_export_20240103.json#referrals",
         "cms_export_20240103_2.json#referrals",
     ]
-    assert reconcile("cms_referrals")[0] and reconcile("cms_contacts")[0]
+    settings = load_settings()
+    assert reconcile("cms_referrals", settings)[0] and reconcile("cms_contacts", settings)[0]
 
 
 def test_a_folder_that_is_not_a_date_is_left_to_landing_accounted(data_dir: Path) -> None:
@@ -339,7 +341,7 @@ def test_malformed_export_is_quarantined_whole_and_the_asset_completes(
 
     assert result.success
     assert raw_referrals()["referral_id"].to_list() == ["R1"]
-    audit = zones.read_zone(load_settings().audit / "table=cms_referrals").sort("source_file")
+    audit = zones.read_zone(audit_dir(load_settings(), "cms_referrals")).sort("source_file")
     assert audit.select("source_file", "outcome", "rows_read", "rows_quarantined").rows() == [
         ("cms_export_20240103.json#referrals", "loaded", 1, 0),
         ("cms_export_20240103_2.json", "quarantined", 1, 1),
@@ -352,4 +354,4 @@ def test_malformed_export_is_quarantined_whole_and_the_asset_completes(
     assert "cms_export_20240103_3.json" in no_referrals and "'referrals'" in no_referrals
     leaks = sum("9434765919" in t for t in (quarantine.write_csv(), audit.write_csv()))
     assert leaks == 0, "a raw NHS number reached the quarantine or the audit"
-    assert reconcile("cms_referrals")[0]
+    assert reconcile("cms_referrals", load_settings())[0]

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from orchestration.lib import zones
-from orchestration.lib.ingest import AUDIT_SCHEMA
+from orchestration.lib.ingest import AUDIT_SCHEMA, audit_dir
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse.selection import history_reloaded, incremental_source_tables
 
@@ -52,7 +52,7 @@ def load(table: str, day: str, run_id: str) -> None:
         "finished_at": now,
     }
     zones.append_to_partition(
-        load_settings().audit / f"table={table}",
+        audit_dir(load_settings(), table),
         dt.date.fromisoformat(day),
         pl.DataFrame([row], schema=AUDIT_SCHEMA),
         f"run-{run_id}.parquet",

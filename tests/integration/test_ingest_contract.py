@@ -16,7 +16,7 @@ import pytest
 import schemas
 from orchestration.lib import zones
 from orchestration.lib.checks import reconcile
-from orchestration.lib.ingest import WITHHELD, ingest_files
+from orchestration.lib.ingest import WITHHELD, audit_dir, ingest_files
 from orchestration.lib.settings import load_settings
 
 DATE = dt.date(2024, 2, 1)
@@ -56,7 +56,7 @@ def run_ingest() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     return (
         zones.read_zone(settings.raw / SPEC.table),
         zones.read_zone(settings.quarantine / SPEC.table),
-        zones.read_zone(settings.audit / f"table={SPEC.table}"),
+        zones.read_zone(audit_dir(settings, SPEC.table)),
     )
 
 
@@ -187,7 +187,7 @@ def test_row_level_problem_is_quarantined_with_its_reason(
     assert got == expected
     bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
     assert bad["rows_read"] == bad["rows_loaded"] + bad["rows_quarantined"]
-    assert reconcile(SPEC.table)[0]
+    assert reconcile(SPEC.table, load_settings())[0]
 
 
 def test_quarantine_never_holds_a_raw_nhs_number(data_dir: Path) -> None:
@@ -278,7 +278,7 @@ def test_file_level_contract(
     bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
     assert bad["outcome"] == outcome
     assert (bad["rows_quarantined"], bad["rows_loaded"]) == (quarantined, loaded)
-    assert reconcile(SPEC.table)[0]
+    assert reconcile(SPEC.table, load_settings())[0]
     if case == "missing_required_column":
         assert "Mode" in bad["message"] and BAD_FILE in bad["message"]
         assert set(quarantine["check"]) == {"required_column_missing"}
@@ -369,9 +369,7 @@ def test_duplicate_file_is_skipped_and_recorded_not_loaded_twice(data_dir: Path)
 
     raw = zones.read_zone(settings.raw / SPEC.table)
     assert raw.height == len(GOOD) + 1, "the resent file and the in-folder copy add nothing"
-    audit = zones.read_zone(settings.audit / f"table={SPEC.table}").filter(
-        pl.col("extract_date") == later
-    )
+    audit = zones.read_zone(audit_dir(settings, SPEC.table)).filter(pl.col("extract_date") == later)
     outcomes = dict(audit.select("source_file", "outcome").iter_rows())
     assert outcomes == {
         "Z00001_Appointments_20240202.csv": "duplicate",
@@ -382,7 +380,7 @@ def test_duplicate_file_is_skipped_and_recorded_not_loaded_twice(data_dir: Path)
         0
     ]
     assert GOOD_FILE in message and str(DATE) in message
-    assert reconcile(SPEC.table)[0]
+    assert reconcile(SPEC.table, load_settings())[0]
 
 
 def test_nhs_number_in_a_swapped_column_is_withheld(data_dir: Path) -> None:
@@ -424,7 +422,7 @@ def test_headerless_file_does_not_leak_its_first_row_into_the_audit(data_dir: Pa
     bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
     assert bad["outcome"] == "quarantined" and BAD_FILE in bad["message"]
     assert "no recognised header" in bad["message"]
-    assert reconcile(SPEC.table)[0]
+    assert reconcile(SPEC.table, load_settings())[0]
 
 
 def test_file_without_a_header_is_quarantined_whole_with_every_line_counted(
@@ -451,7 +449,7 @@ def test_file_without_a_header_is_quarantined_whole_with_every_line_counted(
     assert set(rows["check"]) == {"header_missing"}
     message = rows["message"][0]
     assert BAD_FILE in message and "no recognised header" in message
-    assert reconcile(SPEC.table)[0]
+    assert reconcile(SPEC.table, load_settings())[0]
 
 
 def test_unreadable_file_is_quarantined_whole_with_its_lines_counted(data_dir: Path) -> None:
@@ -478,7 +476,7 @@ def test_unreadable_file_is_quarantined_whole_with_its_lines_counted(data_dir: P
     assert set(rows["check"]) == {"unreadable_file"} and rows.height == 3
     assert rows["message"][0] == bad["message"]
     assert leaked(quarantine.write_csv() + audit.write_csv(), "9434765919") == 0
-    assert reconcile(SPEC.table)[0]
+    assert reconcile(SPEC.table, load_settings())[0]
 
 
 def test_ragged_rows_are_quarantined_and_the_rest_of_the_file_loads(data_dir: Path) -> None:
@@ -507,4 +505,4 @@ def test_ragged_rows_are_quarantined_and_the_rest_of_the_file_loads(data_dir: Pa
     bad = audit.filter(pl.col("source_file") == BAD_FILE).row(0, named=True)
     assert (bad["rows_read"], bad["rows_loaded"], bad["rows_quarantined"]) == (5, 3, 2)
     assert bad["outcome"] == "partial"
-    assert reconcile(SPEC.table)[0]
+    assert reconcile(SPEC.table, load_settings())[0]

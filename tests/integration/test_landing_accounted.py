@@ -24,15 +24,22 @@ import polars as pl
 import pytest
 
 import schemas
-from orchestration.lib import landing, zones
+from orchestration.lib import zones
 from orchestration.lib.checks import (
     LANDING_ACCOUNTED,
     build_landing_accounted,
     landing_accounted,
     reconcile,
 )
-from orchestration.lib.ingest import AUDIT_SCHEMA, WITHHELD, ingest_files, landing_dates
-from orchestration.lib.landing import UNRECOGNISED_TABLE, header_fits, inventory
+from orchestration.lib.ingest import (
+    AUDIT_SCHEMA,
+    WITHHELD,
+    audit_dir,
+    ingest_files,
+    landing,
+    landing_dates,
+)
+from orchestration.lib.ingest.landing import UNRECOGNISED_TABLE, header_fits, inventory
 from orchestration.lib.landing_watch import account_for_landing, landed_dates
 from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import load_settings
@@ -89,14 +96,12 @@ def ingest(*specs: schemas.ExtractSpec) -> dict[str, pl.DataFrame]:
     out = {}
     for spec in specs:
         ingest_files(settings, spec, [DATE], run_id="test-run")
-        out[spec.table] = zones.read_zone(settings.audit / f"table={spec.table}").sort(
-            "source_file"
-        )
+        out[spec.table] = zones.read_zone(audit_dir(settings, spec.table)).sort("source_file")
     return out
 
 
 def unrecognised_audit() -> pl.DataFrame:
-    return zones.read_zone(load_settings().audit / f"table={UNRECOGNISED_TABLE}")
+    return zones.read_zone(audit_dir(load_settings(), UNRECOGNISED_TABLE))
 
 
 def by_file(audit: pl.DataFrame) -> dict[str, dict]:
@@ -106,7 +111,8 @@ def by_file(audit: pl.DataFrame) -> dict[str, dict]:
 def assert_reconciled(audit: pl.DataFrame, table: str) -> None:
     read = audit.filter(pl.col("rows_read") != pl.col("rows_loaded") + pl.col("rows_quarantined"))
     assert read.is_empty(), read["source_file"].to_list()
-    assert reconcile(table)[0], reconcile(table)[1]
+    ok, figures = reconcile(table, load_settings())
+    assert ok, figures
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,7 +458,7 @@ def test_a_never_landed_source_is_excluded_from_dbt_as_a_note_not_an_error(
         zones.replace_partition(settings.raw / table, DATE, pl.DataFrame({"x": [1]}))
     # An audit file (the warehouse's audit.loads has something to read).
     zones.append_to_partition(
-        settings.audit / f"table={UNRECOGNISED_TABLE}",
+        audit_dir(settings, UNRECOGNISED_TABLE),
         DATE,
         pl.DataFrame(schema=AUDIT_SCHEMA),
         "run-0.parquet",
@@ -492,7 +498,7 @@ def test_a_file_gzipped_or_renamed_in_place_is_reloaded_not_lost_as_its_own_dupl
     (here / f"{GOOD_FILE}.gz").write_bytes(gzip.compress(appointments("A")))
     settings = load_settings()
     ingest_files(settings, APPOINTMENTS, [DATE], run_id="gzipped")
-    latest = zones.read_zone(settings.audit / f"table={APPOINTMENTS.table}").filter(
+    latest = zones.read_zone(audit_dir(settings, APPOINTMENTS.table)).filter(
         pl.col("run_id") == "gzipped"
     )
     assert latest.select("source_file", "outcome").rows() == [(f"{GOOD_FILE}.gz", "loaded")]

@@ -15,6 +15,7 @@ import pytest
 
 import schemas
 from orchestration.lib import ingest, night
+from orchestration.lib.ingest import audit_dir
 from orchestration.lib.settings import load_settings
 
 SPEC = schemas.EXTRACTS["gp_emis_appointments"]
@@ -44,7 +45,7 @@ def test_an_unchanged_partition_is_skipped_without_reading_a_file(
     def no_reading(*args: object) -> None:
         raise AssertionError("an unchanged partition was read")
 
-    monkeypatch.setattr(ingest, "read_landed_files", no_reading)
+    monkeypatch.setattr(ingest.partition, "read_landed_files", no_reading)
     (again,) = ingest.ingest_files(settings, SPEC, [DAY], "run-two")
     assert again.skipped and again.files == 1
     monkeypatch.undo()
@@ -57,7 +58,7 @@ def test_an_unchanged_partition_is_skipped_without_reading_a_file(
     assert night.changed_dates(settings) == []
 
     # The load's audit deleted (the runbook's forced reload): read again.
-    for audit in (settings.audit / f"table={SPEC.table}").rglob("*.parquet"):
+    for audit in (audit_dir(settings, SPEC.table)).rglob("*.parquet"):
         audit.unlink()
     assert night.changed_dates(settings) == [DAY]
 

@@ -23,6 +23,7 @@ from orchestration.defs.operations.definitions import (
 from orchestration.lib import zones
 from orchestration.lib.assets import build_ingest_asset, is_transient, retry_request
 from orchestration.lib.checks import build_freshness_check, ingest_checks
+from orchestration.lib.ingest import audit_dir
 from orchestration.lib.partitions import EXTRACT_DATES, RANGE_END_TAG, RANGE_START_TAG, range_tags
 from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import load_settings
@@ -163,9 +164,7 @@ def test_only_transient_faults_are_retried(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("age_days", "passes"), [(1, True), (2, True), (5, False)])
 def test_freshness_of_a_daily_source(data_dir: Path, age_days: int, passes: bool) -> None:
     day = dt.date.today() - dt.timedelta(days=age_days)
-    (data_dir / "audit" / "loads" / f"table={SPEC.table}" / f"extract_date={day}").mkdir(
-        parents=True
-    )
+    zones.partition_dir(audit_dir(load_settings(), SPEC.table), day).mkdir(parents=True)
     result = build_freshness_check(SPEC)(**RESOURCES)
     assert result.passed is passes
     assert result.severity == dg.AssetCheckSeverity.WARN
@@ -175,9 +174,7 @@ def test_freshness_of_a_daily_source(data_dir: Path, age_days: int, passes: bool
 def test_freshness_of_a_monthly_source_allows_a_month(data_dir: Path) -> None:
     spec = schemas.EXTRACTS["workforce_pcn_individual"]
     day = dt.date.today() - dt.timedelta(days=40)
-    (data_dir / "audit" / "loads" / f"table={spec.table}" / f"extract_date={day}").mkdir(
-        parents=True
-    )
+    zones.partition_dir(audit_dir(load_settings(), spec.table), day).mkdir(parents=True)
     assert build_freshness_check(spec)(**RESOURCES).passed
     assert not build_freshness_check(schemas.EXTRACTS["ref_imd_lsoa"])(**RESOURCES).passed, (
         "never loaded: stale"

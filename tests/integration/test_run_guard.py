@@ -22,7 +22,7 @@ import pytest
 from pipeline_runs import run_pipeline
 
 from orchestration.lib import run_guard, zones
-from orchestration.lib.ingest import ingest_files
+from orchestration.lib.ingest import audit_dir, ingest_files
 from orchestration.lib.settings import load_settings
 from orchestration.lib.zones import ZoneWriteError
 
@@ -184,7 +184,7 @@ def test_a_full_disk_fails_the_ingest_clearly_and_the_next_run_recovers(data_dir
     assert f"raw/{SPEC_TABLE} partition {DATE}" in str(failure.value)
     # Nothing half-written, and no audit row that would let the next run skip the partition.
     assert zones.row_count(settings.raw / SPEC_TABLE) == 0
-    assert zones.read_zone(settings.audit / f"table={SPEC_TABLE}").is_empty()
+    assert zones.read_zone(audit_dir(settings, SPEC_TABLE)).is_empty()
 
     monkeypatch.delenv("SP_FAULT")
     (result,) = ingest_files(settings, spec, [DATE], run_id="space-freed")

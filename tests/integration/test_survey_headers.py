@@ -11,7 +11,7 @@ import polars as pl
 
 import schemas
 from orchestration.lib import zones
-from orchestration.lib.ingest import ingest_files
+from orchestration.lib.ingest import audit_dir, ingest_files
 from orchestration.lib.settings import load_settings
 
 SPEC = schemas.EXTRACTS["survey_wellbeing_responses"]
@@ -72,7 +72,7 @@ def test_drifted_headers_map_and_labels_score(data_dir: Path) -> None:
     assert (row["ons4_life_satisfaction"], row["ons4_anxiety"]) == (7, 3)
     assert (row["ucla3_1"], row["ucla3_2"], row["ucla3_3"]) == (1, 2, 3)
     assert row["referral_id"] == "R1" and len(row["person_id"]) == 64
-    audit = zones.read_zone(load_settings().audit / f"table={SPEC.table}")
+    audit = zones.read_zone(audit_dir(load_settings(), SPEC.table))
     assert "How did you hear about us?" in audit["message"][0], "unknown questions are reported"
 
 

@@ -45,7 +45,7 @@ def duckdb_reader(path: str, tables: list[str], stop: Event, out: list) -> None:
             finally:
                 con.close()
             out.append(_judge(row, started))
-        except Exception as exc:  # noqa: BLE001 - every reader error is the result under test
+        except Exception as exc:  # every reader error is the result under test
             out.append({"error": f"{type(exc).__name__}: {exc}"})
 
 
@@ -64,5 +64,5 @@ def postgres_reader(dsn: str, tables: list[str], stop: Event, out: list) -> None
             finally:
                 con.close()
             out.append(_judge(row, started))
-        except Exception as exc:  # noqa: BLE001 - every reader error is the result under test
+        except Exception as exc:  # every reader error is the result under test
             out.append({"error": f"{type(exc).__name__}: {exc}"})

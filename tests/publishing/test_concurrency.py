@@ -103,7 +103,7 @@ def test_readers_see_old_or_new_never_a_mix(
             publish_parquet(settings, marts, run_id, tables)
             publish_postgres(pg.url(), marts, tables, run_id)
             timings[run_id] = time.perf_counter() - started
-        except BaseException as exc:  # noqa: BLE001 - re-raised below in the test thread
+        except BaseException as exc:  # re-raised below in the test thread
             errors.append(exc)
 
     publishers = [threading.Thread(target=publish, args=(f"run-{i}",)) for i in (1, 2)]

@@ -14,7 +14,8 @@ import pytest
 from pandera.errors import SchemaErrors
 
 import schemas
-from orchestration.lib.ingest import _decode, conform_columns
+from orchestration.lib.ingest import conform_columns
+from orchestration.lib.ingest.parse import decode
 
 FILE_SPECS = [s for s in schemas.EXTRACTS.values() if not s.table.startswith("cms_")]
 SPOILT = [None, "", " ", "abc", "1,234", "99/99/9999", "2099-01-01", "31/12/1899", "z10001 ",
@@ -27,7 +28,7 @@ def estate_rows(tiny_estate: Path, spec: schemas.ExtractSpec) -> pl.DataFrame:
         for p in sorted((tiny_estate / "landing" / spec.source).glob("*/*"))
         if spec.file_regex.match(p.name)
     ]
-    body, _ = _decode(files[-1].read_bytes())
+    body, _ = decode(files[-1].read_bytes())
     frame = pl.read_csv(io.BytesIO(body), separator=spec.delimiter, infer_schema=False)
     return conform_columns(spec, frame, files[-1].name, "", "utf-8").frame.head(40)
 

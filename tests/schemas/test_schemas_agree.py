@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 import schemas
-from orchestration.lib.ingest import _decode
+from orchestration.lib.ingest.parse import decode
 from schemas._base import normalise_header
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ def test_estate_files_carry_exactly_the_schema_headers(
         if spec.file_regex.match(p.name)
     ]
     assert files, f"the estate writes no {spec.table} files"
-    body, _ = _decode(files[-1].read_bytes())
+    body, _ = decode(files[-1].read_bytes())
     headers = pl.read_csv(
         io.BytesIO(body), separator=spec.delimiter, n_rows=0, infer_schema=False
     ).columns

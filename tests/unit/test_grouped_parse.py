@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 import schemas
-from orchestration.lib.ingest import _record_layout, read_landed_file, read_landed_files
+from orchestration.lib.ingest import read_landed_file, read_landed_files
+from orchestration.lib.ingest.layout import record_layout
 
 SPEC = schemas.EXTRACTS["gp_emis_events"]
 HEADERS = [c.header for c in SPEC.columns]
@@ -85,5 +86,5 @@ def test_grouped_parse_equals_parsing_each_file(tmp_path: Path, seed: int) -> No
 def test_well_formed_quoting() -> None:
     ok = [b'a,b\n"x,1",2\n', b'a,b\n"say ""hi""",2\r\n', b'a,b\n"",""\n', b'a,b\n"1\n2",3']
     bad = [b'a,b\nx"y,2\n', b'a,b\n"x"y,2\n', b'a,b\n"open,2\n', b'a,b\nx,2"\n']
-    assert all(_record_layout(b, ",")[1] for b in ok)
-    assert not any(_record_layout(b, ",")[1] for b in bad)
+    assert all(record_layout(b, ",")[1] for b in ok)
+    assert not any(record_layout(b, ",")[1] for b in bad)

@@ -172,7 +172,7 @@ def published_postgres(
         )
         night.forget(cfg, "postgres")  # once set, it starts with everything
         return
-    from orchestration.lib.publish.postgres import publish_postgres  # noqa: PLC0415
+    from orchestration.lib.publish.postgres import publish_postgres
 
     counts = publish_changed(
         cfg,
@@ -208,7 +208,7 @@ def published_marts_expectations(
     context: dg.AssetCheckExecutionContext, settings: PipelineSettings
 ) -> Iterator[dg.AssetCheckResult]:
     # GX takes seconds to import: only when the checks run, never at code-location load.
-    from orchestration.lib.publish.gx import validate_published  # noqa: PLC0415
+    from orchestration.lib.publish.gx import validate_published
 
     cfg = settings.get_settings()
     docs = cfg.data_dir / "docs" / "gx"
@@ -256,7 +256,7 @@ def published_marts_expectations(
 def published_report(
     context: dg.AssetExecutionContext, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    from orchestration.lib.publish.report import build_report  # noqa: PLC0415
+    from orchestration.lib.publish.report import build_report
 
     cfg = settings.get_settings()
     out = cfg.data_dir / "docs" / "report" / "index.html"

@@ -42,7 +42,7 @@ def publish_parquet(
 def _publish_parquet_folder(
     published: Path, marts: list[Mart], run_id: str, tables: dict[str, pa.Table]
 ) -> dict[str, int]:
-    import pyarrow.parquet as pq  # noqa: PLC0415 - only needed here
+    import pyarrow.parquet as pq  # only needed here
 
     published.mkdir(parents=True, exist_ok=True)
     clear_dead_writers(published)

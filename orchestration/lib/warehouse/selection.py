@@ -120,7 +120,7 @@ def history_reloaded(
     refresh. A first load (no earlier run) and a night's new extracts are not history."""
     reloaded = {}
     for table in sorted(incremental_source_tables(manifest)):
-        audit = zones.read_zone(settings.audit / f"table={table}")
+        audit = zones.read_zone(settings.audit_table(table))
         if audit.is_empty():
             continue
         this_run = audit.filter(pl.col("run_id") == run_id)["extract_date"]

@@ -18,9 +18,9 @@ fails while it is there. Nothing in the landing area vanishes silently. The one 
 landing area's own bookkeeping: ``landing/_manifest.json``, the planted truth the synthetic
 estate writes beside its extracts.
 
-Listing stays as cheap as it was (an ICB night is ~27,000 files): names are matched by regex,
-and only a file whose name fits no extract has its first bytes read (once per process, for a
-given size and modification time). Messages name files, sizes and reasons, never content.
+Listing must stay cheap (a night is many thousands of files): names are matched by regex, and
+only a file whose name fits no extract has its first bytes read (once per process, for a given
+size and modification time). Messages name files, sizes and reasons, never content.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.lib.settings import Settings
 from schemas import EXTRACTS
 from schemas._base import ExtractSpec, normalise_header
 
@@ -77,6 +78,7 @@ def file_specs() -> list[ExtractSpec]:
 
 
 def file_sources() -> list[str]:
+    """The source folders under landing/ that hold file extracts, sorted."""
     return sorted({s.source for s in file_specs()})
 
 
@@ -99,6 +101,7 @@ def matched_name(name: str) -> str:
 
 
 def spec_by_name(name: str, specs: Iterable[ExtractSpec]) -> ExtractSpec | None:
+    """The first of ``specs`` whose file-name pattern ``name`` fits (see ``matched_name``)."""
     plain = matched_name(name)
     return next((s for s in specs if s.file_regex.match(plain)), None)
 
@@ -260,6 +263,7 @@ def _sniff_cached(path: str, member: str | None, size: int, mtime_ns: int) -> _S
 
 
 def sniff(entry: LandedEntry, size: int, mtime_ns: int) -> _Sniffed:
+    """What the first bytes of a file whose name fits no extract say it is (cached)."""
     with _sniff_lock:  # lru_cache is thread-safe, but two threads would read the file twice
         return _sniff_cached(str(entry.path), entry.member, size, mtime_ns)
 
@@ -474,6 +478,8 @@ def date_folders(landing: Path, source: str) -> list[tuple[dt.date, Path]]:
 
 @dataclass
 class Inventory:
+    """The whole landing area, counted: what each extract reads and what none does."""
+
     files: int = 0  # files and archive members seen (the bookkeeping file aside)
     by_table: dict[str, int] = field(default_factory=dict)  # files per extract
     identified: list[LandedEntry] = field(default_factory=list)  # not by their expected name
@@ -544,3 +550,30 @@ def _misplaced(
     for path, st in files:
         sorter.file(path, st.st_size, st.st_mtime_ns, misplaced=why)
     return sorter.out
+
+
+# ---------------------------------------------------------------------------------------------
+# One extract's files
+# ---------------------------------------------------------------------------------------------
+
+
+def landing_dates(settings: Settings, spec: ExtractSpec) -> list[dt.date]:
+    """The extract dates with at least one file of ``spec`` (``sort_folder`` says which
+    files are whose: by name, or by header when the name is not the expected one)."""
+    return [
+        day
+        for day, folder in date_folders(settings.landing, spec.source)
+        if sort_folder(settings.landing, spec.source, folder, day).by_table.get(spec.table)
+    ]
+
+
+def files_for(settings: Settings, spec: ExtractSpec, extract_date: dt.date) -> list[LandedEntry]:
+    """The files of ``spec`` for one extract date, in name order: files (``.csv`` in any case,
+    ``.csv.gz``) and zip members, named as the extract's pattern expects or identified by their
+    header. Files no extract recognises are the landing_accounted check's business."""
+    folder = settings.landing / spec.source / extract_date.isoformat()
+    if not folder.is_dir():
+        return []
+    return sort_folder(settings.landing, spec.source, folder, extract_date).by_table.get(
+        spec.table, []
+    )

@@ -200,7 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     data, held = work / "data", work / "held_back"
     (work / "dagster_home").mkdir(parents=True)
-    env = {**os.environ, "SP_DATA_DIR": str(data), "DAGSTER_HOME": str(work / "dagster_home")}
+    # SP_VERBOSE: the step timings are read from Dagster's DEBUG events (STEP_SUCCESS lines).
+    env = {
+        **os.environ,
+        "SP_DATA_DIR": str(data),
+        "DAGSTER_HOME": str(work / "dagster_home"),
+        "SP_VERBOSE": "1",
+    }
     env.pop("SP_PSEUDO_KEY", None)
     print(f"generating the {args.tier} estate in {data} …", file=sys.stderr)
     subprocess.run(

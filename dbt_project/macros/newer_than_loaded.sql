@@ -20,7 +20,7 @@
 
   What it cannot see: a partition loaded with an extract date at or before the watermark (a
   rerun of an old day, a late extract). The Dagster dbt step builds with --full-refresh when a
-  run loads one (history_reloaded in orchestration/defs/warehouse/definitions.py).
+  run loads one (history_reloaded in orchestration/lib/warehouse/selection.py).
 
   new_versions(sources, columns, watermarks) is the usual use: `columns` and extract_row_number
   from each (loaded_as, relation) of `sources`, newer than loaded, as one union.

@@ -238,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{parts['publish']:.1f}; {rows:,} rows; peak {max(peak, parse_peak) / 2**20:,.0f} MiB",
             file=sys.stderr,
         )
+        # Why the night ran, and what failed: a failed check exits 1 and the night still counts,
+        # so say it here (the whole log is in the work directory, kept with --keep).
+        for line in output.splitlines():
+            if line.startswith(("pipeline:", "Checks:", "Done. PASS=")) or " ERROR " in line:
+                print(f"    {line[:300]}", file=sys.stderr)
         (work / f"night-{name.replace(' ', '-')}.log").write_text(output)
         return {
             "night": name,

@@ -388,13 +388,18 @@ def dbt_plan(
     return plan
 
 
-def record_build(settings: Settings, plan: DbtPlan, target_path: Path, run_id: str) -> list[str]:
+def record_build(
+    settings: Settings, plan: DbtPlan, target_path: Path, run_id: str, succeeded: bool = True
+) -> list[str]:
     """After a dbt invocation: keep its manifest as the state to compare with, merge its run
     results into the last ones (a node not run tonight keeps its last result), note the build,
     and list every model it built successfully as unpublished. Returns those models."""
-    new = _read_json(target_path / "run_results.json") or {}
-    if not new.get("results"):
+    new = _read_json(target_path / "run_results.json")
+    if new is None or (not new.get("results") and not succeeded):
         return []  # dbt did not get as far as running a node: the next night tries again
+    # An empty result list from a successful dbt is a build with nothing to do (a project
+    # change that modifies no node, e.g. a description): recorded all the same, or every night
+    # would plan it again.
     state = _dbt_state(settings)
     state.mkdir(parents=True, exist_ok=True)
     manifest = target_path / "manifest.json"

@@ -120,6 +120,32 @@ def test_the_dbt_selection_follows_loads_code_changes_and_failures(data_dir: Pat
     assert night.dbt_plan(MANIFEST, settings, full_requested=True).full
 
 
+def test_a_project_change_that_selects_nothing_is_recorded_so_the_next_night_is_quiet(
+    data_dir: Path,
+) -> None:
+    # A description edited in a .yml changes the project but no node: `dbt build --select
+    # state:modified+` then runs nothing ("Nothing to do") and writes empty results. That is a
+    # build all the same; were it not recorded, every later night would plan it again.
+    settings = load_settings()
+    target = data_dir / "target"
+    target.mkdir()
+    (target / "manifest.json").write_text(json.dumps({"nodes": {}}))
+    (target / "run_results.json").write_text(json.dumps({"metadata": {}, "results": []}))
+    night.record_build(settings, night.DbtPlan(select=["state:modified+"]), target, "run-one")
+    build = json.loads((data_dir / "state" / "dbt" / "build.json").read_text())
+    assert build["project_hash"] == night.project_hash()
+    assert night.dbt_plan(MANIFEST, settings).nothing
+
+    # dbt failed before running a node (a compile error), with or without writing results:
+    # nothing is recorded, so the next night tries again.
+    (data_dir / "state" / "dbt" / "build.json").unlink()
+    plan = night.DbtPlan(select=["state:modified+"])
+    night.record_build(settings, plan, target, "run-two", succeeded=False)
+    (target / "run_results.json").unlink()
+    night.record_build(settings, plan, target, "run-three")
+    assert not (data_dir / "state" / "dbt" / "build.json").exists()
+
+
 def test_publishers_keep_their_own_list_of_rebuilt_marts(data_dir: Path) -> None:
     settings = load_settings()
     assert night.unpublished(settings, "duckdb") is None, "no record: publish everything"

@@ -135,5 +135,7 @@ def build_warehouse(
             stop_process(invocation.process)
     if interrupts.requested():
         raise dg.DagsterExecutionInterruptedError()
-    night.record_build(cfg, plan, invocation.target_path, context.run.run_id)
+    night.record_build(
+        cfg, plan, invocation.target_path, context.run.run_id, invocation.is_successful()
+    )
     night.record_landing(cfg, context.run.tags.get(night.LANDING_TAG))

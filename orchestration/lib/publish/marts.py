@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from orchestration.lib import engines, zones
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
+from orchestration.lib.warehouse.manifest import read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def publishable_marts(
     """Models under ``models/published``: aggregates under disclosure control. A model there
     tagged ``patient_level`` is refused outright rather than skipped, because it means someone
     put patient rows in the layer that leaves the warehouse."""
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(manifest_path)
     marts = []
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model" or node["fqn"][1] != PUBLISHED_FOLDER:

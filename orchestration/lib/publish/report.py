@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -91,12 +91,21 @@ IMPROVEMENT = {
 
 
 class _Files:
-    """The public file and, where it exists, the internal one, both read-only."""
+    """The public file and, where it exists, the internal one, both read-only; and the charts
+    the sections drew from them, counted by kind (what ``build_report`` returns)."""
 
     def __init__(self, public: Path, internal: Path | None) -> None:
         self.cons = {PUBLIC: duckdb.connect(str(public), read_only=True)}
         if internal is not None and internal.exists():
             self.cons[INTERNAL] = duckdb.connect(str(internal), read_only=True)
+        self.drawn = dict.fromkeys(KINDS, 0)
+
+    def figure(
+        self, chart: Chart, audience: str, caption: str, org: str = "", note: str = ""
+    ) -> str:
+        """A chart's card on the page, counted as drawn."""
+        self.drawn[chart.kind] += 1
+        return _figure(chart, audience, caption, org, note)
 
     def has(self, audience: str, table: str) -> bool:
         con = self.cons.get(audience)
@@ -105,13 +114,12 @@ class _Files:
         names = con.execute("select table_name from duckdb_tables()").fetchall()
         return table in {n for (n,) in names}
 
-    def rows(self, audience: str, sql: str, params: Iterable[object] = ()) -> list[dict]:
-        # A table not in the file (never built: its sources have not landed, or a mart not yet
-        # published) has no chart; the section says so rather than the report failing.
-        found = re.search(r"\bfrom (\w+)", sql)
-        if found is None:
-            raise ValueError(f"no table named after 'from' in {sql!r}")
-        table = found.group(1)
+    def rows(
+        self, audience: str, table: str, sql: str, params: Iterable[object] = ()
+    ) -> list[dict]:
+        """The rows of ``sql``, a query on ``table``. A table not in the file (never built: its
+        sources have not landed, or a mart not yet published) has no rows, and so no chart; the
+        section says so rather than the report failing."""
         if not self.has(audience, table):
             return []
         cur = self.cons[audience].execute(sql, list(params))
@@ -174,6 +182,7 @@ def _populations(files: _Files, audience: str) -> dict[tuple[str, str], float]:
     table = "pub_internal_referral_coverage" if audience == INTERNAL else "pub_referral_coverage"
     rows = files.rows(
         audience,
+        table,
         f"select org_level, org_code, arg_max(registered_patients, month_start) as pop from {table} "
         "where registered_patients is not null group by org_level, org_code",
     )
@@ -182,6 +191,7 @@ def _populations(files: _Files, audience: str) -> dict[tuple[str, str], float]:
         # Public coverage has no ICB rows; the workforce trajectory carries the ICB's population.
         for r in files.rows(
             PUBLIC,
+            "pub_workforce_trajectory",
             "select icb_code, arg_max(icb_registered_patients, census_month) as pop "
             "from pub_workforce_trajectory where icb_registered_patients is not null "
             "group by icb_code",
@@ -191,6 +201,7 @@ def _populations(files: _Files, audience: str) -> dict[tuple[str, str], float]:
 
 
 def _spc_one(
+    files: _Files,
     kind: str,
     audience: str,
     level: str,
@@ -199,8 +210,8 @@ def _spc_one(
     date_col: str,
     per: str,
     populations: dict[tuple[str, str], float],
-) -> tuple[str, bool]:
-    """One unit's SPC figure, and whether it drew a chart (False: every point suppressed)."""
+) -> str:
+    """One unit's SPC figure (an empty card when every point is suppressed)."""
     unit = {"practice": "practice", "pcn": "PCN", "icb": "ICB"}[level]
     caption = f"{unit} {org}: referral episodes per {per} (XmR)"
     points = _spc_points(rows, date_col)
@@ -209,7 +220,7 @@ def _spc_one(
             f"All {len(points)} {per}s are suppressed by disclosure control (counts 1-7): "
             "nothing to draw. The internal report shows exact counts."
         )
-        return _empty(caption, audience, why), False
+        return _empty(caption, audience, why)
     pop = populations.get((level, org))
     periods_per_year = WEEKS_PER_YEAR if per == "week" else 12
     target = pop * COVERAGE_TARGET / periods_per_year if pop else None
@@ -236,16 +247,17 @@ def _spc_one(
         else ""
     )
     note = f"Improvement: higher. {target_note}{change_note}"
-    return _figure(chart, audience, caption, org, note), True
+    return files.figure(chart, audience, caption, org, note)
 
 
-def spc_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+def spc_section(files: _Files) -> list[str]:
     """SPC charts: internal weekly (ICB, PCNs, QI practices) where the internal file exists,
     else the public monthly PCN charts; and always the public monthly ICB chart."""
     out: list[str] = []
     if files.has(INTERNAL, "pub_internal_qi_referrals_spc"):
         rows = files.rows(
             INTERNAL,
+            "pub_internal_qi_referrals_spc",
             "select org_level, org_code, week_start, spc_period, referrals, mean, upper_limit, "
             "lower_limit, variation_type from pub_internal_qi_referrals_spc "
             "order by org_level, org_code, week_start",
@@ -253,7 +265,9 @@ def spc_section(files: _Files, drawn: dict[str, int]) -> list[str]:
         qi_units = {
             (r["unit_level"], r["unit_code"])
             for r in files.rows(
-                INTERNAL, "select unit_level, unit_code from pub_internal_qi_intervention_effects"
+                INTERNAL,
+                "pub_internal_qi_intervention_effects",
+                "select unit_level, unit_code from pub_internal_qi_intervention_effects",
             )
         }
         populations = _populations(files, INTERNAL)
@@ -265,13 +279,22 @@ def spc_section(files: _Files, drawn: dict[str, int]) -> list[str]:
                     continue
                 kind = "spc_icb" if level == "icb" else "spc"
                 org_rows = [r for r in rows if r["org_level"] == level and r["org_code"] == org]
-                fig, ok = _spc_one(
-                    kind, INTERNAL, level, org, org_rows, "week_start", "week", populations
+                out.append(
+                    _spc_one(
+                        files,
+                        kind,
+                        INTERNAL,
+                        level,
+                        org,
+                        org_rows,
+                        "week_start",
+                        "week",
+                        populations,
+                    )
                 )
-                out.append(fig)
-                drawn[kind] += ok
     public = files.rows(
         PUBLIC,
+        "pub_referrals_spc",
         "select org_level, org_code, month_start, spc_period, referrals, mean, upper_limit, "
         "lower_limit, variation_type, is_complete from pub_referrals_spc "
         "order by org_level, org_code, month_start",
@@ -282,17 +305,18 @@ def spc_section(files: _Files, drawn: dict[str, int]) -> list[str]:
         for org in sorted({r["org_code"] for r in public if r["org_level"] == level}):
             kind = "spc_icb" if level == "icb" else "spc"
             org_rows = [r for r in public if r["org_level"] == level and r["org_code"] == org]
-            fig, ok = _spc_one(
-                kind, PUBLIC, level, org, org_rows, "month_start", "month", populations
+            out.append(
+                _spc_one(
+                    files, kind, PUBLIC, level, org, org_rows, "month_start", "month", populations
+                )
             )
-            out.append(fig)
-            drawn[kind] += ok
     return out
 
 
-def qi_effects_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+def qi_effects_section(files: _Files) -> list[str]:
     rows = files.rows(
         INTERNAL,
+        "pub_internal_qi_intervention_effects",
         "select intervention_id, unit_level, unit_code, intervention_date, kind, rate_ratio, "
         "rate_ratio_ci_lower, rate_ratio_ci_upper, is_complete "
         "from pub_internal_qi_intervention_effects order by intervention_date, intervention_id",
@@ -316,9 +340,8 @@ def qi_effects_section(files: _Files, drawn: dict[str, int]) -> list[str]:
         reference=1.0,
         reference_label="no change",
     )
-    drawn["qi_effects"] += 1
     return [
-        _figure(
+        files.figure(
             chart,
             INTERNAL,
             "QI interventions: referral rate ratio",
@@ -329,9 +352,10 @@ def qi_effects_section(files: _Files, drawn: dict[str, int]) -> list[str]:
     ]
 
 
-def trajectory_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+def trajectory_section(files: _Files) -> list[str]:
     rows = files.rows(
         PUBLIC,
+        "pub_workforce_trajectory",
         "select icb_code, census_month, splw_headcount, splw_fte, icb_target_posts "
         "from pub_workforce_trajectory order by icb_code, census_month",
     )
@@ -356,10 +380,9 @@ def trajectory_section(files: _Files, drawn: dict[str, int]) -> list[str]:
             ],
             y_label="link workers",
         )
-        drawn["trajectory"] += 1
         latest = own[-1]
         out.append(
-            _figure(
+            files.figure(
                 chart,
                 PUBLIC,
                 f"ICB {icb}: link workers against target",
@@ -371,11 +394,12 @@ def trajectory_section(files: _Files, drawn: dict[str, int]) -> list[str]:
     return out
 
 
-def coverage_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+def coverage_section(files: _Files) -> list[str]:
     if files.has(INTERNAL, "pub_internal_referral_coverage"):
         audience = INTERNAL
         rows = files.rows(
             INTERNAL,
+            "pub_internal_referral_coverage",
             "select org_level, org_code, month_start, coverage_rate, band_lower, band_upper "
             "from pub_internal_referral_coverage where org_level in ('icb', 'pcn') "
             "and is_complete order by org_level, org_code, month_start",
@@ -384,6 +408,7 @@ def coverage_section(files: _Files, drawn: dict[str, int]) -> list[str]:
         audience = PUBLIC
         rows = files.rows(
             PUBLIC,
+            "pub_referral_coverage",
             "select org_level, org_code, month_start, coverage_rate, band_lower, band_upper "
             "from pub_referral_coverage where org_level in ('icb', 'pcn') and has_full_12_months "
             "order by org_level, org_code, month_start",
@@ -410,14 +435,14 @@ def coverage_section(files: _Files, drawn: dict[str, int]) -> list[str]:
                 band_label="0.8-1.2% band",
                 percent=True,
             )
-            drawn["coverage"] += 1
-            out.append(_figure(chart, audience, f"{unit} {org}: coverage", org))
+            out.append(files.figure(chart, audience, f"{unit} {org}: coverage", org))
     return out
 
 
-def equity_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+def equity_section(files: _Files) -> list[str]:
     rows = files.rows(
         PUBLIC,
+        "pub_referral_equity",
         "select org_code, dimension, dimension_value, rate_per_1000, rate_per_1000_ci_lower, "
         "rate_per_1000_ci_upper, period_start, period_end from pub_referral_equity "
         "where org_level = 'icb' order by org_code, dimension, dimension_value",
@@ -443,20 +468,20 @@ def equity_section(files: _Files, drawn: dict[str, int]) -> list[str]:
                 x_label="people referred per 1,000 (95% Wilson CI)",
                 from_zero=True,
             )
-            drawn["equity"] += 1
             period = f"{own[0]['period_start']:%b %Y} to {own[0]['period_end']:%b %Y}"
             out.append(
-                _figure(chart, PUBLIC, f"ICB {icb}: referral rate by {label}, {period}", icb)
+                files.figure(chart, PUBLIC, f"ICB {icb}: referral rate by {label}, {period}", icb)
             )
-    out += equity_rolling_section(files, drawn)
+    out += equity_rolling_section(files)
     return out
 
 
-def equity_rolling_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+def equity_rolling_section(files: _Files) -> list[str]:
     """Rolling 12-month rate ratios to each dimension's reference group with 95 % CIs
     (pub_referral_equity_rolling), complete windows only."""
     rows = files.rows(
         PUBLIC,
+        "pub_referral_equity_rolling",
         "select org_code, window_end_month, dimension, dimension_value, reference_value, "
         "is_reference_group, rate_ratio, rate_ratio_ci_lower, rate_ratio_ci_upper "
         "from pub_referral_equity_rolling where org_level = 'icb' and is_complete "
@@ -493,9 +518,8 @@ def equity_rolling_section(files: _Files, drawn: dict[str, int]) -> list[str]:
             )
             if chart.attrs["points"] == "0":
                 continue  # every window of every group suppressed: nothing to draw
-            drawn["equity_rolling"] += 1
             out.append(
-                _figure(
+                files.figure(
                     chart,
                     PUBLIC,
                     f"ICB {icb}: rate ratio by {label} over time",
@@ -508,11 +532,12 @@ def equity_rolling_section(files: _Files, drawn: dict[str, int]) -> list[str]:
     return out
 
 
-def wellbeing_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+def wellbeing_section(files: _Files) -> list[str]:
     if files.has(PUBLIC, "pub_wellbeing_quarterly"):
-        return wellbeing_quarterly_section(files, drawn)
+        return wellbeing_quarterly_section(files)
     rows = files.rows(
         PUBLIC,
+        "pub_wellbeing_outcomes",
         "select org_code, measure_code, higher_is_better, paired_episodes, mean_improvement "
         "from pub_wellbeing_outcomes where org_level = 'icb' order by org_code, measure_code",
     )
@@ -537,9 +562,8 @@ def wellbeing_section(files: _Files, drawn: dict[str, int]) -> list[str]:
             reference=0.0,
             reference_label="no change",
         )
-        drawn["wellbeing"] += 1
         out.append(
-            _figure(
+            files.figure(
                 chart,
                 PUBLIC,
                 f"ICB {icb}: wellbeing change",
@@ -552,11 +576,12 @@ def wellbeing_section(files: _Files, drawn: dict[str, int]) -> list[str]:
     return out
 
 
-def wellbeing_quarterly_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+def wellbeing_quarterly_section(files: _Files) -> list[str]:
     """Mean change (follow-up minus baseline) with its 95 % t interval per measure by quarter of
     the baseline (pub_wellbeing_quarterly), complete quarters only."""
     rows = files.rows(
         PUBLIC,
+        "pub_wellbeing_quarterly",
         "select org_code, baseline_quarter, measure_code, higher_is_better, people_followed_up, "
         "mean_change, mean_change_ci_lower, mean_change_ci_upper, improved_proportion, "
         "improved_proportion_ci_lower, improved_proportion_ci_upper "
@@ -588,9 +613,8 @@ def wellbeing_quarterly_section(files: _Files, drawn: dict[str, int]) -> list[st
             )
             if chart.attrs["points"] == "0":
                 continue
-            drawn["wellbeing"] += 1
             out.append(
-                _figure(
+                files.figure(
                     chart,
                     PUBLIC,
                     f"ICB {icb}: {measure} by quarter of the baseline",
@@ -603,7 +627,17 @@ def wellbeing_quarterly_section(files: _Files, drawn: dict[str, int]) -> list[st
     return out
 
 
-def savings_section(files: _Files, drawn: dict[str, int], savings: list[dict]) -> list[str]:
+def savings_section(files: _Files) -> list[str]:
+    savings = files.rows(
+        PUBLIC,
+        "pub_utilisation_savings_headline",
+        "select icb_code, measure_code, measure_unit, referred_people, referred_pre_mean, "
+        "comparison_pre_mean, did_per_person, did_ci_lower, did_ci_upper, relative_change, "
+        "relative_change_ci_lower, relative_change_ci_upper, avoided_total, "
+        "avoided_total_ci_lower, avoided_total_ci_upper, benchmark_relative_change, "
+        "is_benchmark_within_ci from pub_utilisation_savings_headline "
+        "order by icb_code, measure_code",
+    )
     out = []
     order = {m: i for i, m in enumerate(MEASURE_ORDER)}
     for icb in sorted({r["icb_code"] for r in savings}):
@@ -631,9 +665,8 @@ def savings_section(files: _Files, drawn: dict[str, int], savings: list[dict]) -
             percent=True,
             benchmark_label="published benchmark",
         )
-        drawn["savings"] += 1
         out.append(
-            _figure(
+            files.figure(
                 chart,
                 PUBLIC,
                 f"ICB {icb}: savings against the benchmarks",
@@ -647,12 +680,13 @@ def savings_section(files: _Files, drawn: dict[str, int], savings: list[dict]) -
     return out
 
 
-def pathway_section(files: _Files, drawn: dict[str, int]) -> list[str]:
+def pathway_section(files: _Files) -> list[str]:
     """Days to first contact and the share contacted within 14 days by quarter, with their 95 %
     intervals, and the needs people are referred with (pub_pathway_quarterly,
     pub_pathway_categories)."""
     rows = files.rows(
         PUBLIC,
+        "pub_pathway_quarterly",
         "select org_code, quarter_start, median_days_to_first_contact, "
         "median_days_to_first_contact_ci_lower, median_days_to_first_contact_ci_upper, "
         "pct_contacted_within_14_days, pct_contacted_within_14_days_ci_lower, "
@@ -684,9 +718,8 @@ def pathway_section(files: _Files, drawn: dict[str, int]) -> list[str]:
             y_label="days (median)",
             from_zero=True,
         )
-        drawn["pathway"] += 1
         out.append(
-            _figure(
+            files.figure(
                 chart,
                 PUBLIC,
                 f"ICB {icb}: time to first contact by quarter",
@@ -713,9 +746,8 @@ def pathway_section(files: _Files, drawn: dict[str, int]) -> list[str]:
             percent=True,
             from_zero=True,
         )
-        drawn["pathway"] += 1
         out.append(
-            _figure(
+            files.figure(
                 chart,
                 PUBLIC,
                 f"ICB {icb}: contacted within 14 days by quarter",
@@ -726,6 +758,7 @@ def pathway_section(files: _Files, drawn: dict[str, int]) -> list[str]:
         )
     needs = files.rows(
         PUBLIC,
+        "pub_pathway_categories",
         "select org_code, quarter_start, category, share_of_referrals from pub_pathway_categories "
         "where org_level = 'icb' and category_type = 'need' and is_complete "
         "order by org_code, quarter_start, category",
@@ -758,9 +791,8 @@ def pathway_section(files: _Files, drawn: dict[str, int]) -> list[str]:
             y_label="referrals with the need",
             percent=True,
         )
-        drawn["pathway"] += 1
         out.append(
-            _figure(
+            files.figure(
                 chart,
                 PUBLIC,
                 f"ICB {icb}: needs by quarter",
@@ -795,43 +827,13 @@ def build_report(
     defaults to the internal audience's file beside the public one (used when it exists)."""
     internal_file = internal_file or published_file.parent / INTERNAL_FILE
     files = _Files(published_file, internal_file)
-    drawn = dict.fromkeys(KINDS, 0)
     try:
-        run = files.rows(PUBLIC, "select run_id, published_at from _publication")[0]
-        savings = files.rows(
-            PUBLIC,
-            "select icb_code, measure_code, measure_unit, referred_people, referred_pre_mean, "
-            "comparison_pre_mean, did_per_person, did_ci_lower, did_ci_upper, relative_change, "
-            "relative_change_ci_lower, relative_change_ci_upper, avoided_total, "
-            "avoided_total_ci_lower, avoided_total_ci_upper, benchmark_relative_change, "
-            "is_benchmark_within_ci from pub_utilisation_savings_headline "
-            "order by icb_code, measure_code",
-        )
+        run = files.rows(PUBLIC, "_publication", "select run_id, published_at from _publication")[0]
         internal = INTERNAL in files.cons
-        sections = [
-            _key(),
-            _section("SPC: referral episodes", spc_section(files, drawn), SPC_NOTE),
-            _section(
-                "Quality improvement: effect of each intervention",
-                qi_effects_section(files, drawn),
-                QI_NOTE,
-            )
-            if internal
-            else "",
-            _section("Workforce trajectory", trajectory_section(files, drawn), TRAJECTORY_NOTE),
-            _section(
-                "Coverage against the 0.8-1.2 % band", coverage_section(files, drawn), COVERAGE_NOTE
-            ),
-            _section("Equity: who is referred", equity_section(files, drawn), EQUITY_NOTE),
-            _section(
-                "Wellbeing: do people feel better?", wellbeing_section(files, drawn), WELLBEING_NOTE
-            ),
-            _section(
-                "Savings against the benchmarks",
-                savings_section(files, drawn, savings),
-                SAVINGS_NOTE,
-            ),
-            _section("The referral pathway", pathway_section(files, drawn), PATHWAY_NOTE),
+        sections = [_key()] + [
+            _section(section.title, section.charts(files), section.note)
+            for section in SECTIONS
+            if internal or not section.internal_only
         ]
     finally:
         files.close()
@@ -846,7 +848,7 @@ def build_report(
     tmp = out_file.with_name(f".{out_file.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out_file)  # a reader of the report never sees half a page either
-    return drawn
+    return files.drawn
 
 
 def _key() -> str:
@@ -1064,3 +1066,29 @@ matplotlib; the page fetches nothing and works offline.</p>
 {sections}
 </body></html>
 """
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    charts: Callable[[_Files], list[str]]
+    note: str
+    internal_only: bool = False  # drawn only where the internal file exists
+
+
+# The page, in order (after the Making Data Count key).
+SECTIONS = (
+    Section("SPC: referral episodes", spc_section, SPC_NOTE),
+    Section(
+        "Quality improvement: effect of each intervention",
+        qi_effects_section,
+        QI_NOTE,
+        internal_only=True,
+    ),
+    Section("Workforce trajectory", trajectory_section, TRAJECTORY_NOTE),
+    Section("Coverage against the 0.8-1.2 % band", coverage_section, COVERAGE_NOTE),
+    Section("Equity: who is referred", equity_section, EQUITY_NOTE),
+    Section("Wellbeing: do people feel better?", wellbeing_section, WELLBEING_NOTE),
+    Section("Savings against the benchmarks", savings_section, SAVINGS_NOTE),
+    Section("The referral pathway", pathway_section, PATHWAY_NOTE),
+)

@@ -4,7 +4,6 @@ step, and the build recorded for the next night."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 from collections.abc import Iterator, Mapping
@@ -17,6 +16,7 @@ from orchestration.lib import engines, faults, interrupts, night
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse.console import dbt_console
 from orchestration.lib.warehouse.env import dbt_environment
+from orchestration.lib.warehouse.manifest import read_manifest
 from orchestration.lib.warehouse.project import sp_dbt_project
 from orchestration.lib.warehouse.selection import history_reloaded, source_exclusions
 from orchestration.lib.warehouse.translator import translator
@@ -77,7 +77,7 @@ def build_warehouse(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, cfg: Settings
 ) -> Iterator[Any]:
     """The body of the ``@dbt_assets`` step: dagster-dbt's events for what tonight's build ran."""
-    manifest = json.loads(sp_dbt_project.manifest_path.read_text())
+    manifest = read_manifest(sp_dbt_project.manifest_path)
     plan = night_plan(context, manifest, cfg)  # issue 16: build only what the night reaches
     if plan.nothing:
         night.record_landing(cfg, context.run.tags.get(night.LANDING_TAG))

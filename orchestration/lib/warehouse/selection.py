@@ -49,7 +49,13 @@ def source_exclusions(
     """(failing, never landed): selectors for what depends on a source that fails
     reconciliation or could not be reached in this run, and for what depends on a source with
     no Parquet files at all (it has never landed: an ICB may start with its reference and
-    workforce publications alone). Each selector is in one list only, failing first."""
+    workforce publications alone). Each selector is in one list only, failing first. The dbt
+    step leaves both out of the build (the first is logged as an error, the second as a note).
+
+    Dagster's blocking checks act per step, and every dbt model is in one step: a blocking
+    check on one source would stop the whole warehouse. So the rule "a failed check stops only
+    what depends on it" is applied here, per model, with dbt's own graph; what is excluded keeps
+    its last build."""
     unreachable = outages.for_run(settings, run_id)
     failing, never = set(), set()
     for source in manifest["sources"].values():
@@ -66,23 +72,6 @@ def source_exclusions(
         if where is not None and not any(where[0].glob(where[1])):
             never.add(selector)
     return sorted(failing), sorted(never)
-
-
-def excluded_source_selectors(
-    manifest: Mapping[str, Any], run_id: str, settings: Settings
-) -> list[str]:
-    """dbt selectors for everything downstream of a raw table that fails reconciliation or
-    whose source could not be reached in this run (orchestration.lib.outages), and of a source
-    that has never landed (no Parquet files: dbt would fail to create its view, "No files
-    found", in every run). The dbt step logs the two apart (``source_exclusions``): the first
-    is an error, the second a note.
-
-    Dagster's blocking checks act per step, and every dbt model is in one step: a blocking
-    check on one source would stop the whole warehouse. So the rule "a failed check stops only
-    what depends on it" is applied here, per model, with dbt's own graph; what is excluded keeps
-    its last build."""
-    failing, never = source_exclusions(manifest, run_id, settings)
-    return sorted({*failing, *never})
 
 
 def incremental_source_tables(manifest: Mapping[str, Any]) -> set[str]:

@@ -3,7 +3,6 @@ the models other areas depend on (publishing depends on the published marts)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from orchestration.lib.publish.marts import publishable_marts
+from orchestration.lib.warehouse.manifest import read_manifest
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -60,4 +60,4 @@ def disclosure_check_keys(mart_keys: Iterable[dg.AssetKey]) -> list[dg.AssetChec
 def published_mart_keys(project: DbtProject) -> list[dg.AssetKey]:
     """The asset keys of the published marts (orchestration/lib/publish/)."""
     names = [m.name for m in publishable_marts(project.manifest_path)]
-    return model_asset_keys(json.loads(project.manifest_path.read_text()), names, project)
+    return model_asset_keys(read_manifest(project.manifest_path), names, project)

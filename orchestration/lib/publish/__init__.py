@@ -6,7 +6,9 @@ the places readers connect to, so they never hold a lock on the warehouse.
 - ``duckdb_file``, ``parquet_files``, ``postgres``: the three outputs, each swapped in whole;
 - ``plan``: which audiences tonight's run republishes (only those with a rebuilt mart);
 - ``gx``: Great Expectations suites on the public file, with offline Data Docs;
-- ``report``, ``charts``: the static report in Making Data Count's conventions.
+- ``report`` (what the page shows, section by section), ``report_page`` (the HTML around it:
+  the page, the Making Data Count key, a chart's card, the savings table) and ``charts`` (the
+  charts, matplotlib to SVG): the static report in Making Data Count's conventions.
 
 Every table gets a ``publication_run_id`` column and each output a ``_publication`` table
 naming the run, so a reader can tell that what it read belongs to one publication. Two

@@ -208,6 +208,8 @@ OP_AGE = np.array(
 FRAILTY_SHAPE = 2.0
 REFERRAL_FRAILTY_POWER = 1.5
 SEX_REFERRAL_MULT = np.array([0.6, 1.0, 0.8, 0.8])  # M, F, I, U
+# Referral rate multiplier at a QI (clinician training) practice from its training date.
+STEP_MULT = 2.0
 ANNUAL_COVERAGE = 0.01
 CODED_ONLY_SHARE = 0.04
 WINDOW_DAYS = 182

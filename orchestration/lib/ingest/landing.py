@@ -44,7 +44,7 @@ from schemas import EXTRACTS
 from schemas._base import ExtractSpec, normalise_header
 
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Directly under landing/: the synthetic estate's planted truth (estate/generate.py), not an
+# Directly under landing/: the synthetic estate's planted truth (estate/truth.py), not an
 # extract. Nothing else is exempt.
 BOOKKEEPING = frozenset({"_manifest.json"})
 # The case-management system's JSON export (orchestration/lib/case_management.py reads these

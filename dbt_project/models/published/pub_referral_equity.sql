@@ -3,7 +3,6 @@
 {%- set groups = [
     {'where': 'true', 'partition': ['org_level', 'org_code', 'dimension']},
 ] + disclosure_hierarchy_groups(['pcn', 'icb'], ['dimension', 'dimension_value']) %}
-{%- set lower = '1000.0 * ' ~ wilson_bound('referred_people', 'nullif(population, 0)', -1) %}
 {{ config(
     materialized='table',
     tags=['published'],
@@ -11,10 +10,9 @@
 ) }}
 -- Equity: people referred per 1,000 in each group (sex, age band, ethnic group, IMD quintile)
 -- per ICB and PCN over the latest 12 months, with 95 % Wilson intervals, under disclosure
--- control. Rates and intervals are computed from the published (rounded) counts; the lower
--- Wilson bound of a zero count can come out as -5e-17 in floating point and is shown as 0 (with
--- a case, not greatest(x, 0), which would turn a suppressed, null bound into 0). Groups of
--- one dimension add up to the organisation's total, and PCNs to their ICB.
+-- control. Rates and intervals are computed from the published (rounded) counts (a zero
+-- count's lower bound is 0: wilson_rates_per_1000). Groups of one dimension add up to the
+-- organisation's total, and PCNs to their ICB.
 with equity as (
     select * from {{ ref('fct_referral_equity') }}
 ),
@@ -46,12 +44,7 @@ cells as (
     keys=['org_level', 'org_code', 'parent_org_code', 'dimension', 'dimension_value'],
     primary_count='referred_people',
     independent_counts=['population'],
-    rates={
-        'rate_per_1000': '1000.0 * referred_people / nullif(population, 0)',
-        'rate_per_1000_ci_lower': 'case when ' ~ lower ~ ' < 0 then 0.0 else ' ~ lower ~ ' end',
-        'rate_per_1000_ci_upper': '1000.0 * '
-            ~ wilson_bound('referred_people', 'nullif(population, 0)', 1),
-    },
+    rates=wilson_rates_per_1000('referred_people', 'population'),
     passthrough=['period_start', 'period_end'],
     secondary_groups=groups,
 ) }}

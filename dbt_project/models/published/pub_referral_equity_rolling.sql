@@ -3,7 +3,6 @@
 {%- set groups = [
     {'where': 'true', 'partition': ['org_level', 'org_code', 'window_end_month', 'dimension']},
 ] + disclosure_hierarchy_groups(['pcn', 'icb'], ['window_end_month', 'dimension', 'dimension_value']) %}
-{%- set lower = '1000.0 * ' ~ wilson_bound('referred_people', 'nullif(population, 0)', -1) %}
 {{ config(
     materialized='table',
     tags=['published'],
@@ -56,12 +55,7 @@ controlled as (
             'dimension_value'],
         primary_count='referred_people',
         independent_counts=['population'],
-        rates={
-            'rate_per_1000': '1000.0 * referred_people / nullif(population, 0)',
-            'rate_per_1000_ci_lower': 'case when ' ~ lower ~ ' < 0 then 0.0 else ' ~ lower ~ ' end',
-            'rate_per_1000_ci_upper': '1000.0 * '
-                ~ wilson_bound('referred_people', 'nullif(population, 0)', 1),
-        },
+        rates=wilson_rates_per_1000('referred_people', 'population'),
         passthrough=['window_start_month', 'is_complete', 'reference_value', 'is_reference_group'],
         secondary_groups=groups,
     ) }}

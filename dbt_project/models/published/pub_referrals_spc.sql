@@ -105,19 +105,7 @@ counts as (
 ),
 
 periods as (
-    select
-        orgs.org_level,
-        orgs.org_code,
-        months.month_start,
-        1 + count(interventions.intervention_id) as spc_period
-    from orgs
-    cross join months
-    left join interventions
-        on
-            orgs.org_level = interventions.unit_level
-            and orgs.org_code = interventions.unit_code
-            and months.month_start >= interventions.intervention_date
-    group by orgs.org_level, orgs.org_code, months.month_start
+    {{ spc_periods('orgs', 'months', 'month_start') }}
 ),
 
 all_points as (

@@ -73,19 +73,7 @@ counts as (
 ),
 
 periods as (
-    select
-        orgs.org_level,
-        orgs.org_code,
-        weeks.week_start,
-        1 + count(interventions.intervention_id) as spc_period
-    from orgs
-    cross join weeks
-    left join interventions
-        on
-            orgs.org_level = interventions.unit_level
-            and orgs.org_code = interventions.unit_code
-            and weeks.week_start >= interventions.intervention_date
-    group by orgs.org_level, orgs.org_code, weeks.week_start
+    {{ spc_periods('orgs', 'weeks', 'week_start') }}
 ),
 
 series as (

@@ -1,11 +1,18 @@
-"""Asset factories: one ingest asset per extract type, built from its schema spec."""
+"""Asset factories: one ingest asset per extract type, built from its schema spec, and the
+case-management pull filling all of that system's raw tables."""
 
 import warnings
+from collections.abc import Sequence
 
 import dagster as dg
 from sqlalchemy import exc as sa_exc
 
-from orchestration.lib import outages, zones
+from orchestration.lib import night, outages, zones
+from orchestration.lib.case_management import (
+    load_json_exports,
+    missing_sqlite_file,
+    pull_database,
+)
 from orchestration.lib.ingest import PartitionResult, ingest_files, landing_dates
 from orchestration.lib.partitions import EXTRACT_DATES, SINGLE_RUN_BACKFILL, dates_in_window
 from orchestration.lib.resources import PipelineSettings
@@ -146,3 +153,75 @@ def build_ingest_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
             partitions_def=EXTRACT_DATES,
             backfill_policy=SINGLE_RUN_BACKFILL,
         )(_ingest)
+
+
+def build_case_management_asset(specs: Sequence[ExtractSpec]) -> dg.AssetsDefinition:
+    """The case-management pull: one asset filling every raw table of the case-management
+    system (``specs``) from its reporting database since the last high-water mark, or from its
+    JSON export; nothing pulled when the database is unchanged since the last pull."""
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                raw_key(spec.table),
+                description=spec.description,
+                group_name="case_management",
+                deps=[PRACTICE_MAPPING] if spec.practice_column else [],
+                kinds={"sqlalchemy", "parquet"},
+            )
+            for spec in specs
+        ],
+        description="Pull from the case-management reporting database (settings `cms_url`, "
+        "SP_CMS_URL) since the last high-water mark, or read its JSON export when `cms_source` "
+        "(SP_CMS_SOURCE) is json.",
+    )
+    def case_management_pull(  # noqa: ANN201 - generator of results
+        context: dg.AssetExecutionContext, settings: PipelineSettings
+    ):
+        cfg = settings.get_settings()
+        missing = missing_sqlite_file(cfg.cms_url)
+        absent: list[str] = []
+        try:
+            # Summarised before the pull, so a change made during it is seen by the next night.
+            fingerprint = night.cms_fingerprint(cfg)
+            if night.cms_unchanged(cfg, fingerprint):
+                context.log.info("case management: nothing changed since the last pull")
+                results = []
+            elif cfg.cms_source == "json":
+                results = load_json_exports(cfg, context.run.run_id)
+            elif missing is not None:
+                # Not a transient fault: there is no database to wait for (a files-only landing
+                # area). Say so, load nothing, and let the rest of the run go on.
+                context.log.warning(
+                    f"no case-management database at {missing}: nothing pulled. Set cms_url "
+                    "(SP_CMS_URL) to the reporting database, or cms_source (SP_CMS_SOURCE) to json "
+                    "to read cms_export_*.json files."
+                )
+                results = []
+            else:
+                results = pull_database(cfg, context.run.run_id, absent=absent)
+        except Exception as exc:
+            retry_or_give_up(context, exc, [s.table for s in specs], cfg)
+            # Nothing new tonight: the materialisations record the attempt and say why (counts 0).
+            for spec in specs:
+                yield dg.MaterializeResult(
+                    asset_key=raw_key(spec.table),
+                    metadata={"source_unavailable": True, **summarise([])},
+                )
+            return
+        night.record_cms(cfg, fingerprint)
+        if absent:
+            context.log.warning(
+                "the case-management database has no table "
+                + ", ".join(absent)
+                + " (added by the Social Prescribing Information Standard): nothing pulled for it; "
+                "what depends on it is built once it has rows"
+            )
+        for spec in specs:
+            mine = [r for r in results if r.table == spec.table]
+            metadata = summarise(mine)
+            if spec.table.removeprefix("cms_") in absent:
+                metadata["table_absent"] = True
+            yield dg.MaterializeResult(asset_key=raw_key(spec.table), metadata=metadata)
+
+    return case_management_pull

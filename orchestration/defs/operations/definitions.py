@@ -4,10 +4,6 @@ pipeline itself succeeds, and does not clutter the nightly run)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
-
 import dagster as dg
 
 from orchestration.lib.checks import (
@@ -16,10 +12,8 @@ from orchestration.lib.checks import (
     build_freshness_check,
     build_landing_accounted,
 )
-from orchestration.lib.landing_watch import landing_fingerprints
-from orchestration.lib.partitions import EXTRACT_DATES, covering_range, new_keys
 from orchestration.lib.resources import PipelineSettings
-from orchestration.lib.schedules import night_run_request
+from orchestration.lib.schedules import landing_run_request, night_run_request
 from orchestration.lib.warehouse.project import sp_dbt_project
 from orchestration.lib.warehouse.translator import disclosure_check_keys, published_mart_keys
 from schemas import EXTRACTS, case_management
@@ -138,27 +132,10 @@ freshness_schedule = dg.ScheduleDefinition(
 def landing_sensor(
     context: dg.SensorEvaluationContext, settings: PipelineSettings
 ) -> dg.SensorResult | dg.SkipReason:
-    seen = json.loads(context.cursor) if context.cursor else {}
-    ready, busy = landing_fingerprints(settings.get_settings())
-    changed = sorted(d for d, fp in ready.items() if seen.get(d) != fp)
-    if not changed:
-        return dg.SkipReason(
-            f"no new complete extracts ({len(busy)} date folder(s) still being written)"
-        )
-    dates = [dt.date.fromisoformat(d) for d in changed]
-    added = new_keys(context.instance, dates)
-    key = hashlib.sha256(
-        json.dumps({d: ready[d] for d in changed}, sort_keys=True).encode()
-    ).hexdigest()[:16]
-    context.update_cursor(json.dumps({**seen, **{d: ready[d] for d in changed}}, sort_keys=True))
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=f"landing-{key}", tags=covering_range(context.instance, dates, added)
-            )
-        ],
-        dynamic_partitions_requests=[EXTRACT_DATES.build_add_request(added)] if added else [],
-    )
+    cursor, result = landing_run_request(context.instance, context.cursor, settings.get_settings())
+    if cursor is not None:
+        context.update_cursor(cursor)
+    return result
 
 
 @dg.run_status_sensor(

@@ -11,21 +11,25 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from orchestration.lib import engines, night
 from orchestration.lib.publish import (
     PARQUET_LINK,
     PUBLIC,
     PUBLISHED_FILE,
-    built_marts,
-    disclosure_problems,
+    Mart,
     publish_duckdb,
     publish_parquet,
     publishable_marts,
     read_marts,
 )
-from orchestration.lib.publish.plan import publish_changed
+from orchestration.lib.publish.assets import (
+    Output,
+    disclosure_results,
+    gx_check_name,
+    gx_results,
+    output_asset,
+)
 from orchestration.lib.resources import PipelineSettings
-from orchestration.lib.settings import VARIABLES
+from orchestration.lib.settings import VARIABLES, Settings
 from orchestration.lib.warehouse.project import sp_dbt_project
 from orchestration.lib.warehouse.translator import DISCLOSURE_CHECK, published_mart_keys
 
@@ -51,139 +55,68 @@ POSTGRES_URL_ENV = VARIABLES["publish_postgres_url"].name
 def published_models_disclosure_safe(
     context: dg.AssetCheckExecutionContext, settings: PipelineSettings
 ) -> Iterator[dg.AssetCheckResult]:
-    cfg = settings.get_settings()
-    built = {m.name for m in built_marts(cfg, _MARTS)}
-    with engines.open_warehouse(cfg, [(m.schema, m.name) for m in _MARTS]) as con:
-        for key in _MART_KEYS:
-            mart = next(m for m in _MARTS if m.name == key.path[-1])
-            if mart.name not in built:
-                # Never built (its sources have not landed): nothing of it can be published.
-                yield dg.AssetCheckResult(
-                    asset_key=key,
-                    check_name=DISCLOSURE_CHECK,
-                    passed=False,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"problems": "not built yet: not published"},
-                )
-                continue
-            problems = disclosure_problems(con, [mart], schema=mart.schema)
-            yield dg.AssetCheckResult(
-                asset_key=key,
-                check_name=DISCLOSURE_CHECK,
-                passed=not problems,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"problems": dg.MetadataValue.json(problems)},
-            )
+    yield from disclosure_results(settings.get_settings(), _MARTS, _MART_KEYS)
 
 
-def _published_asset_kwargs(name: str, description: str, kinds: set[str]) -> dict:
-    return {
-        "key": dg.AssetKey(["published", name]),
-        "group_name": "publish",
-        "deps": _MART_KEYS,
-        "kinds": kinds,
-        "pool": "warehouse",  # reads the warehouse file: never while dbt writes it
-        "description": description,
-        # Nothing rebuilt for any audience: no materialisation, and so no GX suites or report.
-        "output_required": False,
-    }
+def _postgres_unset(cfg: Settings) -> str | None:
+    if cfg.publish_postgres_url:
+        return None
+    return f"publish_postgres_url ({POSTGRES_URL_ENV}) is not set: PostgreSQL publishing skipped"
 
 
-@dg.asset(
-    **_published_asset_kwargs(
-        "marts_duckdb",
-        f"`data/published/{PUBLISHED_FILE}` (public audience) and "
-        f"`data/published/internal/{PUBLISHED_FILE}` (internal audience, exact counts): every "
-        "published mart of the audience, swapped in atomically, readable by DuckDB 1.4+ "
-        "clients. Patient-level models are never published.",
-        {"duckdb"},
+def _write_postgres(cfg: Settings, marts: list[Mart], run_id: str) -> dict[str, int]:
+    from orchestration.lib.publish.postgres import publish_postgres  # needs a server: when used
+
+    assert cfg.publish_postgres_url  # _postgres_unset said so
+    return publish_postgres(cfg.publish_postgres_url, marts, read_marts(cfg, marts), run_id)
+
+
+published_marts, published_parquet, published_postgres = (
+    output_asset(output, _MARTS, _MART_KEYS)
+    for output in (
+        Output(
+            "marts_duckdb",
+            "duckdb",
+            f"`data/published/{PUBLISHED_FILE}` (public audience) and "
+            f"`data/published/internal/{PUBLISHED_FILE}` (internal audience, exact counts): "
+            "every published mart of the audience, swapped in atomically, readable by DuckDB "
+            "1.4+ clients. Patient-level models are never published.",
+            frozenset({"duckdb"}),
+            publish_duckdb,
+            lambda cfg, counts: {
+                "path": dg.MetadataValue.path(str(cfg.published / PUBLISHED_FILE)),
+                "tables": len(counts),
+                "rows_by_table": dg.MetadataValue.json(counts),
+            },
+        ),
+        Output(
+            "marts_parquet",
+            "parquet",
+            f"`data/published/{PARQUET_LINK}/<mart>.parquet` (public) and "
+            f"`data/published/internal/{PARQUET_LINK}/<mart>.parquet` (internal): one file per "
+            "published mart; each folder is a symlink swapped atomically to each run's new "
+            "folder.",
+            frozenset({"parquet"}),
+            publish_parquet,
+            lambda cfg, counts: {
+                "path": dg.MetadataValue.path(str(cfg.published / PARQUET_LINK)),
+                "rows_by_table": dg.MetadataValue.json(counts),
+            },
+        ),
+        Output(
+            "marts_postgres",
+            "postgres",
+            "The `published` (public) and `published_internal` (internal) schemas of the "
+            f"PostgreSQL database at settings `publish_postgres_url` (${POSTGRES_URL_ENV}), "
+            "replaced in one transaction per run, with a read-only role per audience. Skipped "
+            "when unset.",
+            frozenset({"postgres"}),
+            _write_postgres,
+            lambda cfg, counts: {"rows_by_table": dg.MetadataValue.json(counts)},
+            skipped=_postgres_unset,
+        ),
     )
 )
-def published_marts(
-    context: dg.AssetExecutionContext, settings: PipelineSettings
-) -> Iterator[dg.MaterializeResult]:
-    cfg = settings.get_settings()
-    counts = publish_changed(
-        cfg,
-        _MARTS,
-        "duckdb",
-        lambda marts: publish_duckdb(cfg, marts, context.run_id),
-        context.log.info,
-    )
-    if counts is None:
-        return
-    context.log.info(f"published {len(counts)} marts to {cfg.published / PUBLISHED_FILE}")
-    yield dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(cfg.published / PUBLISHED_FILE)),
-            "tables": len(counts),
-            "rows_by_table": dg.MetadataValue.json(counts),
-        }
-    )
-
-
-@dg.asset(
-    **_published_asset_kwargs(
-        "marts_parquet",
-        f"`data/published/{PARQUET_LINK}/<mart>.parquet` (public) and "
-        f"`data/published/internal/{PARQUET_LINK}/<mart>.parquet` (internal): one file per "
-        "published mart; each folder is a symlink swapped atomically to each run's new folder.",
-        {"parquet"},
-    )
-)
-def published_parquet(
-    context: dg.AssetExecutionContext, settings: PipelineSettings
-) -> Iterator[dg.MaterializeResult]:
-    cfg = settings.get_settings()
-    counts = publish_changed(
-        cfg,
-        _MARTS,
-        "parquet",
-        lambda marts: publish_parquet(cfg, marts, context.run_id),
-        context.log.info,
-    )
-    if counts is None:
-        return
-    yield dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(cfg.published / PARQUET_LINK)),
-            "rows_by_table": dg.MetadataValue.json(counts),
-        }
-    )
-
-
-@dg.asset(
-    **_published_asset_kwargs(
-        "marts_postgres",
-        "The `published` (public) and `published_internal` (internal) schemas of the PostgreSQL "
-        f"database at settings `publish_postgres_url` (${POSTGRES_URL_ENV}), replaced in one "
-        "transaction per run, with a read-only role per audience. Skipped when unset.",
-        {"postgres"},
-    ),
-)
-def published_postgres(
-    context: dg.AssetExecutionContext, settings: PipelineSettings
-) -> Iterator[dg.MaterializeResult]:
-    cfg = settings.get_settings()
-    url = cfg.publish_postgres_url
-    if not url:
-        context.log.info(
-            f"publish_postgres_url ({POSTGRES_URL_ENV}) is not set: PostgreSQL publishing skipped"
-        )
-        night.forget(cfg, "postgres")  # once set, it starts with everything
-        return
-    from orchestration.lib.publish.postgres import publish_postgres
-
-    counts = publish_changed(
-        cfg,
-        _MARTS,
-        "postgres",
-        lambda marts: publish_postgres(url, marts, read_marts(cfg, marts), context.run_id),
-        context.log.info,
-    )
-    if counts is None:
-        return
-    yield dg.MaterializeResult(metadata={"rows_by_table": dg.MetadataValue.json(counts)})
 
 
 # Suites Great Expectations runs on the public published file (one per table, plus the
@@ -195,7 +128,7 @@ GX_SUITES = [m.name for m in _PUBLIC_MARTS] + ["_reconciliation"]
 @dg.multi_asset_check(
     specs=[
         dg.AssetCheckSpec(
-            f"gx_{suite.lstrip('_')}",
+            gx_check_name(suite),
             asset=published_marts.key,
             description=f"Great Expectations suite published.{suite} (Data Docs in "
             "data/docs/gx/): rates in range, suppression markers consistent, totals reconcile "
@@ -218,29 +151,7 @@ def published_marts_expectations(
         cfg.data_dir / "docs" / ".gx_state",
         marts=_PUBLIC_MARTS,
     )
-    for suite in GX_SUITES:
-        result = results.get(suite)
-        if result is None:
-            # The table is not in the published file (never built), or, for the cross-level
-            # reconciliation, none of the tables it reconciles is.
-            yield dg.AssetCheckResult(
-                asset_key=published_marts.key,
-                check_name=f"gx_{suite.lstrip('_')}",
-                passed=False,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"failed": dg.MetadataValue.json(["not published: nothing to validate"])},
-            )
-            continue
-        yield dg.AssetCheckResult(
-            asset_key=published_marts.key,
-            check_name=f"gx_{suite.lstrip('_')}",
-            passed=bool(result and result.success),
-            metadata={
-                "expectations": result.evaluated if result else 0,
-                "failed": dg.MetadataValue.json(result.failed if result else ["not validated"]),
-                "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
-            },
-        )
+    yield from gx_results(results, GX_SUITES, published_marts.key, docs)
 
 
 @dg.asset(

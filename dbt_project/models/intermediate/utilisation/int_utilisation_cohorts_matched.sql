@@ -38,7 +38,10 @@
 {#- The post-hook cleans up after an incremental run only: a full build writes no such row. #}
 {{ config(
     pre_hook="{{ planner_hints() }}",
-    post_hook="{% if is_incremental() %}delete from {{ this }} where cohort is null{% endif %}",
+    post_hook=[
+        "{% if is_incremental() %}delete from {{ this }} where cohort is null{% endif %}",
+        "{{ planner_hints_reset() }}",
+    ],
     **incremental_by_key('match_set_id')
 ) }}
 

@@ -17,8 +17,10 @@
   fct_utilisation_person, which the savings sums read, orders its own rows. Insertion order is
   a session setting (dbt's other thread keeps its own); DuckDB's thread count belongs to the
   database, so the model running beside this one on dbt's other thread also runs on one thread
-  meanwhile. `reset` returns both to DuckDB's defaults (a thread per core). A server that gives
-  DuckDB more memory can give this model more threads (var `utilisation_cohort_duckdb_threads`).
+  meanwhile. `reset` returns both to DuckDB's defaults (a thread per core); if the model fails,
+  dbt runs no post-hook and the rest of that build stays on one thread: slower, not wrong. A
+  server that gives DuckDB more memory can give this model more threads (var
+  `utilisation_cohort_duckdb_threads`).
 -#}
 {% macro planner_hints() %}
     {{- return(adapter.dispatch('planner_hints', 'sp_warehouse')()) -}}

@@ -1,6 +1,7 @@
 {#-
   Portable date spine (no generate_series): day offsets from a digits cross join.
-  Supports up to 10^5 days (~273 years).
+  Supports up to 10^5 days (~273 years). dbt_utils.date_spine would serve, but dbt packages
+  cannot be fetched from this project's machines (no `dbt deps`).
 -#}
 {% macro date_spine(start_date, end_date) %}
     with digits as (

@@ -12,9 +12,9 @@
   before them are written. The cohort statement holds several large operators at once (the
   candidate pool's thinning, prior use, the activity counts): on the ICB tier at the default
   3GB cap it ran out of memory with two threads, and under dbt with one thread too; one thread
-  without insertion order fits (docs/runbook.md, SP_DUCKDB_MEMORY_LIMIT). The
-  cohorts' rows need no order: a row's key is its matched set and person, and
-  fct_utilisation_person, which the savings sums read, orders its own rows. Insertion order is
+  without insertion order fits (docs/runbook.md, SP_DUCKDB_MEMORY_LIMIT). The cohorts' rows
+  need no order: a row's key is its matched set and person, and fct_utilisation_person, which
+  the savings sums read, orders its own rows. Insertion order is
   a session setting (dbt's other thread keeps its own); DuckDB's thread count belongs to the
   database, so the model running beside this one on dbt's other thread also runs on one thread
   meanwhile. `reset` returns both to DuckDB's defaults (a thread per core); if the model fails,

@@ -35,7 +35,8 @@
 -- would come out the same: tests/warehouse/test_incremental_builds.py checks the incremental
 -- result against a full build.
 -- depends_on: {{ ref('int_extract_changes_dated') }}
-{#- The post-hook cleans up after an incremental run only: a full build writes no such row. #}
+{#- The first post-hook cleans up after an incremental run only (a full build writes no such
+    row); the second undoes the pre-hook's engine settings (macro planner_hints). #}
 {{ config(
     pre_hook="{{ planner_hints() }}",
     post_hook=[

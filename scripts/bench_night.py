@@ -37,8 +37,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MONTHLY_SOURCES = ("gp_emis", "gp_systmone", "acute", "survey_wellbeing")
 STEP = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}) - \S+ - \w+"
     r" - (nightly_pipeline|publish) - [0-9a-f-]+ - \d+ - \S+ - STEP_SUCCESS - "
-    r'Finished execution of step "([^"]+)" in ([0-9hms.]+)\.'
+    r'Finished execution of step "([^"]+)" in ([0-9hms.]+)\.',
+    re.MULTILINE,
 )
 DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:([\d.]+)s)?(?:([\d.]+)ms)?$")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -57,8 +59,12 @@ def _tree_rss(pgid: int) -> int:
     return total
 
 
-def run_tree(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Run ``cmd`` in its own process group; (seconds, peak RSS of the group, output)."""
+Samples = list[tuple[float, int]]
+
+
+def run_tree(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str, Samples]:
+    """Run ``cmd`` in its own process group; (seconds, peak RSS of the group, output, the RSS
+    samples as (epoch seconds, bytes))."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -69,12 +75,12 @@ def run_tree(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
         text=True,
         start_new_session=True,
     )
-    peak = [0]
+    samples: Samples = []
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            samples.append((time.time(), _tree_rss(proc.pid)))
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -86,29 +92,46 @@ def run_tree(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     if proc.returncode not in (0, 1):  # 1: a failed check, still a night that ran
         sys.stderr.write(output[-6000:])
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd[:4])}")
-    return took, peak[0], output
+    return took, max((rss for _, rss in samples), default=0), output, samples
 
 
-def step_seconds(output: str) -> dict[str, float]:
-    """Seconds per part of the night, from the runs' step timings."""
+def _part(job: str, step: str) -> str:
+    checks = ("_rows_reconcile", "_quarantine_rate", "_source_reached")
+    if step == "warehouse_dbt_assets":
+        return "dbt"
+    if job == "publish":
+        return "publish"
+    if (step.startswith("raw__") and not step.endswith(checks)) or step in (
+        "case_management_pull",
+        "audit__unrecognised_files",
+    ):
+        return "ingest"
+    return "orchestration"
+
+
+def step_parts(output: str, samples: Samples) -> tuple[dict[str, float], dict[str, int]]:
+    """Seconds per part of the night, from the runs' step timings, and the peak RSS sampled
+    while each part's steps ran (orchestration: every sample outside them)."""
     parts = {"ingest": 0.0, "dbt": 0.0, "publish": 0.0}
-    for job, step, text in STEP.findall(output):
+    spans: list[tuple[str, float, float]] = []
+    for stamp, job, step, text in STEP.findall(output):
         duration = DURATION.match(text)
         if duration is None:
             raise ValueError(f"a step duration this bench cannot read: {text!r}")
         h, m, s, ms = duration.groups()
         seconds = int(h or 0) * 3600 + int(m or 0) * 60 + float(s or 0) + float(ms or 0) / 1000
-        checks = ("_rows_reconcile", "_quarantine_rate", "_source_reached")
-        if step == "warehouse_dbt_assets":
-            parts["dbt"] += seconds
-        elif job == "publish":
-            parts["publish"] += seconds
-        elif (step.startswith("raw__") and not step.endswith(checks)) or step in (
-            "case_management_pull",
-            "audit__unrecognised_files",
-        ):
-            parts["ingest"] += seconds
-    return parts
+        part = _part(job, step)
+        if part in parts:
+            parts[part] += seconds
+            # The log's clock has whole seconds: widen each span by one either side.
+            end = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S %z").timestamp() + 1
+            spans.append((part, end - seconds - 2, end))
+    peaks = dict.fromkeys((*parts, "orchestration"), 0)
+    for at, rss in samples:
+        inside = [part for part, start, end in spans if start <= at <= end] or ["orchestration"]
+        for part in inside:
+            peaks[part] = max(peaks[part], rss)
+    return parts, peaks
 
 
 def rows_ingested(data: Path, since: dt.datetime) -> int:
@@ -177,7 +200,7 @@ def floor_copy(data: Path, dates: dict[str, list[str]] | None) -> dict:
 def floor_in_child(data: Path, dates: dict[str, list[str]] | None, env: dict[str, str]) -> dict:
     cmd = [sys.executable, "-m", "scripts.bench_night", "--floor-worker", str(data)]
     cmd += ["--floor-dates", json.dumps(dates)]
-    took, peak, output = run_tree(cmd, env)
+    took, peak, output, _ = run_tree(cmd, env)
     result = json.loads(output.strip().splitlines()[-1])
     print(f"  floor: {result['rows']:,} rows in {result['seconds']:.1f}s", file=sys.stderr)
     return {**result, "peak": peak}
@@ -226,16 +249,18 @@ def main(argv: list[str] | None = None) -> int:
     def night(name: str) -> dict:
         print(f"{name} …", file=sys.stderr)
         since = dt.datetime.now()
-        parse_s, parse_peak, _ = run_tree(
+        parse_s, parse_peak, _, _ = run_tree(
             [sys.executable, "-m", "scripts.dbt_parse_if_changed"], env
         )
-        took, peak, output = run_tree([sys.executable, "-m", "orchestration.run"], env)
-        parts = step_seconds(output)
+        took, peak, output, samples = run_tree([sys.executable, "-m", "orchestration.run"], env)
+        parts, peaks = step_parts(output, samples)
+        peaks["orchestration"] = max(peaks["orchestration"], parse_peak)
         total = parse_s + took
         rows = rows_ingested(data, since)
         print(
             f"  {total:.1f}s: ingest {parts['ingest']:.1f}, dbt {parts['dbt']:.1f}, publish "
-            f"{parts['publish']:.1f}; {rows:,} rows; peak {max(peak, parse_peak) / 2**20:,.0f} MiB",
+            f"{parts['publish']:.1f}; {rows:,} rows; peak {max(peak, parse_peak) / 2**20:,.0f} MiB "
+            f"(" + ", ".join(f"{k} {v / 2**20:,.0f}" for k, v in peaks.items()) + ")",
             file=sys.stderr,
         )
         # Why the night ran, and what failed: a failed check exits 1 and the night still counts,
@@ -251,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             "total": total,
             "rows": rows,
             "peak": max(peak, parse_peak),
+            "peaks": peaks,
         }
 
     floors = {"first load": floor_in_child(data, None, env)}
@@ -271,10 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     header = (
         "| night | ingest s | dbt s | publish s | orchestration s | total s | rows ingested "
-        "| rows/s | peak RSS MiB | floor s | floor rows/s | floor peak MiB |"
+        "| rows/s | peak RSS MiB | peak in ingest / dbt / publish / orchestration MiB "
+        "| floor s | floor rows/s | floor peak MiB |"
     )
     print(header)
-    print("|" + "---|" * 12)
+    print("|" + "---|" * 13)
     for n in nights:
         f = floors[n["night"]]
         rate = f"{n['rows'] / n['total']:,.0f}" if n["rows"] else "-"
@@ -282,7 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {n['night']} | {n['ingest']:.1f} | {n['dbt']:.1f} | {n['publish']:.1f} "
             f"| {n['orchestration']:.1f} | {n['total']:.1f} | {n['rows']:,} | {rate} "
-            f"| {n['peak'] / mib:,.0f} | {f['seconds']:.1f} | {floor_rate} "
+            f"| {n['peak'] / mib:,.0f} | "
+            + " / ".join(f"{v / mib:,.0f}" for v in n["peaks"].values())
+            + f" | {f['seconds']:.1f} | {floor_rate} "
             f"| {f['peak'] / mib:,.0f} |"
         )
     print(

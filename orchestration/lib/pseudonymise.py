@@ -105,6 +105,13 @@ _MEMO: dict[bytes, _Memo] = {}  # keyed by a digest of the key, never the key it
 _MEMO_LOCK = threading.Lock()
 
 
+def forget() -> None:
+    """Drop every remembered pseudonym (up to ``_MEMO_MAX``, ~0.5 GB): once a run's ingest is
+    done, so the process does not hold them while dbt builds beside it."""
+    with _MEMO_LOCK:
+        _MEMO.clear()
+
+
 def pseudonymise(
     frame: pl.DataFrame, column: str, key: bytes, out: str | None = None
 ) -> pl.DataFrame:

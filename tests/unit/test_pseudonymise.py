@@ -161,3 +161,23 @@ def test_development_key_is_labelled(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings().pseudo_key_is_dev
     monkeypatch.setenv("SP_PSEUDO_KEY", "real-secret")
     assert not load_settings().pseudo_key_is_dev
+
+
+def test_the_memory_is_given_back_before_dbt_and_pseudonyms_stay_the_same(
+    small_memo: dict,
+) -> None:
+    """The dbt step starts by dropping the remembered pseudonyms (orchestration/lib/memory.py):
+    the process no longer holds them while dbt builds, and a later frame (a rerun in the same
+    process) is hashed afresh to the same pseudonyms."""
+    from orchestration.lib.memory import release_after_ingest
+
+    key = b"k"
+    people = _synthetic_numbers(500, seed=8)
+    first = pseudonymise(pl.DataFrame({"nhs": people}), "nhs", key)
+    assert _remembered(small_memo, key) == 500
+    before, after = release_after_ingest()
+    assert small_memo == {}
+    assert before > 0 and after > 0  # /proc/self/statm read on Linux
+    again = pseudonymise(pl.DataFrame({"nhs": people}), "nhs", key)
+    assert again["nhs"].to_list() == first["nhs"].to_list()
+    assert _mismatches(again["nhs"], people, key) == 0

@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.lib import engines, faults, interrupts, night
+from orchestration.lib import engines, faults, interrupts, memory, night
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse.console import dbt_console
 from orchestration.lib.warehouse.env import dbt_environment
@@ -82,6 +82,8 @@ def build_warehouse(
     if plan.nothing:
         night.record_landing(cfg, context.run.tags.get(night.LANDING_TAG))
         return
+    before, after = memory.release_after_ingest()
+    context.log.debug(f"memory before dbt starts: {before:,.0f} MiB, {after:,.0f} after release")
     failing, never = source_exclusions(manifest, context.run.run_id, cfg)
     skip = sorted({*failing, *never})
     if never:

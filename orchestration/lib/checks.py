@@ -19,10 +19,35 @@ from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import Settings
 from schemas._base import ExtractSpec
 
+#: The last reconciliation of each table in this process, with the state of the files it read:
+#: the rows_reconcile check and the dbt step's exclusions (lib/warehouse/selection.py) both ask,
+#: one after the other, and the second answer is the first when no file changed in between.
+_RECONCILED: dict[tuple[str, str], tuple[tuple, tuple[bool, dict[str, int]]]] = {}
+
+
+def _zone_files(settings: Settings, table: str) -> tuple:
+    """Name, size and modification time of every file ``reconcile`` reads (stat, no read)."""
+    state = []
+    for folder in (settings.audit_table(table), settings.raw / table, settings.quarantine / table):
+        for path in sorted(folder.glob("**/*.parquet")) if folder.exists() else ():
+            stat = path.stat()
+            state.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(state)
+
 
 def reconcile(table: str, settings: Settings) -> tuple[bool, dict[str, int]]:
     """rows_read = rows_loaded + rows_quarantined for every file, and the zones hold exactly
     what the audit says they hold."""
+    key, state = (str(settings.data_dir), table), _zone_files(settings, table)
+    last = _RECONCILED.get(key)
+    if last is not None and last[0] == state:
+        return last[1]
+    result = _reconcile(table, settings)
+    _RECONCILED[key] = (state, result)
+    return result
+
+
+def _reconcile(table: str, settings: Settings) -> tuple[bool, dict[str, int]]:
     audit = latest_audit(settings, table)
     if audit.is_empty():
         return True, {"files": 0}

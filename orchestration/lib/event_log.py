@@ -22,8 +22,8 @@ the UI: a run's live log is driven by file-change notifications on the run's dat
 a kept connection the commits land in the ``-wal`` file, so the watcher listens to both.
 
 Configured in ``orchestration/dagster.yaml`` (``event_log_storage``); ``base_dir`` defaults to
-where Dagster's default storage keeps it (``$DAGSTER_HOME/history/runs``), so an instance that
-switches keeps its history.
+where Dagster's default storage keeps it (``<instance root>/history/runs``, the instance's own
+folder, whichever way it was opened), so an instance that switches keeps its history.
 """
 
 from __future__ import annotations
@@ -58,11 +58,6 @@ BUSY_TIMEOUT_S = 30
 MAX_OPEN = 8
 
 
-def default_base_dir() -> str:
-    home = os.environ.get("DAGSTER_HOME") or os.path.expanduser("~/.dagster")
-    return os.path.join(home, "history", "runs")
-
-
 def _wal_settings(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("pragma synchronous = normal")
 
@@ -75,7 +70,17 @@ class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
         # Dagster's lock is not re-entrant and is held while a connection is in use; ours
         # guards the set of kept engines and is only ever taken inside it.
         self._engines_lock = threading.Lock()
-        super().__init__(base_dir or default_base_dir(), inst_data)
+        self._inst_data = inst_data
+        if base_dir:
+            super().__init__(base_dir, inst_data)
+        # Otherwise the folder is the instance's own (register_instance): not $DAGSTER_HOME,
+        # which a process opening another instance (DagsterInstance.from_config) does not set.
+
+    def register_instance(self, instance: Any) -> None:
+        if not hasattr(self, "_base_dir"):
+            runs = os.path.join(instance.root_directory, "history", "runs")
+            SqliteEventLogStorage.__init__(self, runs, self._inst_data)
+        super().register_instance(instance)
 
     @classmethod
     def config_type(cls) -> Mapping[str, Any]:

@@ -24,7 +24,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # Another home in the environment: the storage must use the instance's own folder (a
+    # process opening an instance by its folder, as the tests and tools do, sets no variable).
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "another_home"))
     return home
 
 
@@ -63,6 +65,7 @@ def test_the_project_instance_stores_events_with_kept_connections(
     # Where Dagster's default storage keeps it: an instance switching keeps its history.
     assert (home / "history" / "runs" / f"{result.run_id}.db").exists()
     assert (home / "history" / "runs" / "index.db").exists()
+    assert not (home.parent / "another_home").exists()
     # Another instance (another process in production) reads what this one stored.
     for key in ("referrals", "referrals_monthly"):
         event = reader.get_latest_materialization_event(dg.AssetKey(key))

@@ -14,8 +14,8 @@ databases: a commit is then not fsynced on its own (the WAL is synced at each ch
 an application crash or kill loses nothing and a power cut can lose only the last events
 before it, never the database's consistency. The nightly state this project acts on (what was
 loaded, built and published) is not kept here. SQLite checkpoints the WAL itself every 1,000
-pages, and when the storage is disposed. The few databases kept open are bounded (the webserver and the daemon
-read many runs' databases), the oldest closed first.
+pages, and when the storage is disposed. The few databases kept open are bounded (the
+webserver and the daemon read many runs' databases), the oldest closed first.
 
 What stays Dagster's: the schema, the sharding, every query, migrations. One thing is added for
 the UI: a run's live log is driven by file-change notifications on the run's database, and with
@@ -38,6 +38,7 @@ from typing import Any
 import dagster._check as check
 from dagster import Field, StringSource
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
 )
@@ -50,9 +51,6 @@ from sqlalchemy.pool import StaticPool
 from watchdog.events import FileSystemEvent
 from watchdog.observers import Observer
 
-#: SQLite's busy timeout, as Dagster's storage sets it: another process (the daemon, a second
-#: run) may hold the write lock for a moment.
-BUSY_TIMEOUT_S = 30
 #: Databases kept open at once: a run's and the index are what a run writes; the webserver and
 #: the daemon touch many runs, and an unbounded set would hold a file handle for each.
 MAX_OPEN = 8
@@ -103,7 +101,7 @@ class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
                 poolclass=StaticPool,
                 # Dagster's own threads (the event watcher) use the storage too; its lock makes
                 # the use of the one connection serial.
-                connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             )
             event.listen(engine, "connect", _wal_settings)
             self._engines[shard] = engine

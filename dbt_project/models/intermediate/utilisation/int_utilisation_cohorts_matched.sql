@@ -4,7 +4,7 @@
 -- practice throughout the pre and post windows, same sex, same age band at the index date and
 -- same prior-use band. Candidates are thinned deterministically (hash order) before prior use
 -- is counted, so appointments are only joined to a small cohort. Each member's activity in the
--- pre and post windows is counted here too (fct_utilisation_person adds the organisation).
+-- pre and post windows is counted by int_utilisation_cohorts_counted, from this table.
 --
 -- Prior use for matching is counted in the *matching window*, the N months before the pre
 -- window (index - 2N months .. index - N months - 1 day), not in the pre window itself.
@@ -47,8 +47,6 @@
 ) }}
 
 {%- set window = var('utilisation_window_months') %}
-{%- set measures = ['gp_appointment', 'gp_dna', 'ae_admitted', 'ae_not_admitted',
-                    'nel_admission', 'op_attendance'] %}
 {#- Referred people paired with candidates at their practice, of their sex and age band on the
     index date, registered throughout both windows (used twice in `pool`). #}
 {%- set pairs_from %}
@@ -440,54 +438,6 @@ cohort as (
         true as is_registered_throughout
     from matched
     where match_rank <= {{ var('comparisons_per_referred') }}
-),
-
-cohort_activity as (
-    -- the big activity table filtered to the cohort's people first (read once: a CTE read
-    -- twice would be materialised whole)
-    select
-        person_id,
-        activity_date,
-        activity_code
-    from {{ ref('int_activity_events_unioned') }}
-    where person_id in (select cohort.person_id from cohort)
-),
-
-counted as (
-    -- each member's activity in the pre window (before the index date) and the post window
-    -- (after it)
-    select
-        cohort.match_set_id,
-        cohort.person_id,
-        {%- for m in measures %}
-            sum(
-                case
-                    when
-                        activity.activity_code = '{{ m }}'
-                        and activity.activity_date < referred.index_date
-                        then 1
-                    else 0
-                end
-            ) as {{ m }}_pre,
-            sum(
-                case
-                    when
-                        activity.activity_code = '{{ m }}'
-                        and activity.activity_date > referred.index_date
-                        then 1
-                    else 0
-                end
-            ) as {{ m }}_post{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from cohort
-    inner join referred
-        on cohort.match_set_id = referred.match_set_id
-    left join cohort_activity as activity
-        on
-            cohort.person_id = activity.person_id
-            and referred.pre_window_start <= activity.activity_date
-            and referred.post_window_end >= activity.activity_date
-    group by cohort.match_set_id, cohort.person_id
 )
 
 select
@@ -506,18 +456,10 @@ select
     referred.prior_use_band,
     cohort.prior_gp_appointments,
     cohort.is_registered_throughout,
-    {%- for m in measures %}
-        cast(counted.{{ m }}_pre as integer) as {{ m }}_pre,
-        cast(counted.{{ m }}_post as integer) as {{ m }}_post,
-    {%- endfor %}
     {{ run_timestamp() }} as built_at
 from cohort
 inner join referred
     on cohort.match_set_id = referred.match_set_id
-inner join counted
-    on
-        cohort.match_set_id = counted.match_set_id
-        and cohort.person_id = counted.person_id
 {%- if is_incremental() %}
 union all
 -- a set whose episode is gone: this row displaces its old rows and the post-hook deletes it
@@ -535,10 +477,6 @@ select
     {%- endfor %}
     cast(null as {{ dbt.type_bigint() }}) as prior_gp_appointments,
     cast(null as boolean) as is_registered_throughout,
-    {%- for m in measures %}
-    cast(null as integer) as {{ m }}_pre,
-    cast(null as integer) as {{ m }}_post,
-    {%- endfor %}
     cast(null as {{ dbt.type_timestamp() }}) as built_at
 from sets_gone
 {%- endif %}

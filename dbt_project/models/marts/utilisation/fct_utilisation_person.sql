@@ -1,13 +1,13 @@
 -- One row per matched set and member (a referred person and each of their matched comparison
 -- people): activity counts in the window before (index - N months to the day before) and
 -- after (day after to index + N months) the referred person's index referral date, as
--- int_utilisation_cohorts_matched counts them, with the organisation and data coverage.
+-- int_utilisation_cohorts_counted counts them, with the organisation and data coverage.
 {%- set measures = ['gp_appointment', 'gp_dna', 'ae_admitted', 'ae_not_admitted',
                     'nel_admission', 'op_attendance'] %}
 
 with cohort as (
     -- matched sets with each member's activity counted (incremental by set)
-    select * from {{ ref('int_utilisation_cohorts_matched') }}
+    select * from {{ ref('int_utilisation_cohorts_counted') }}
 ),
 
 coverage as (

@@ -36,7 +36,9 @@
 -- result against a full build.
 -- depends_on: {{ ref('int_extract_changes_dated') }}
 {#- The first post-hook cleans up after an incremental run only (a full build writes no such
-    row); the second undoes the pre-hook's engine settings (macro planner_hints). #}
+    row); the second undoes the pre-hook's engine settings (macro planner_hints). The CTEs read
+    more than once, and the thinning, are computed once (macro materialized_cte): inlined, they
+    spilled past 28 GB on the national tier. #}
 {{ config(
     pre_hook="{{ planner_hints() }}",
     post_hook=[
@@ -213,7 +215,7 @@ sets_gone as (
 ),
 {%- endif %}
 
-index_bands as (
+index_bands as {{ materialized_cte() }} (
     -- the birth months of the referred person's age band on the index date (macro age_band)
     select
         *,
@@ -325,12 +327,12 @@ candidate_people as (
 {# The first N candidates of each set in pair order, kept while the pool is read (macro
     first_n_per_group: on DuckDB an aggregate holding N per set, not a window over every pair,
     which ran an ICB full refresh out of memory at 3GB). #}
-thinned_numbers as (
+thinned_numbers as {{ materialized_cte() }} (
     {{ first_n_per_group('pool', 'set_number', 'person_number', 'pair_order',
         var('comparison_candidates_per_referred', 50)) }}
 ),
 
-thinned as (
+thinned as {{ materialized_cte() }} (
     select
         index_bands.match_set_id,
         candidate_people.person_id
@@ -362,7 +364,7 @@ prior_use_windows as (
         on thinned.match_set_id = index_bands.match_set_id
 ),
 
-prior_use as (
+prior_use as {{ materialized_cte() }} (
     select
         prior_use_windows.match_set_id,
         prior_use_windows.person_id,
@@ -376,7 +378,7 @@ prior_use as (
     group by prior_use_windows.match_set_id, prior_use_windows.person_id
 ),
 
-referred as (
+referred as {{ materialized_cte() }} (
     select
         index_bands.*,
         prior_use.prior_gp_appointments,
@@ -421,7 +423,7 @@ matched as (
         = referred.prior_use_band
 ),
 
-cohort as (
+cohort as {{ materialized_cte() }} (
     select
         match_set_id,
         person_id,

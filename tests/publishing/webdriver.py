@@ -130,7 +130,13 @@ class Browser:
             self._session("DELETE", "")
         finally:
             self.driver.terminate()
-            self.driver.wait(timeout=10)
+            try:
+                self.driver.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                # A loaded machine can keep chromedriver past its grace period: never leave
+                # it running.
+                self.driver.kill()
+                self.driver.wait(timeout=10)
             shutil.rmtree(self.profile, ignore_errors=True)
 
 

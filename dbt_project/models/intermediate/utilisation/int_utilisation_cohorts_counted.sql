@@ -24,7 +24,11 @@
 with members as (
     select * from {{ ref('int_utilisation_cohorts_matched') }}
     {%- if is_incremental() %}
-    where built_at > (select max(counted_before.built_at) from {{ this }} as counted_before)
+    -- (an empty table, as after a build with no sets yet, counts everything)
+    where built_at > (
+        select coalesce(max(counted_before.built_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        from {{ this }} as counted_before
+    )
     {%- endif %}
 ),
 

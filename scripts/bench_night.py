@@ -10,8 +10,10 @@ On a tier (BENCH_TIER, default icb) three nights of `make pipeline` (the parse s
 
 For each: seconds in ingest (the ingest steps), dbt (the dbt step), publish (the publish run's
 steps) and orchestration (the rest: start-up, planning, Dagster, checks), the total, rows
-ingested per second of the total, and the peak resident memory of the whole process tree
-(pipeline, dbt and every child, sampled). Beside it the floor: DuckDB's own copy of the same
+ingested per second of the total, and the peak memory of the whole process tree (pipeline,
+dbt and every child, sampled) two ways: resident (RSS, summed over the processes, so a shared
+library both the pipeline and dbt map is counted twice) and proportional (PSS: each shared
+page divided among the processes that map it, so the sum is what the tree costs the machine). Beside it the floor: DuckDB's own copy of the same
 landed files (``read_csv`` into a table, nothing checked) in a process of its own.
 
 The pipeline runs at the default DuckDB memory cap (SP_DUCKDB_MEMORY_LIMIT unset: 3GB) unless
@@ -46,25 +48,30 @@ DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:([\d.]+)s)?(?:([\d.]+)ms)
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _tree_rss(pgid: int) -> int:
-    """Resident bytes of every process in a process group."""
-    total = 0
+def _tree_memory(pgid: int) -> tuple[int, int]:
+    """Resident and proportional bytes (RSS, PSS) of every process in a process group."""
+    rss = pss = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:
-                total += int((stat.parent / "statm").read_text().split()[1]) * PAGE
+            if int(fields[2]) != pgid:
+                continue
+            rss += int((stat.parent / "statm").read_text().split()[1]) * PAGE
+            for line in (stat.parent / "smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
+                    break
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return rss, pss
 
 
-Samples = list[tuple[float, int]]
+Samples = list[tuple[float, int, int]]  # (epoch seconds, RSS bytes, PSS bytes)
 
 
 def run_tree(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str, Samples]:
-    """Run ``cmd`` in its own process group; (seconds, peak RSS of the group, output, the RSS
-    samples as (epoch seconds, bytes))."""
+    """Run ``cmd`` in its own process group; (seconds, peak RSS of the group, output, the
+    memory samples)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -80,7 +87,7 @@ def run_tree(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str, Samp
 
     def sample() -> None:
         while not done.is_set():
-            samples.append((time.time(), _tree_rss(proc.pid)))
+            samples.append((time.time(), *_tree_memory(proc.pid)))
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -92,7 +99,7 @@ def run_tree(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str, Samp
     if proc.returncode not in (0, 1):  # 1: a failed check, still a night that ran
         sys.stderr.write(output[-6000:])
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd[:4])}")
-    return took, max((rss for _, rss in samples), default=0), output, samples
+    return took, max((rss for _, rss, _ in samples), default=0), output, samples
 
 
 def _part(job: str, step: str) -> str:
@@ -127,7 +134,7 @@ def step_parts(output: str, samples: Samples) -> tuple[dict[str, float], dict[st
             end = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S %z").timestamp() + 1
             spans.append((part, end - seconds - 2, end))
     peaks = dict.fromkeys((*parts, "orchestration"), 0)
-    for at, rss in samples:
+    for at, rss, _ in samples:
         inside = [part for part, start, end in spans if start <= at <= end] or ["orchestration"]
         for part in inside:
             peaks[part] = max(peaks[part], rss)
@@ -249,17 +256,19 @@ def main(argv: list[str] | None = None) -> int:
     def night(name: str) -> dict:
         print(f"{name} …", file=sys.stderr)
         since = dt.datetime.now()
-        parse_s, parse_peak, _, _ = run_tree(
+        parse_s, parse_peak, _, parse_samples = run_tree(
             [sys.executable, "-m", "scripts.dbt_parse_if_changed"], env
         )
         took, peak, output, samples = run_tree([sys.executable, "-m", "orchestration.run"], env)
         parts, peaks = step_parts(output, samples)
+        pss = max((p for _, _, p in samples + parse_samples), default=0)
         peaks["orchestration"] = max(peaks["orchestration"], parse_peak)
         total = parse_s + took
         rows = rows_ingested(data, since)
         print(
             f"  {total:.1f}s: ingest {parts['ingest']:.1f}, dbt {parts['dbt']:.1f}, publish "
             f"{parts['publish']:.1f}; {rows:,} rows; peak {max(peak, parse_peak) / 2**20:,.0f} MiB "
+            f"(PSS {pss / 2**20:,.0f}) "
             f"(" + ", ".join(f"{k} {v / 2**20:,.0f}" for k, v in peaks.items()) + ")",
             file=sys.stderr,
         )
@@ -276,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             "total": total,
             "rows": rows,
             "peak": max(peak, parse_peak),
+            "pss": pss,
             "peaks": peaks,
         }
 
@@ -297,11 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     header = (
         "| night | ingest s | dbt s | publish s | orchestration s | total s | rows ingested "
-        "| rows/s | peak RSS MiB | peak in ingest / dbt / publish / orchestration MiB "
+        "| rows/s | peak RSS MiB | peak PSS MiB "
+        "| peak RSS in ingest / dbt / publish / orchestration MiB "
         "| floor s | floor rows/s | floor peak MiB |"
     )
     print(header)
-    print("|" + "---|" * 13)
+    print("|" + "---|" * 14)
     for n in nights:
         f = floors[n["night"]]
         rate = f"{n['rows'] / n['total']:,.0f}" if n["rows"] else "-"
@@ -309,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {n['night']} | {n['ingest']:.1f} | {n['dbt']:.1f} | {n['publish']:.1f} "
             f"| {n['orchestration']:.1f} | {n['total']:.1f} | {n['rows']:,} | {rate} "
-            f"| {n['peak'] / mib:,.0f} | "
+            f"| {n['peak'] / mib:,.0f} | {n['pss'] / mib:,.0f} | "
             + " / ".join(f"{v / mib:,.0f}" for v in n["peaks"].values())
             + f" | {f['seconds']:.1f} | {floor_rate} "
             f"| {f['peak'] / mib:,.0f} |"

@@ -38,6 +38,7 @@ class PipelineSettings(dg.ConfigurableResource):
     cms_url: str | None = _field("cms_url", repr=False)
     cms_source: str | None = _field("cms_source")
     duckdb_memory_limit: str | None = _field("duckdb_memory_limit")
+    dbt_threads: str | None = _field("dbt_threads")
     retry_delays: str | None = _field("retry_delays")
     pool_wait_seconds: str | None = _field("pool_wait_seconds")
     dbt_target: str | None = _field("dbt_target")

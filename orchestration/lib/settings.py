@@ -80,6 +80,13 @@ VARIABLES: dict[str, Variable] = {
         "Memory DuckDB may use during dbt build before spilling to disk.",
         "`3GB`",
     ),
+    "dbt_threads": Variable(
+        "SP_DBT_THREADS",
+        "2",
+        "Models dbt builds at once on DuckDB (they share the memory cap). 1 on a tier whose "
+        "heaviest model needs the whole cap (docs/runbook.md).",
+        "`2`",
+    ),
     "retry_delays": Variable(
         "SP_RETRY_DELAYS",
         "10,30,90",
@@ -130,6 +137,7 @@ class Settings:
     cms_source: str  # "database" or "json"
     env: str
     duckdb_memory_limit: str
+    dbt_threads: int
     retry_delays: tuple[int, ...]
     pool_wait_seconds: float
     publish_postgres_url: str | None = field(repr=False)
@@ -175,6 +183,7 @@ class Settings:
         env = {
             VARIABLES["data_dir"].name: str(self.data_dir),
             VARIABLES["duckdb_memory_limit"].name: self.duckdb_memory_limit,
+            VARIABLES["dbt_threads"].name: str(self.dbt_threads),
             VARIABLES["dbt_target"].name: self.dbt_target,
         }
         if self.dbt_target == "postgres" and self.warehouse_postgres_url:
@@ -224,6 +233,9 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
         raise ConfigError(
             f"SP_POOL_WAIT_SECONDS must be a number of seconds, not {wait!r}."
         ) from None
+    threads = defaulted("dbt_threads")
+    if not threads.isdigit() or int(threads) < 1:
+        raise ConfigError(f"SP_DBT_THREADS must be a whole number of at least 1, not {threads!r}.")
     dbt_target = value("dbt_target")
     if dbt_target not in ("duckdb", "postgres", "spark"):
         raise ConfigError(f"SP_DBT_TARGET must be duckdb, postgres or spark, not {dbt_target!r}.")
@@ -241,6 +253,7 @@ def resolve_settings(given: Mapping[str, str | None] | None = None) -> Settings:
         cms_source=defaulted("cms_source"),
         env=env,
         duckdb_memory_limit=defaulted("duckdb_memory_limit"),
+        dbt_threads=int(threads),
         retry_delays=retry_delays,
         pool_wait_seconds=pool_wait_seconds,
         publish_postgres_url=value("publish_postgres_url"),

@@ -258,8 +258,20 @@ def test_dbt_gets_the_runs_data_directory_and_memory_cap_then_the_environment_is
     assert dataclasses.replace(cfg, duckdb_memory_limit="2GB").dbt_environment() == {
         "SP_DATA_DIR": str(tmp_path),
         "SP_DUCKDB_MEMORY_LIMIT": "2GB",
+        "SP_DBT_THREADS": "2",
         "SP_DBT_TARGET": "duckdb",
     }
+
+
+def test_dbt_builds_one_model_at_a_time_when_told(tmp_path: Path) -> None:
+    """SP_DBT_THREADS reaches profiles.yml's DuckDB threads: 1 keeps the heaviest model alone
+    under the memory cap (docs/runbook.md); nonsense is refused before dbt starts."""
+    one = PipelineSettings(data_dir=str(tmp_path), dbt_threads="1").get_settings()
+    assert one.dbt_threads == 1
+    assert one.dbt_environment()["SP_DBT_THREADS"] == "1"
+    for bad in ("0", "two", "-1"):
+        with pytest.raises(ConfigError, match="SP_DBT_THREADS"):
+            PipelineSettings(data_dir=str(tmp_path), dbt_threads=bad).get_settings()
 
 
 def test_the_engine_is_one_setting_and_the_postgres_warehouse_url_reaches_dbt_in_parts(

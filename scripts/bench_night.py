@@ -13,8 +13,10 @@ steps) and orchestration (the rest: start-up, planning, Dagster, checks), the to
 ingested per second of the total, and the peak memory of the whole process tree (pipeline,
 dbt and every child, sampled) two ways: resident (RSS, summed over the processes, so a shared
 library both the pipeline and dbt map is counted twice) and proportional (PSS: each shared
-page divided among the processes that map it, so the sum is what the tree costs the machine). Beside it the floor: DuckDB's own copy of the same
-landed files (``read_csv`` into a table, nothing checked) in a process of its own.
+page divided among the processes that map it, so the sum is what the tree costs the
+machine). Both are read from Linux's /proc, as the whole bench is. Beside it the floor:
+DuckDB's own copy of the same landed files (``read_csv`` into a table, nothing checked) in a
+process of its own.
 
 The pipeline runs at the default DuckDB memory cap (SP_DUCKDB_MEMORY_LIMIT unset: 3GB) unless
 the environment sets one.

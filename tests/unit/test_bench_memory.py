@@ -6,15 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-
-import pytest
 
 from scripts.bench_night import run_tree, step_parts
-
-pytestmark = pytest.mark.skipif(
-    not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux /proc smaps_rollup"
-)
 
 MIB = 2**20
 # A parent holding 200 MiB of its own, and a child it starts holding 100 MiB more: the tree's

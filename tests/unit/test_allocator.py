@@ -3,9 +3,9 @@
 With glibc's defaults the ingest's threads each got a malloc arena, and large freed buffers
 raised the mmap threshold so later ones came from those arenas, where a few small live objects
 pinned their pages: the pipeline process held 700–855 MiB when dbt started on the ``icb`` tier's
-first load, against 511 MiB tuned. Each test runs a fresh interpreter twice, once importing
-``orchestration`` and once not, so it shows the difference the import makes rather than
-trusting that ``mallopt`` returned 1."""
+first load, against 511 MiB tuned. The tests run fresh interpreters, one importing
+``orchestration`` and one not, and compare glibc's own counts, so they show the difference the
+import makes rather than trusting that ``mallopt`` returned 1."""
 
 from __future__ import annotations
 

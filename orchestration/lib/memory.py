@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import os
 
@@ -35,17 +36,17 @@ ARENA_MAX = 2
 MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value, held fixed
 
 
+@functools.cache
 def _glibc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     if not name:
         return None
     try:
         libc = ctypes.CDLL(name)
-        libc.mallopt  # noqa: B018 (AttributeError: a C library without it is not glibc)
-        libc.malloc_trim  # noqa: B018
-    except (OSError, AttributeError):
+    except OSError:
         return None
-    return libc
+    # A C library without these is not glibc.
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
 
 
 def tune_allocator() -> bool:

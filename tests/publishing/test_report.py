@@ -65,3 +65,17 @@ def test_report_from_the_public_file_alone(published_run: PipelineRun, tmp_path:
     assert "suppressed by disclosure control (counts 1-7): nothing to draw" in page
     assert drawn["trajectory"] >= 1 and drawn["equity"] >= 4 and drawn["savings"] >= 1
     assert page.count('<svg class="chart"') == sum(drawn.values())
+
+
+def test_the_page_is_the_same_whichever_number_of_processes_draws_it(
+    published_run: PipelineRun, tmp_path: Path
+) -> None:
+    # The sections are drawn in worker processes (one per core); the page must not depend on it.
+    published = published_run.data / "published" / "marts.duckdb"
+    pages = {}
+    for workers in (1, 2):
+        out = tmp_path / f"report-{workers}" / "index.html"
+        drawn = build_report(published, out, workers=workers)
+        pages[workers] = out.read_bytes()
+        assert drawn["spc"] >= 5, drawn
+    assert pages[1] == pages[2]

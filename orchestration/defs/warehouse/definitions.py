@@ -14,6 +14,7 @@ from orchestration.lib.resources import PipelineSettings
 from orchestration.lib.settings import DBT_EXECUTABLE
 from orchestration.lib.warehouse.build import build_warehouse
 from orchestration.lib.warehouse.project import sp_dbt_project
+from orchestration.lib.warehouse.resource import WarehouseDbtResource
 from orchestration.lib.warehouse.translator import translator
 
 
@@ -32,6 +33,6 @@ def warehouse_dbt_assets(
 defs = dg.Definitions(
     assets=[warehouse_dbt_assets],
     resources={
-        "dbt": DbtCliResource(project_dir=sp_dbt_project, dbt_executable=str(DBT_EXECUTABLE))
+        "dbt": WarehouseDbtResource(project_dir=sp_dbt_project, dbt_executable=str(DBT_EXECUTABLE))
     },
 )

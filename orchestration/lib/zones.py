@@ -190,7 +190,7 @@ def clear_dead_writers(zone_roots: list[Path], legacy: bool = True) -> list[Path
 
 def read_zone(zone_table_dir: Path) -> pl.DataFrame:
     """Read every partition of a zone table, with its ``extract_date`` (empty frame if none)."""
-    files = _files(zone_table_dir)
+    files = zone_files(zone_table_dir)
     if not files:
         return pl.DataFrame()
     with duckdb.connect() as con:
@@ -200,7 +200,8 @@ def read_zone(zone_table_dir: Path) -> pl.DataFrame:
         ).pl()
 
 
-def _files(zone_table_dir: Path) -> list[str]:
+def zone_files(zone_table_dir: Path) -> list[str]:
+    """Every partition file of a zone table, in a stable order."""
     if not zone_table_dir.exists():
         return []
     return [str(f) for f in sorted(zone_table_dir.glob("extract_date=*/*.parquet"))]
@@ -208,7 +209,7 @@ def _files(zone_table_dir: Path) -> list[str]:
 
 def row_count(zone_table_dir: Path) -> int:
     """Rows in a zone table, from the Parquet footers: nothing is read but metadata."""
-    files = _files(zone_table_dir)
+    files = zone_files(zone_table_dir)
     if not files:
         return 0
     with duckdb.connect() as con:
@@ -221,7 +222,7 @@ def row_count(zone_table_dir: Path) -> int:
 
 def distinct_rows(zone_table_dir: Path, columns: tuple[str, ...]) -> int:
     """Distinct values of ``columns`` (fixed identifiers from the caller, never data)."""
-    files = _files(zone_table_dir)
+    files = zone_files(zone_table_dir)
     if not files:
         return 0
     cols = ", ".join(columns)
@@ -234,7 +235,7 @@ def distinct_rows(zone_table_dir: Path, columns: tuple[str, ...]) -> int:
 
 def max_value(zone_table_dir: Path, column: str) -> Any:
     """Largest value of one column across a zone table, or None."""
-    files = _files(zone_table_dir)
+    files = zone_files(zone_table_dir)
     if not files:
         return None
     with duckdb.connect() as con:

@@ -16,7 +16,7 @@ import pytest
 import schemas
 from orchestration.lib import zones
 from orchestration.lib.checks import reconcile
-from orchestration.lib.ingest import WITHHELD, audit_dir, ingest_files
+from orchestration.lib.ingest import WITHHELD, audit_dir, ingest_files, latest_audit
 from orchestration.lib.settings import load_settings
 
 DATE = dt.date(2024, 2, 1)
@@ -324,6 +324,24 @@ def test_reconciliation_is_asked_again_when_a_zone_file_changes(data_dir: Path) 
     pl.read_parquet(part).head(len(GOOD) - 1).write_parquet(part)
     ok, figures = reconcile(SPEC.table, settings)
     assert not ok and figures["raw_zone_rows"] == len(GOOD) - 1
+
+
+def test_the_audit_is_read_again_only_when_its_files_change(data_dir: Path) -> None:
+    """The ingest, its checks and the night's summary ask for the same audit in one run: it is
+    read from disk once while its files stay the same (lib/ingest/audit.py), and read again as
+    soon as a run adds its own file."""
+    seed_practice_mapping(data_dir)
+    land(data_dir, GOOD_FILE, csv(*GOOD))
+    settings = load_settings()
+    ingest_files(settings, SPEC, [DATE], run_id="r1")
+    first = latest_audit(settings, SPEC.table)
+    assert latest_audit(settings, SPEC.table) is first
+    assert set(first["run_id"]) == {"r1"} and set(first["source_file"]) == {GOOD_FILE}
+    land(data_dir, BAD_FILE, csv("B1,Z00002,9434765919,03/01/2024,Attended,Telephone,GP,"))
+    ingest_files(settings, SPEC, [DATE], run_id="r2")
+    second = latest_audit(settings, SPEC.table)
+    assert set(second["run_id"]) == {"r2"}
+    assert set(second["source_file"]) == {GOOD_FILE, BAD_FILE}
 
 
 def test_unchanged_partition_is_skipped_not_reloaded(data_dir: Path) -> None:

@@ -7,6 +7,8 @@ many rows went where; the latest run of a partition is what a rerun compares aga
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +57,33 @@ def previously_loaded(
     return set(zip(latest["source_file"], latest["sha256"], strict=True))
 
 
+# Per audit directory: the files' (name, size, mtime) when last read, and the latest rows.
+_latest: dict[Path, tuple[tuple[tuple[str, int, int], ...], pl.DataFrame]] = {}
+_latest_lock = threading.Lock()
+
+
 def latest_audit(settings: Settings, table: str) -> pl.DataFrame:
-    """The audit rows of the latest run of every partition of ``table`` (empty if none)."""
-    audit = zones.read_zone(audit_dir(settings, table))
-    if audit.is_empty():
-        return audit
-    return audit.filter(pl.col("finished_at") == pl.col("finished_at").max().over("extract_date"))
+    """The audit rows of the latest run of every partition of ``table`` (empty if none).
+
+    A run writes audit files of its own and never changes one, so the rows are kept in this
+    process and read again only when the table's files are not the same ones (by name, size
+    and modification time): the ingest, its two checks and the night's summary ask for the
+    same audit, and on an ICB each read of a GP table's thousands of files costs a second."""
+    directory = audit_dir(settings, table)
+    files = zones.zone_files(directory)
+    stamp = tuple((f, st.st_size, st.st_mtime_ns) for f in files for st in [os.stat(f)])
+    with _latest_lock:
+        kept = _latest.get(directory)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+    audit = zones.read_zone(directory)
+    if not audit.is_empty():
+        audit = audit.filter(
+            pl.col("finished_at") == pl.col("finished_at").max().over("extract_date")
+        )
+    with _latest_lock:
+        _latest[directory] = (stamp, audit)
+    return audit
 
 
 def loaded_files(settings: Settings, spec: ExtractSpec) -> dict[str, tuple[dt.date, str]]:

@@ -23,6 +23,8 @@ import duckdb
 import pytest
 from pipeline_runs import ROOT, run_pipeline, table_fingerprints
 
+from orchestration.lib.warehouse.build import KEEP_NIGHTS, NIGHTS
+
 if TYPE_CHECKING:
     from pipeline_runs import PipelineRun
 
@@ -170,6 +172,16 @@ def test_a_workforce_night_loads_one_partition_and_builds_what_depends_on_it(
             "select count(*) from pub_workforce_pcn_month where census_month = date '2025-03-01'"
         ).fetchone()
     assert months > 0, "March's workforce is published"
+
+
+def test_a_night_keeps_its_dbt_files_and_only_the_newest_few(nights: dict) -> None:
+    # dbt's manifest, results and compiled SQL of a night are in a folder named by its run;
+    # older nights' folders are removed, so the project's target/ does not grow every night.
+    nightly, _ = reversed(nights["workforce_runs"])
+    (folder,) = [p for p in NIGHTS.iterdir() if p.name.startswith(nightly[:8])]
+    ran = json.loads((folder / "run_results.json").read_text())
+    assert any(r["unique_id"].endswith(".fct_workforce_pcn_month") for r in ran["results"])
+    assert 1 <= len([p for p in NIGHTS.iterdir() if p.is_dir()]) <= KEEP_NIGHTS
 
 
 def test_a_full_build_afterwards_changes_nothing(nights: dict) -> None:

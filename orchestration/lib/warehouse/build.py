@@ -4,16 +4,19 @@ step, and the build recorded for the next night."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
+import uuid
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.lib import engines, faults, interrupts, memory, night
-from orchestration.lib.settings import Settings
+from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 from orchestration.lib.warehouse.console import dbt_console
 from orchestration.lib.warehouse.env import dbt_environment
 from orchestration.lib.warehouse.manifest import read_manifest
@@ -34,6 +37,31 @@ def stop_process(process: subprocess.Popen, grace_s: float = 20) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+# Each night's dbt writes its manifest, run results and compiled SQL in a folder of its own
+# (dagster-dbt's default is a new folder under target/ per invocation, about 30 MB each on an
+# ICB, never removed: 12 GB a year). The newest few stay for whoever is debugging a night.
+NIGHTS = DBT_PROJECT_DIR / "target" / "nights"
+KEEP_NIGHTS = 5
+
+
+def night_target(run_id: str) -> Path:
+    """A new folder for tonight's dbt invocation, named by the run."""
+    return NIGHTS / f"{run_id[:8]}-{uuid.uuid4().hex[:7]}"
+
+
+def prune_nights(keep: int = KEEP_NIGHTS) -> list[Path]:
+    """Remove all but the ``keep`` newest invocation folders (a build running meanwhile is among
+    the newest); returns what was removed."""
+    if not NIGHTS.exists():
+        return []
+    folders = sorted(
+        (p for p in NIGHTS.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folders[keep:]
 
 
 def night_plan(
@@ -60,14 +88,16 @@ def night_invocation(
     """``dbt build`` for the plan. A full build is dagster-dbt's usual invocation; a selective
     one is started without the context (dagster-dbt would add ``--select fqn:*``, which dbt
     unions with ours) and given it back for turning dbt's events into this step's outputs."""
+    target = night_target(context.run.run_id)
     if plan.full:
-        return dbt.cli(args, context=context, raise_on_error=False)
+        return dbt.cli(args, context=context, raise_on_error=False, target_path=target)
     args = [*args, "--select", " ".join(plan.select), "--state", str(plan.state)]
     invocation = dbt.cli(
         args,
         manifest=sp_dbt_project.manifest_path,
         dagster_dbt_translator=translator,
         raise_on_error=False,
+        target_path=target,
     )
     invocation.context, invocation.project = context, sp_dbt_project
     return invocation
@@ -140,4 +170,5 @@ def build_warehouse(
     night.record_build(
         cfg, plan, invocation.target_path, context.run.run_id, invocation.is_successful()
     )
+    prune_nights()
     night.record_landing(cfg, context.run.tags.get(night.LANDING_TAG))

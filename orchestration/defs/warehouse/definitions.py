@@ -33,6 +33,12 @@ def warehouse_dbt_assets(
 defs = dg.Definitions(
     assets=[warehouse_dbt_assets],
     resources={
-        "dbt": WarehouseDbtResource(project_dir=sp_dbt_project, dbt_executable=str(DBT_EXECUTABLE))
+        # Strings, not the DbtProject: dagster-dbt's own __init__ unpacks a DbtProject, which
+        # a subclass's typed fields do not declare (the @dbt_assets above carry the project).
+        "dbt": WarehouseDbtResource(
+            project_dir=str(sp_dbt_project.project_dir),
+            profiles_dir=str(sp_dbt_project.profiles_dir),
+            dbt_executable=str(DBT_EXECUTABLE),
+        )
     },
 )

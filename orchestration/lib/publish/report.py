@@ -802,8 +802,8 @@ def build_report(
     defaults to the internal audience's file beside the public one (used when it exists).
 
     matplotlib takes about a quarter of a second per chart (an ICB's page has about 80), so the
-    sections are drawn in ``workers`` processes (default: one per core, at most one per
-    section), each reading the files for itself; the page is the same as one process draws."""
+    sections are drawn in ``workers`` processes (default: one per core this process may run
+    on, at most one per section), each reading the files for itself; the page is the same as one process draws."""
     internal_file = internal_file or published_file.parent / INTERNAL_FILE
     files = _Files(published_file, internal_file)
     try:
@@ -813,7 +813,7 @@ def build_report(
         files.close()
     todo = [i for i, section in enumerate(SECTIONS) if internal or not section.internal_only]
     jobs = [(i, published_file, internal_file) for i in todo]
-    workers = min(len(jobs), workers or os.cpu_count() or 1)
+    workers = min(len(jobs), workers or len(os.sched_getaffinity(0)))
     if workers > 1:
         # spawn, not fork: this process holds DuckDB's and Dagster's threads, and a forked
         # child could inherit one of their locks held.

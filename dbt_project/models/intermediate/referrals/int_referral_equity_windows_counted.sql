@@ -272,19 +272,8 @@ referred_flagged as (
         {{ age_band(age_in_years('spine.birth_month', 'windows.population_date')) }} as age_band,
         coalesce(spine.ethnicity_group_2021, 'Not stated') as ethnicity_group_2021,
         spine.imd_quintile,
-        case
-            when
-                coalesce(
-                    spine.registered_date <= windows.population_date
-                    and (
-                        spine.deregistered_date is null
-                        or spine.deregistered_date > windows.population_date
-                    ),
-                    false
-                )
-                then spine.practice_code
-            else referred_people.referral_practice_code
-        end as practice_code,
+        spine.practice_code as registered_practice_code,
+        referred_people.referral_practice_code,
         coalesce(
             spine.registered_date <= windows.population_date
             and (
@@ -300,6 +289,15 @@ referred_flagged as (
         on referred_people.person_id = spine.person_id
 ),
 
+referred_placed as (
+    select
+        *,
+        case
+            when is_registered then registered_practice_code else referral_practice_code
+        end as practice_code
+    from referred_flagged
+),
+
 -- the referred per group, one dimension at a time; the not registered add to the population
 referred_groups as (
     {%- for dim, expr in dimensions.items() %}
@@ -310,7 +308,7 @@ referred_groups as (
             {{ expr }} as dimension_value,
             count(*) as referred_people,
             sum(case when is_registered then 0 else 1 end) as unregistered_referred
-        from referred_flagged
+        from referred_placed
         group by window_end_month, practice_code, {{ expr }}
         {%- if not loop.last %}
             union all

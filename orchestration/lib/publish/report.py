@@ -803,7 +803,8 @@ def build_report(
 
     matplotlib takes about a quarter of a second per chart (an ICB's page has about 80), so the
     sections are drawn in ``workers`` processes (default: one per core this process may run
-    on, at most one per section), each reading the files for itself; the page is the same as one process draws."""
+    on, at most one per section), each reading the files for itself; the page is the same
+    as one process draws."""
     internal_file = internal_file or published_file.parent / INTERNAL_FILE
     files = _Files(published_file, internal_file)
     try:
@@ -813,7 +814,7 @@ def build_report(
         files.close()
     todo = [i for i, section in enumerate(SECTIONS) if internal or not section.internal_only]
     jobs = [(i, published_file, internal_file) for i in todo]
-    workers = min(len(jobs), workers or len(os.sched_getaffinity(0)))
+    workers = min(len(jobs), workers or _usable_cores())
     if workers > 1:
         # spawn, not fork: this process holds DuckDB's and Dagster's threads, and a forked
         # child could inherit one of their locks held.
@@ -839,6 +840,14 @@ def build_report(
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out_file)  # a reader of the report never sees half a page either
     return drawn
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, on Linux); all of them elsewhere."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no sched_getaffinity
+        return os.cpu_count() or 1
 
 
 def _draw_section(job: tuple[int, Path, Path]) -> tuple[str, dict[str, int]]:

@@ -87,7 +87,6 @@ referrals as (
     from {{ ref('fct_referrals') }}
 ),
 
-
 -- each registration as the run of windows it counts in: [first_window, end_window)
 registration_runs as (
     select

@@ -299,17 +299,30 @@ def _latest_partitions(raw: Path) -> list[Path]:
     ]
 
 
-def _built_at(warehouse: Path) -> dict:
+def _built_at(warehouse: Path, table: str = COHORTS) -> dict:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return dict(con.execute(f"select built_at, count(*) from {COHORTS} group by 1").fetchall())
+        return dict(con.execute(f"select built_at, count(*) from {table} group by 1").fetchall())
+
+
+def _sets_kept_reaching(warehouse: Path, table: str, built_before: object, since: object) -> int:
+    """Sets of ``table`` a run kept from ``built_before`` although their post window ends on
+    or after ``since``."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            f"select count(distinct match_set_id) from {table} "
+            "where built_at = ? and post_window_end >= ?",
+            [built_before, since],
+        ).fetchone()[0]
 
 
 def test_cohorts_rebuild_only_the_sets_a_new_month_reaches(
     night_before: Path, tmp_path: Path
 ) -> None:
-    """The night before the latest month landed, then the night it did: the incremental run
-    rebuilds the sets whose windows reach the new month (and no others), and the result is
-    exactly a full build's."""
+    """The night before the latest month landed, then the night it did. Every set whose windows
+    reach the new month's activity is counted again, but the match is rebuilt only for the
+    sets the month can change: new sets, and those whose kept candidates a newly registered,
+    deregistered or referred person is or could now be among (their thinning cutoff). The
+    result is exactly a full build's."""
     raw, warehouse = night_before / "raw", night_before / "warehouse.duckdb"
     held = tmp_path / "held_back"
     latest = _latest_partitions(raw)
@@ -317,26 +330,103 @@ def test_cohorts_rebuild_only_the_sets_a_new_month_reaches(
         (held / part.parent.name).mkdir(parents=True)
         shutil.move(part, held / part.parent.name / part.name)
     dbt_run(night_before, "--full-refresh")
-    (night_before_built,) = _built_at(warehouse)
+    (matched_before,) = _built_at(warehouse)
+    (counted_before,) = _built_at(warehouse, COUNTED)
 
     for part in latest:
         shutil.move(held / part.parent.name / part.name, part)
     dbt_run(night_before)
-    built = _built_at(warehouse)
-    assert len(built) == 2 and built[night_before_built] > 0, (
-        f"some sets are kept from the night before and some rebuilt: {built}"
-    )
     with duckdb.connect(str(warehouse), read_only=True) as con:
         first_new = con.execute(
             "select min(changed_from) from int_extract_changes_dated "
             "where built_at = (select max(built_at) from int_extract_changes_dated)"
         ).fetchone()[0]
-        kept_reach = con.execute(
-            f"select count(*) from {COHORTS} where built_at = ? and post_window_end >= ?",
-            [night_before_built, first_new],
+        reaching = con.execute(
+            f"select count(distinct match_set_id) from {COHORTS} where post_window_end >= ?",
+            [first_new],
         ).fetchone()[0]
-    assert kept_reach == 0, "every set whose windows reach the new month was rebuilt"
+    assert _sets_kept_reaching(warehouse, COUNTED, counted_before, first_new) == 0, (
+        "every set whose windows reach the new month was counted again"
+    )
+    kept = _sets_kept_reaching(warehouse, COHORTS, matched_before, first_new)
+    assert 0 < kept < reaching, (
+        f"the match kept {kept} of the {reaching} sets the new month reaches: those it cannot change"
+    )
 
+    incremental = fingerprints(warehouse)
+    dbt_run(night_before, "--full-refresh")
+    assert fingerprints(warehouse) == incremental, "incremental run differs from a full rebuild"
+
+
+def test_a_kept_candidate_deregistered_rebuilds_the_sets_that_kept_them(
+    night_before: Path,
+) -> None:
+    """A comparison person is re-sent deregistered in the middle of their set's post window.
+    They are no longer registered throughout, so their set must be rebuilt without them. The
+    run rebuilds that set and only the few others that kept them among their candidates, not
+    every set their practice holds after that date, and the result is a full build's."""
+    raw, warehouse = night_before / "raw", night_before / "warehouse.duckdb"
+    (before_built,) = _built_at(warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        match_set, person, practice, left = con.execute(
+            f"""
+            select cohort.match_set_id, cohort.person_id, cohort.practice_code,
+                cohort.index_date + interval 30 day
+            from {COHORTS} as cohort
+            inner join int_registrations_unioned as spell
+                on cohort.person_id = spell.person_id
+                and cohort.practice_code = spell.practice_code
+            where cohort.cohort = 'comparison' and spell.source_system = 'emis'
+            order by cohort.index_date, cohort.cohort_member_id
+            limit 1
+            """
+        ).fetchone()
+        at_practice = con.execute(
+            f"select count(distinct match_set_id) from {COHORTS} "
+            "where practice_code = ? and post_window_end >= ?",
+            [practice, left],
+        ).fetchone()[0]
+    registrations = pl.read_parquet(
+        raw / "gp_emis_registrations" / "*" / "*.parquet", hive_partitioning=False
+    )
+    spell = (
+        registrations.filter(
+            (pl.col("person_id") == person) & (pl.col("practice_code") == practice)
+        )
+        .sort("_row_number")
+        .row(-1, named=True)
+    )
+    _append_next_extract(
+        raw,
+        "gp_emis_registrations",
+        pl.DataFrame(
+            [
+                {
+                    **spell,
+                    "deregistered_date": left.date(),
+                    "_source_file": "r.csv",
+                    "_row_number": 1,
+                }
+            ],
+            schema=registrations.schema,
+        ),
+    )
+
+    dbt_run(night_before)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        still_there = con.execute(
+            f"select count(*) from {COHORTS} where match_set_id = ? and person_id = ?",
+            [match_set, person],
+        ).fetchone()[0]
+        rebuilt = con.execute(
+            f"select count(distinct match_set_id) from {COHORTS} where built_at != ?",
+            [before_built],
+        ).fetchone()[0]
+    assert still_there == 0, "the deregistered person left the set"
+    assert 1 <= rebuilt < at_practice, (
+        f"{rebuilt} sets rebuilt of the {at_practice} at the practice whose post window the "
+        "deregistration reaches"
+    )
     incremental = fingerprints(warehouse)
     dbt_run(night_before, "--full-refresh")
     assert fingerprints(warehouse) == incremental, "incremental run differs from a full rebuild"

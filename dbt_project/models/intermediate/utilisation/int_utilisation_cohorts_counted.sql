@@ -8,11 +8,12 @@
 -- activity side and spilled more than the disk held. Here the members are a table: a few
 -- hundred thousand rows joined to the activity table, on every engine.
 --
--- Incremental by matched set, following the match: a run counts again the sets the match wrote
--- since this table's last build (their windows are the ones new extracts reach, and a set the
--- match kept has the same members and activity as before), and deletes the sets the match no
--- longer holds (post-hook). tests/warehouse/test_incremental_builds.py checks the result
--- against a full build.
+-- Incremental by matched set: a run counts again the sets the match wrote since this table's
+-- last build and the sets whose windows reach the earliest activity date the extracts logged
+-- since touched (int_extract_changes_dated; the match rebuilds a set only when its members or
+-- their prior use can change), and deletes the sets the match no longer holds (post-hook).
+-- tests/warehouse/test_incremental_builds.py checks the result against a full build.
+-- depends_on: {{ ref('int_extract_changes_dated') }}
 {{ config(
     post_hook="{% if is_incremental() %}delete from {{ this }} where match_set_id not in (select match_set_id from {{ ref('int_utilisation_cohorts_matched') }}){% endif %}",
     **incremental_by_key('match_set_id')
@@ -21,14 +22,28 @@
 {%- set measures = ['gp_appointment', 'gp_dna', 'ae_admitted', 'ae_not_admitted',
                     'nel_admission', 'op_attendance'] %}
 
-with members as (
-    select * from {{ ref('int_utilisation_cohorts_matched') }}
-    {%- if is_incremental() %}
-    -- (an empty table, as after a build with no sets yet, counts everything)
-    where built_at > (
+{%- if is_incremental() %}
+{#- (an empty table, as after a build with no sets yet, counts everything) #}
+{%- set last_counted %}
+    (
         select coalesce(max(counted_before.built_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
         from {{ this }} as counted_before
     )
+{%- endset %}
+{%- endif %}
+
+with members as (
+    select * from {{ ref('int_utilisation_cohorts_matched') }}
+    {%- if is_incremental() %}
+    where
+        built_at > {{ last_counted }}
+        or post_window_end >= (
+            select min(changed_from)
+            from {{ ref('int_extract_changes_dated') }}
+            where
+                source_system not like '%registrations'
+                and built_at > {{ last_counted }}
+        )
     {%- endif %}
 ),
 

@@ -26,15 +26,24 @@
 --   * sets that are new or whose referred person, practice, index date, sex or age band
 --     changed, and removes sets whose episode is gone (rows with a null cohort, deleted by the
 --     post-hook);
---   * sets whose post window ends on or after the earliest date any input changed since the
---     last build: the extracts logged since (int_extract_changes_dated: activity, including
---     the dates of replaced versions, and registration spells) and people whose first
---     referral appeared, moved or went (N months earlier, the margin above);
+--   * sets whose matching window reaches the earliest activity date the extracts logged since
+--     the last build touched (int_extract_changes_dated, including the dates of replaced
+--     versions): prior use is the only activity the match reads;
+--   * for each person whose registration spells changed (int_registration_changes_dated) or
+--     whose first referral appeared, moved or went (from N months earlier, the margin above),
+--     their own set and the sets whose post window reaches the change and whose kept
+--     candidates they are, or could now be, among: at a practice they have a spell at, of
+--     their sex and age band, and within the set's thinning cutoff (the pair order of its last
+--     kept candidate). Someone further down a set's order cannot change the candidates it
+--     keeps, so a month's new referrals rebuild a few sets each, not every set they could
+--     have joined;
 --   * every set, when an extract re-sent a person with another sex or birth month.
--- Everything a set depends on is dated within its windows (+ the margin), so the other sets
--- would come out the same: tests/warehouse/test_incremental_builds.py checks the incremental
--- result against a full build.
--- depends_on: {{ ref('int_extract_changes_dated') }}
+-- Everything a set depends on is dated within its windows (+ the margin) and ranked in its
+-- pair order, so the other sets would come out the same: tests/warehouse/
+-- test_incremental_builds.py checks the incremental result against a full build. The sets'
+-- counts of activity are int_utilisation_cohorts_counted's, which recounts the sets whose
+-- windows reach new activity.
+-- depends_on: {{ ref('int_extract_changes_dated') }}, {{ ref('int_registration_changes_dated') }}
 {#- The first post-hook cleans up after an incremental run only (a full build writes no such
     row); the second undoes the pre-hook's engine settings (macro planner_hints). The CTEs read
     more than once, and the thinning, are computed once (macro materialized_cte): inlined, they
@@ -132,15 +141,24 @@ index_referrals as (
     'age_band'] %}
 
 built_sets as (
-    select {{ set_definition | join(', ') }}
+    select
+        {{ set_definition | join(', ') }},
+        post_window_end,
+        thinning_cutoff,
+        {{ age_band_born_from('age_band', 'index_date') }} as band_born_from,
+        {{ age_band_born_before('age_band', 'index_date') }} as band_born_before
     from {{ this }}
     where cohort = 'referred'
 ),
 
 logged_changes as (
-    -- what the extracts logged since the last build touched
+    -- what the extracts logged since the last build touched: the earliest activity date
+    -- (registrations are dated per person below), and whether anyone was re-sent with another
+    -- sex or birth month
     select
-        min(changed_from) as changed_from,
+        min(
+            case when source_system not like '%registrations' then changed_from end
+        ) as activity_changed_from,
         max(case when demographics_changed then 1 else 0 end) as demographics_changed
     from {{ ref('int_extract_changes_dated') }}
     where built_at > (select max(built_at) from {{ this }})
@@ -176,25 +194,74 @@ moved_referrals as (
     )
 ),
 
-changed_from as (
-    -- the earliest date any input changed since the last build
-    select min(changed_from) as changed_from
+changed_people as (
+    -- people whose place in a pool may have changed since the last build, from the earliest
+    -- date it matters: a registration spell begun, ended or with its end moved, or a first
+    -- referral appeared, moved or gone (N months before it, the margin in the header)
+    select
+        changes.person_id,
+        min(changes.changed_from) as changed_from,
+        people.sex,
+        people.birth_month,
+        {{ order_number('changes.person_id') }} as person_order
     from (
-        select changed_from from logged_changes
+        select
+            person_id,
+            changed_from
+        from {{ ref('int_registration_changes_dated') }}
+        where built_at > (select max(built_at) from {{ this }})
         union all
-        select {{ add_to_date('month', -window, 'index_date') }} as changed_from
+        select
+            person_id,
+            {{ add_to_date('month', -window, 'index_date') }} as changed_from
         from moved_referrals
     ) as changes
+    inner join people
+        on changes.person_id = people.person_id
+    where changes.changed_from is not null
+    group by changes.person_id, people.sex, people.birth_month
+),
+
+reached_sets as (
+    -- the sets whose kept candidates such a person is, or could now be, among: a set at a
+    -- practice they have a spell at, of their sex and age band, whose post window reaches the
+    -- change, where their pair order is within the set's thinning cutoff (or the set kept
+    -- fewer candidates than it may, so anyone new counts). Anyone further down the set's
+    -- order than its last kept candidate cannot change which candidates it keeps.
+    select built_sets.match_set_id
+    from changed_people
+    inner join registration_spells
+        on changed_people.person_id = registration_spells.person_id
+    inner join built_sets
+        on
+            registration_spells.practice_code = built_sets.practice_code
+            and changed_people.sex = built_sets.sex
+            and changed_people.changed_from <= built_sets.post_window_end
+            and {{ age_band_contains('built_sets.age_band', 'changed_people.birth_month',
+                'built_sets.band_born_from', 'built_sets.band_born_before') }}
+    where
+        built_sets.thinning_cutoff is null
+        or {{ pair_order(order_number('built_sets.match_set_id'), 'changed_people.person_order') }}
+        <= built_sets.thinning_cutoff
+    union all
+    -- and their own set: whether the referred person is registered throughout
+    select built_sets.match_set_id
+    from changed_people
+    inner join built_sets
+        on changed_people.person_id = built_sets.person_id
 ),
 
 sets_to_build as (
+    -- prior use is counted before the pre window, so activity changes only the sets whose
+    -- pre window starts after it (their post-window counts are int_utilisation_cohorts_counted's)
     select index_referrals.match_set_id
     from index_referrals
     cross join logged_changes
-    cross join changed_from
     where
         logged_changes.demographics_changed = 1
-        or index_referrals.post_window_end >= changed_from.changed_from
+        or index_referrals.pre_window_start > logged_changes.activity_changed_from
+    union
+    select match_set_id from reached_sets
     union
     select match_set_id
     from (
@@ -320,7 +387,8 @@ pool as (
 candidate_people as (
     select distinct
         person_number,
-        person_id
+        person_id,
+        person_order
     from candidates
 ),
 
@@ -341,6 +409,24 @@ thinned as {{ materialized_cte() }} (
         on thinned_numbers.set_number = index_bands.set_number
     inner join candidate_people
         on thinned_numbers.person_number = candidate_people.person_number
+),
+
+thinning_cutoffs as (
+    -- the pair order of each set's last kept candidate, when it kept as many as it may: a
+    -- later change to someone further down its order cannot change the set (incremental
+    -- branch above); null when it kept fewer, as then anyone who joins its pool is kept
+    select
+        index_bands.match_set_id,
+        case
+            when count(*) >= {{ var('comparison_candidates_per_referred', 50) }}
+                then max({{ pair_order('index_bands.set_order', 'candidate_people.person_order') }})
+        end as thinning_cutoff
+    from thinned_numbers
+    inner join index_bands
+        on thinned_numbers.set_number = index_bands.set_number
+    inner join candidate_people
+        on thinned_numbers.person_number = candidate_people.person_number
+    group by index_bands.match_set_id
 ),
 
 prior_use_windows as (
@@ -458,10 +544,13 @@ select
     referred.prior_use_band,
     cohort.prior_gp_appointments,
     cohort.is_registered_throughout,
+    thinning_cutoffs.thinning_cutoff,
     {{ run_timestamp() }} as built_at
 from cohort
 inner join referred
     on cohort.match_set_id = referred.match_set_id
+left join thinning_cutoffs
+    on cohort.match_set_id = thinning_cutoffs.match_set_id
 {%- if is_incremental() %}
 union all
 -- a set whose episode is gone: this row displaces its old rows and the post-hook deletes it
@@ -479,6 +568,7 @@ select
     {%- endfor %}
     cast(null as {{ dbt.type_bigint() }}) as prior_gp_appointments,
     cast(null as boolean) as is_registered_throughout,
+    cast(null as {{ dbt.type_string() }}) as thinning_cutoff,
     cast(null as {{ dbt.type_timestamp() }}) as built_at
 from sets_gone
 {%- endif %}

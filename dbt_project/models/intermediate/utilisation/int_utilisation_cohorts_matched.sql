@@ -145,6 +145,7 @@ built_sets as (
         {{ set_definition | join(', ') }},
         post_window_end,
         thinning_cutoff,
+        {{ order_numbers('match_set_id', 'set') }},
         {{ age_band_born_from('age_band', 'index_date') }} as band_born_from,
         {{ age_band_born_before('age_band', 'index_date') }} as band_born_before
     from {{ this }}
@@ -203,7 +204,7 @@ changed_people as (
         min(changes.changed_from) as changed_from,
         people.sex,
         people.birth_month,
-        {{ order_number('changes.person_id') }} as person_order
+        {{ order_numbers('changes.person_id', 'person') }}
     from (
         select
             person_id,
@@ -241,8 +242,7 @@ reached_sets as (
                 'built_sets.band_born_from', 'built_sets.band_born_before') }}
     where
         built_sets.thinning_cutoff is null
-        or {{ pair_order(order_number('built_sets.match_set_id'), 'changed_people.person_order') }}
-        <= built_sets.thinning_cutoff
+        or {{ pair_order('built_sets.set', 'changed_people.person') }} <= built_sets.thinning_cutoff
     union all
     -- and their own set: whether the referred person is registered throughout
     select built_sets.match_set_id
@@ -290,7 +290,7 @@ index_bands as {{ materialized_cte() }} (
         {{ age_band_born_before('age_band', 'index_date') }} as band_born_before,
         -- pairs carry numbers, not ids (macro pair_order)
         row_number() over (order by match_set_id) as set_number,
-        {{ order_number('match_set_id') }} as set_order
+        {{ order_numbers('match_set_id', 'set') }}
     from index_referrals
     {%- if is_incremental() %}
     where match_set_id in (select sets_to_build.match_set_id from sets_to_build)
@@ -324,7 +324,7 @@ candidates as (
             partition by registration_spells.person_id, registration_spells.practice_code
         ) as spells_at_practice,
         dense_rank() over (order by registration_spells.person_id) as person_number,
-        {{ order_number('registration_spells.person_id') }} as person_order
+        {{ order_numbers('registration_spells.person_id', 'person') }}
     from registration_spells
     inner join people
         on registration_spells.person_id = people.person_id
@@ -372,14 +372,14 @@ pool as (
     select
         index_years.set_number,
         candidates.person_number,
-        {{ pair_order('index_years.set_order', 'candidates.person_order') }} as pair_order
+        {{ pair_order('index_years.set', 'candidates.person') }} as pair_order
     {{ pairs_from }}
     where candidates.spells_at_practice = 1
     union all
     select distinct
         index_years.set_number,
         candidates.person_number,
-        {{ pair_order('index_years.set_order', 'candidates.person_order') }} as pair_order
+        {{ pair_order('index_years.set', 'candidates.person') }} as pair_order
     {{ pairs_from }}
     where candidates.spells_at_practice > 1
 ),
@@ -388,7 +388,8 @@ candidate_people as (
     select distinct
         person_number,
         person_id,
-        person_order
+        person_hash_1,
+        person_hash_2
     from candidates
 ),
 
@@ -415,13 +416,13 @@ thinning_cutoffs as (
     -- the pair order of each set's last kept candidate, when it kept as many as it may: a
     -- later change to someone further down its order cannot change the set (incremental
     -- branch above); null when it kept fewer, as then anyone who joins its pool is kept.
-    -- The join of `thinned` again, not a column of it: a text column in that materialised
-    -- CTE would hold 32 bytes more for each of the 50 pairs kept per set
+    -- The order is computed again for the kept pairs (integer arithmetic on 3.7 M rows at ICB
+    -- size) rather than kept by the thinning, whose aggregate then holds one number per pair
     select
         index_bands.match_set_id,
         case
             when count(*) >= {{ var('comparison_candidates_per_referred', 50) }}
-                then max({{ pair_order('index_bands.set_order', 'candidate_people.person_order') }})
+                then max({{ pair_order('index_bands.set', 'candidate_people.person') }})
         end as thinning_cutoff
     from thinned_numbers
     inner join index_bands
@@ -570,7 +571,7 @@ select
     {%- endfor %}
     cast(null as {{ dbt.type_bigint() }}) as prior_gp_appointments,
     cast(null as boolean) as is_registered_throughout,
-    cast(null as {{ dbt.type_string() }}) as thinning_cutoff,
+    cast(null as {{ dbt.type_bigint() }}) as thinning_cutoff,
     cast(null as {{ dbt.type_timestamp() }}) as built_at
 from sets_gone
 {%- endif %}

@@ -15,8 +15,8 @@
 
   Why not an md5 per pair: it cost about 20 s of CPU per ICB full build, and ordering by a
   32-character text made DuckDB's `min_by(.., 50)` keep text in every aggregate state; short
-  of memory, that aggregate spilled tens of GB (docs/architecture.md, "Cohort matching on
-  numbers"). Why not DuckDB's hash(): no other engine computes it, and the choice of
+  of memory, that aggregate spilled tens of GB (docs/architecture.md, "The pair order", under
+  "The month's matching"). Why not DuckDB's hash(): no other engine computes it, and the choice of
   comparison people, so every utilisation figure, must be the same on every engine. Every
   value stays below 2^59, so no engine's 64-bit arithmetic overflows.
 -#}

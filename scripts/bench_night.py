@@ -105,12 +105,11 @@ def run_tree(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str, Samp
 
 
 def _part(job: str, step: str) -> str:
-    checks = ("_rows_reconcile", "_quarantine_rate", "_source_reached")
     if step == "warehouse_dbt_assets":
         return "dbt"
     if job == "publish":
         return "publish"
-    if (step.startswith("raw__") and not step.endswith(checks)) or step in (
+    if step.startswith("raw__") or step in (
         "case_management_pull",
         "audit__unrecognised_files",
     ):

@@ -40,6 +40,21 @@ def test_every_suite_passes_on_the_published_file(published_copy: Path, tmp_path
     assert all(r.evaluated >= 1 for r in results.values())
 
 
+def test_every_night_validates_again_on_the_state_it_left(
+    published_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each run makes its suites, validation definitions and checkpoints again: the third run
+    on one GX state passes as the first did, and GX never meets a definition it cannot read
+    (its "Skipping Bad Configs", which once came before an "already exists" failure)."""
+    from orchestration.lib.publish.gx import validate_published
+
+    for _ in range(3):
+        results = validate_published(published_copy, tmp_path / "gx", tmp_path / "state")
+        assert {n: r.failed for n, r in results.items() if not r.success} == {}
+    printed = capsys.readouterr()
+    assert "Bad Configs" not in printed.out + printed.err
+
+
 def test_suites_catch_what_they_are_for(published_copy: Path, tmp_path: Path) -> None:
     from orchestration.lib.publish.gx import validate_published
 

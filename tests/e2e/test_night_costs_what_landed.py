@@ -12,6 +12,7 @@ as the selective nights left them.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -211,3 +212,47 @@ def test_make_pipeline_does_not_reparse_an_unchanged_project(dbt_manifest: Path)
         check=True,
     )
     assert "manifest kept" in again.stdout, once.stdout + again.stdout
+
+
+def test_the_nights_build_reuses_the_parse_make_manifest_made(
+    dbt_manifest: Path, tmp_path: Path
+) -> None:
+    """The night's build parses only partially after `make manifest`, even when another dbt
+    parse (a test session's, an engineer's, `make lint`'s templater) has since rewritten
+    target/ for another data directory: `make manifest` notices and parses again. dbt keeps a
+    hash of the profile's connection (the warehouse path, the memory cap) with its partial
+    parse; a stale one made every night parse the whole project again."""
+    from orchestration.lib.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
+
+    settings = load_settings()
+    project = str(DBT_PROJECT_DIR)
+    # An operator's shell: the data directory exported (as the Makefile does), nothing else of
+    # dbt's set; the settings' defaults apply.
+    shell = {k: v for k, v in os.environ.items() if k not in settings.dbt_environment()}
+    shell["SP_DATA_DIR"] = str(settings.data_dir)
+
+    def dbt_parse(env: dict[str, str]) -> str:
+        return subprocess.run(
+            [str(DBT_EXECUTABLE), "parse", "--profiles-dir", project, "--project-dir", project],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    def make_manifest() -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "scripts.dbt_parse_if_changed"],
+            cwd=ROOT,
+            env=shell,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    make_manifest()
+    dbt_parse({**shell, "SP_DATA_DIR": str(tmp_path)})  # someone else's parse, elsewhere
+    assert "manifest kept" not in make_manifest()
+    night = dbt_parse({**shell, **settings.dbt_environment()})  # as the dbt step starts dbt
+    assert "Unable to do partial parsing" not in night, night[-2000:]

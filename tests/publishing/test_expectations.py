@@ -5,6 +5,7 @@ shrank against the last run."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,14 +46,30 @@ def test_every_night_validates_again_on_the_state_it_left(
 ) -> None:
     """Each run makes its suites, validation definitions and checkpoints again: the third run
     on one GX state passes as the first did, and GX never meets a definition it cannot read
-    (its "Skipping Bad Configs", which once came before an "already exists" failure)."""
+    (its "Skipping Bad Configs", which once came before an "already exists" failure). Only the
+    last validations of each suite are kept, in GX's store and in Data Docs, so a night's
+    validation does not grow with the nights before it (here 2 kept; 31 by default)."""
     from orchestration.lib.publish.gx import validate_published
 
+    docs, state = tmp_path / "gx", tmp_path / "state"
     for _ in range(3):
-        results = validate_published(published_copy, tmp_path / "gx", tmp_path / "state")
+        results = validate_published(published_copy, docs, state, history=2)
         assert {n: r.failed for n, r in results.items() if not r.success} == {}
     printed = capsys.readouterr()
     assert "Bad Configs" not in printed.out + printed.err
+
+    store = state / "gx" / "uncommitted" / "validations" / "published"
+    suites = sorted(p.name for p in store.iterdir())
+    assert len(suites) == len(results)
+    index = (docs / "index.html").read_text()
+    for suite in suites:
+        kept = sorted(p.name for p in (store / suite / "__none__").iterdir())
+        pages = sorted(
+            p.name for p in (docs / "validations" / "published" / suite / "__none__").iterdir()
+        )
+        assert len(kept) == 2 and pages == kept, (suite, kept, pages)
+        linked = set(re.findall(rf"published/{suite}/__none__/([0-9T.]+Z)/", index))
+        assert linked == set(kept), (suite, linked, kept)
 
 
 def test_suites_catch_what_they_are_for(published_copy: Path, tmp_path: Path) -> None:

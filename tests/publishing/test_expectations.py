@@ -113,6 +113,50 @@ def test_suites_catch_what_they_are_for(published_copy: Path, tmp_path: Path) ->
     assert results["pub_workforce_pcn_month"].failed == ["expect_table_row_count_to_be_between()"]
 
 
+def test_a_table_that_may_be_empty_passes_empty_until_it_has_had_rows(
+    published_copy: Path, tmp_path: Path
+) -> None:
+    """An estate with 11 months of history publishes no rolling-year coverage and no savings:
+    those tables declare why (meta.empty_until) and pass empty, where any other table fails
+    empty. Once a good run has published rows in them, emptying them fails as for any table."""
+    from orchestration.lib.publish.gx import validate_published
+    from orchestration.lib.publish.marts import publishable_marts
+
+    may_be_empty = sorted(m.name for m in publishable_marts() if m.empty_until)
+    assert may_be_empty == [
+        "pub_referral_coverage",
+        "pub_referral_equity_rolling",
+        "pub_utilisation_savings",
+        "pub_utilisation_savings_headline",
+    ]
+    full = tmp_path / "full.duckdb"
+    shutil.copy(published_copy, full)
+
+    def empty(tables: list[str]) -> None:
+        with duckdb.connect(str(published_copy)) as con:
+            for table in tables:
+                (rows,) = con.execute(f"select count(*) from {table}").fetchall()[0]
+                assert rows > 0, table
+                con.execute(f"delete from {table}")
+
+    empty([*may_be_empty, "pub_referrals_monthly"])
+    short = validate_published(published_copy, tmp_path / "gx", tmp_path / "short")
+    assert {n: r.failed for n, r in short.items() if not r.success} == {
+        "pub_referrals_monthly": ["expect_table_row_count_to_be_between()"]
+    }
+
+    state = tmp_path / "state"
+    shutil.copy(full, published_copy)
+    assert all(
+        r.success for r in validate_published(published_copy, tmp_path / "gx", state).values()
+    )
+    empty(may_be_empty)
+    later = validate_published(published_copy, tmp_path / "gx", state)
+    assert {n: r.failed for n, r in later.items() if not r.success} == {
+        table: ["expect_table_row_count_to_be_between()"] for table in may_be_empty
+    }
+
+
 def test_a_failing_run_does_not_become_the_baseline(published_copy: Path, tmp_path: Path) -> None:
     """Row counts are remembered only from a run whose suites all passed: a run that published
     one row of a table fails, and the next good run is still judged against the good counts

@@ -56,6 +56,9 @@ class Mart:
     groups: tuple[dict, ...] = ()
     # Who may read it (meta.audience): public (disclosure control) or internal (exact counts).
     audience: str = PUBLIC
+    # Why it may be empty (meta.empty_until), e.g. until the data covers a whole 12-month
+    # window: a short history publishes no row rather than an incomplete one.
+    empty_until: str | None = None
 
 
 def audience_dir(published: Path, audience: str) -> Path:
@@ -106,6 +109,7 @@ def publishable_marts(
                 primary_count=disclosure.get("primary_count"),
                 groups=tuple(disclosure.get("groups", [])),
                 audience=audience,
+                empty_until=meta.get("empty_until"),
             )
         )
     return sorted(marts, key=lambda m: m.name)

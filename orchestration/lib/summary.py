@@ -7,11 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from orchestration.lib.checks import LANDING_ACCOUNTED
 from orchestration.lib.ingest import latest_audit
-from orchestration.lib.publish.marts import INTERNAL, PUBLISHED_FILE, audience_dir
+from orchestration.lib.publish.marts import (
+    INTERNAL,
+    PUBLIC,
+    PUBLISHED_FILE,
+    Mart,
+    audience_dir,
+    publishable_marts,
+    quote,
+)
 from orchestration.lib.settings import Settings
 from schemas import EXTRACTS
 
@@ -103,6 +112,27 @@ def _print_where_to_look(settings: Settings, dagster_home: Path) -> None:
     )
 
 
+def empty_by_design(published_file: Path, marts: list[Mart]) -> list[str]:
+    """The public tables published with no row that declare why (``meta.empty_until``, e.g.
+    until the data covers a whole 12-month window), one line per reason; a table that may be
+    empty and is not, or one that declares nothing, is not listed."""
+    declared = {m.name: m.empty_until for m in marts if m.empty_until and m.audience == PUBLIC}
+    if not declared or not published_file.exists():
+        return []
+    with duckdb.connect(str(published_file), read_only=True) as con:
+        present = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+        empty = [
+            name
+            for name in sorted(declared)
+            if name in present
+            and con.execute(f"select count(*) from {quote(name)}").fetchall()[0][0] == 0
+        ]
+    by_reason: dict[str, list[str]] = {}
+    for name in empty:
+        by_reason.setdefault(str(declared[name]), []).append(name)
+    return [f"{', '.join(names)}: until {reason}" for reason, names in by_reason.items()]
+
+
 def print_summary(
     settings: Settings, results: list[Any], elapsed: float, dagster_home: Path
 ) -> int:
@@ -160,6 +190,11 @@ def print_summary(
     print(f"Checks: {passed} passed, {warned} warnings, {failed} failed")
     for line in failures[:20]:
         print(f"  {line}")
+    empty = empty_by_design(settings.published / PUBLISHED_FILE, publishable_marts())
+    if empty:
+        print("Published with no row yet, as designed (the data is too short for them):")
+        for line in empty:
+            print(f"  {line}")
     if unrecognised:
         print(
             "\nFiles in the landing area that no extract reads (landing_accounted; "

@@ -121,6 +121,7 @@ def test_a_table_that_may_be_empty_passes_empty_until_it_has_had_rows(
     empty. Once a good run has published rows in them, emptying them fails as for any table."""
     from orchestration.lib.publish.gx import validate_published
     from orchestration.lib.publish.marts import publishable_marts
+    from orchestration.lib.summary import empty_by_design
 
     may_be_empty = sorted(m.name for m in publishable_marts() if m.empty_until)
     assert may_be_empty == [
@@ -144,12 +145,20 @@ def test_a_table_that_may_be_empty_passes_empty_until_it_has_had_rows(
     assert {n: r.failed for n, r in short.items() if not r.success} == {
         "pub_referrals_monthly": ["expect_table_row_count_to_be_between()"]
     }
+    # The run summary says which tables are empty by design, and why.
+    assert empty_by_design(published_copy, publishable_marts()) == [
+        "pub_referral_coverage, pub_referral_equity_rolling: until the data covers a whole "
+        "12-month window",
+        "pub_utilisation_savings, pub_utilisation_savings_headline: until the data covers a "
+        "referral's whole pre and post windows (var utilisation_window_months either side of it)",
+    ]
 
     state = tmp_path / "state"
     shutil.copy(full, published_copy)
     assert all(
         r.success for r in validate_published(published_copy, tmp_path / "gx", state).values()
     )
+    assert empty_by_design(published_copy, publishable_marts()) == []
     empty(may_be_empty)
     later = validate_published(published_copy, tmp_path / "gx", state)
     assert {n: r.failed for n, r in later.items() if not r.success} == {

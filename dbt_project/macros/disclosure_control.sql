@@ -286,6 +286,19 @@ case
         dc_iteration + 1 as dc_iteration,
         dc_new_sup <> dc_sup as dc_changed
     from (
+        {{ dc_next_suppression(previous, secondary_groups, only_if_changed) }}
+    ) as dc_next
+{% endmacro %}
+
+{#- `previous`'s cells with dc_new_sup, their suppression after one sweep. -#}
+{% macro dc_next_suppression(previous, secondary_groups, only_if_changed) %}
+    {{- return(adapter.dispatch('dc_next_suppression', 'sp_warehouse')(
+        previous, secondary_groups, only_if_changed)) -}}
+{% endmacro %}
+
+{#- Each group's suppressed count and first unsuppressed cell by windows: PostgreSQL allows no
+    aggregate in a recursive term, and Spark unrolls the sweep with the same SQL. -#}
+{% macro default__dc_next_suppression(previous, secondary_groups, only_if_changed) %}
         select
             dc_ranked.*,
             dc_sup
@@ -314,7 +327,42 @@ case
         {%- if only_if_changed %}
         where dc_any_changed = 1
         {%- endif %}
-    ) as dc_next
+{% endmacro %}
+
+{#- DuckDB: each group's suppressed count and first unsuppressed cell by a hash aggregate
+    joined back, not a window over every cell. The windows partitioned every cell once per
+    group and per sweep: 18 of the 25 CPU seconds of pub_referrals_monthly on `icb` (386,568
+    cells, 5 groups, 5 sweeps; 2026-12-06). A cell outside a group joins no aggregate row:
+    coalesce keeps its flag false, not null (false or null is null). -#}
+{% macro duckdb__dc_next_suppression(previous, secondary_groups, only_if_changed) %}
+        select
+            {{ previous }}.*,
+            {{ previous }}.dc_sup
+            {%- for group in secondary_groups %}
+            {%- set g = loop.index %}
+            or coalesce(
+                dc_group_{{ g }}.dc_suppressed = 1
+                and {{ previous }}.dc_order = dc_group_{{ g }}.dc_next,
+                false
+            )
+            {%- endfor %} as dc_new_sup
+        from {{ previous }}
+        {%- for group in secondary_groups %}
+        {%- set g = loop.index %}
+        left join (
+            select
+                dc_g{{ g }},
+                sum(case when dc_sup then 1 else 0 end) as dc_suppressed,
+                min(case when not dc_sup then dc_order end) as dc_next
+            from {{ previous }}
+            where dc_g{{ g }} is not null
+            group by dc_g{{ g }}
+        ) as dc_group_{{ g }}
+            on {{ previous }}.dc_g{{ g }} = dc_group_{{ g }}.dc_g{{ g }}
+        {%- endfor %}
+        {%- if only_if_changed %}
+        where exists (select 1 from {{ previous }} where dc_changed)
+        {%- endif %}
 {% endmacro %}
 
 {#- The cells' suppression once no sweep changes anything more (dc_row_id, dc_sup). -#}
@@ -333,67 +381,6 @@ case
         from dc_cells
         union all
         {{ dc_sweep('dc_loop', secondary_groups, true) }}
-    )
-
-    select
-        dc_row_id,
-        dc_sup
-    from dc_loop
-    where dc_iteration = (select max(dc_iteration) from dc_loop)
-{% endmacro %}
-
-{#- DuckDB: the same recursive sweep, each group's suppressed count and next candidate found by
-    a hash aggregate joined back rather than by a window over every cell (PostgreSQL allows no
-    aggregate in a recursive term). The windows partitioned every cell once per group and per
-    sweep: 18 of the 25 CPU seconds of pub_referrals_monthly on `icb` (386,568 cells, 5 groups,
-    5 sweeps; 2026-12-06). A cell outside a group joins no aggregate row: coalesce keeps its
-    flag false, not null (false or null is null). -#}
-{% macro duckdb__dc_settled_cells(secondary_groups) %}
-    with recursive dc_loop as (
-        select
-            dc_cells.*,
-            0 as dc_iteration,
-            true as dc_changed
-        from dc_cells
-        union all
-        select
-            dc_row_id,
-            dc_new_sup as dc_sup,
-            dc_order
-            {%- for group in secondary_groups %},
-            dc_g{{ loop.index }}
-            {%- endfor %},
-            dc_iteration + 1 as dc_iteration,
-            dc_new_sup <> dc_sup as dc_changed
-        from (
-            select
-                dc_loop.*,
-                dc_loop.dc_sup
-                {%- for group in secondary_groups %}
-                {%- set g = loop.index %}
-                or coalesce(
-                    dc_group_{{ g }}.dc_suppressed = 1
-                    and dc_loop.dc_order = dc_group_{{ g }}.dc_next,
-                    false
-                )
-                {%- endfor %} as dc_new_sup
-            from dc_loop
-            {%- for group in secondary_groups %}
-            {%- set g = loop.index %}
-            left join (
-                select
-                    dc_g{{ g }},
-                    sum(case when dc_sup then 1 else 0 end) as dc_suppressed,
-                    min(case when not dc_sup then dc_order end) as dc_next
-                from dc_loop
-                where dc_g{{ g }} is not null
-                group by dc_g{{ g }}
-            ) as dc_group_{{ g }}
-                on dc_loop.dc_g{{ g }} = dc_group_{{ g }}.dc_g{{ g }}
-            {%- endfor %}
-            -- the stop: nothing more when the previous sweep changed nothing
-            where exists (select 1 from dc_loop where dc_changed)
-        ) as dc_next
     )
 
     select

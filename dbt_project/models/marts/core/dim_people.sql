@@ -1,9 +1,4 @@
 -- One row per person registered in any extract (pseudonymised: no birth month, no LSOA).
--- A view: a projection of the person spine (int_people_deduplicated, a table) read by no
--- model, only by tests and analysts. As a table every build wrote its 1.9 M rows again on
--- ICB (1.3-1.7 s of writing alone, 2.5-3.6 s in a month night) for a projection that costs
--- 0.3-0.5 s to compute when read.
-{{ config(materialized='view') }}
 with people as (
     select * from {{ ref('int_people_deduplicated') }}
 ),
